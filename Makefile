@@ -1,0 +1,39 @@
+# Every install step lives here: CI runs `make test` on a fresh clone with no standard input.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test lint unit demo bench clean
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv || true
+
+$(STAMP): pyproject.toml | $(PY)
+	@if [ -x $(UV) ]; then \
+		$(UV) pip install --python $(PY) --quiet -e '.[dev]'; \
+	else \
+		$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'; \
+	fi
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: venv
+	$(VENV)/bin/ruff check airflow_provider tests example_dags benchmarks
+	$(VENV)/bin/ruff format --check airflow_provider tests example_dags benchmarks
+	$(VENV)/bin/mypy
+
+unit: venv
+	$(VENV)/bin/pytest -q -m "not real_airflow"
+
+test: lint
+	$(VENV)/bin/pytest -q
+
+bench: venv
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,191 @@
+"""One exception hierarchy for every service, sync or async.
+
+Airflow decides retry/fail behaviour from the exception type, so each failure the user can act
+on has its own class; every message names the service and never contains a credential.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowException
+
+MEF_SUCCESS = "00000000"
+MEF_DUMP_BUSY = "40052001"
+_MAX_RAW_TEXT = 300
+
+
+class HuaweiCloudError(AirflowException):
+    """Root of every error this provider raises."""
+
+
+class InvalidInputError(HuaweiCloudError, ValueError):
+    """A parameter was rejected before any request was sent."""
+
+    def __init__(self, field: str, value: object, reason: str) -> None:
+        self.field = field
+        self.value = value
+        self.reason = reason
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(f"Invalid {field}={shown}: {reason}")
+
+
+class ConfigurationError(HuaweiCloudError):
+    """The Airflow connection cannot be turned into a working client configuration."""
+
+
+class TransportError(HuaweiCloudError):
+    """The request did not produce an HTTP response (refused, reset, timed out) after retries."""
+
+    def __init__(self, service: str, message: str, *, reached_server: bool | None = None) -> None:
+        self.service = service
+        self.reached_server = reached_server
+        super().__init__(f"{service}: {message}")
+
+
+class BadResponseError(HuaweiCloudError):
+    """The service answered, but the body is not what the API documents."""
+
+    def __init__(self, service: str, field: str, message: str) -> None:
+        self.service = service
+        self.field = field
+        super().__init__(f"{service}: unexpected response, field {field!r}: {message}")
+
+
+class ApiError(HuaweiCloudError):
+    """The service answered with an error status (or an error envelope)."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        status: int,
+        error_code: str | None = None,
+        error_msg: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.service = service
+        self.status = status
+        self.error_code = error_code
+        self.error_msg = error_msg
+        self.request_id = request_id
+        parts = [f"{service} API error: HTTP {status}"]
+        if error_code:
+            parts.append(f"code {error_code}")
+        if error_msg:
+            parts.append(error_msg)
+        text = ", ".join(parts)
+        if request_id:
+            text += f" (request id {request_id})"
+        super().__init__(text)
+
+
+class AuthenticationError(ApiError):
+    """401/403, or a token that could not be obtained or refreshed."""
+
+
+class NotFoundError(ApiError):
+    """404: the task, cluster, instance or server does not exist (any more)."""
+
+
+class RateLimitedError(ApiError):
+    """429 that outlived the retry policy."""
+
+
+class EdgeManagerError(ApiError):
+    """MEF answered with a non-success envelope status (sent as HTTP 400)."""
+
+
+class DumpBusyError(EdgeManagerError):
+    """MEF runs one log dump at a time; another one is in progress (40052001)."""
+
+
+class TaskFailedError(HuaweiCloudError):
+    """The remote task ended in a failed (or unaccepted partially failed) state."""
+
+    def __init__(self, service: str, task_id: str, message: str, *, status: Any = None) -> None:
+        self.service = service
+        self.task_id = task_id
+        self.status = status
+        super().__init__(f"{service} task {task_id} failed: {message}")
+
+
+def _find_pair(body: Any, pairs: tuple[tuple[str, str], ...]) -> tuple[str | None, str | None]:
+    """Search a decoded body (and nested dicts) for the first known code/message pair."""
+    if not isinstance(body, Mapping):
+        return None, None
+    for code_key, msg_key in pairs:
+        if code_key in body or msg_key in body:
+            code, msg = body.get(code_key), body.get(msg_key)
+            if code is not None or msg is not None:
+                return (None if code is None else str(code)), (None if msg is None else str(msg))
+    for value in body.values():
+        if isinstance(value, Mapping):
+            found = _find_pair(value, pairs)
+            if found != (None, None):
+                return found
+    return None, None
+
+
+_PAIRS = (
+    ("error_code", "error_msg"),
+    ("errorCode", "errorMsg"),
+    ("errorCode", "message"),
+    ("code", "message"),
+)
+
+
+def parse_error_body(content: bytes) -> tuple[str | None, str | None, str | None]:
+    """Return (error_code, error_msg, request_id) from any documented error shape.
+
+    Shapes: ``error_code/error_msg`` (APIG, CSS, DCS, CloudDC), ``errorCode/message`` (DIS),
+    ``code/message``, the MEF envelope ``status/msg``, and non-JSON text (HTML pages, the
+    CloudDC 429 ``-`` body), which is returned trimmed as the message.
+    """
+    text = content.decode("utf-8", errors="replace").strip()
+    try:
+        body = json.loads(text) if text else None
+    except ValueError:
+        body = None
+    if isinstance(body, Mapping):
+        request_id = body.get("request_id")
+        status = body.get("status")
+        if isinstance(status, str) and status.isdigit() and len(status) == 8 and "msg" in body:
+            return status, (None if body.get("msg") is None else str(body.get("msg"))), None
+        code, msg = _find_pair(body, _PAIRS)
+        if code is not None or msg is not None:
+            return code, msg, (None if request_id is None else str(request_id))
+    if not text:
+        return None, None, None
+    if text.lstrip().startswith("<"):
+        return None, "non-JSON (HTML) error body", None
+    return None, text[:_MAX_RAW_TEXT], None
+
+
+def error_for_status(
+    service: str, status: int, content: bytes, headers: Mapping[str, str] | None = None
+) -> ApiError:
+    """Map an HTTP error response to the most specific ApiError subclass."""
+    code, msg, request_id = parse_error_body(content)
+    if headers is not None and request_id is None:
+        request_id = headers.get("X-Request-Id") or headers.get("x-request-id")
+    kwargs: dict[str, Any] = {
+        "service": service,
+        "status": status,
+        "error_code": code,
+        "error_msg": msg,
+        "request_id": request_id,
+    }
+    if code is not None and len(code) == 8 and code.isdigit() and code != MEF_SUCCESS:
+        return DumpBusyError(**kwargs) if code == MEF_DUMP_BUSY else EdgeManagerError(**kwargs)
+    if status in (401, 403):
+        return AuthenticationError(**kwargs)
+    if status == 404:
+        return NotFoundError(**kwargs)
+    if status == 429:
+        return RateLimitedError(**kwargs)
+    return ApiError(**kwargs)
