@@ -1,0 +1,1 @@
+"""Helpers for testing DAGs against the local emulator."""
