@@ -166,9 +166,7 @@ def parse_error_body(content: bytes) -> tuple[str | None, str | None, str | None
     return None, text[:_MAX_RAW_TEXT], None
 
 
-def error_for_status(
-    service: str, status: int, content: bytes, headers: Mapping[str, str] | None = None
-) -> ApiError:
+def error_for_status(service: str, status: int, content: bytes, headers: Mapping[str, str] | None = None) -> ApiError:
     """Map an HTTP error response to the most specific ApiError subclass."""
     code, msg, request_id = parse_error_body(content)
     if headers is not None and request_id is None:

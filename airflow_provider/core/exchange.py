@@ -63,5 +63,3 @@ async def drive_async(exchange: Exchange[T], sender: AsyncSender) -> T:
     except StopIteration as stop:
         result: T = stop.value
         return result
-
-

@@ -34,9 +34,7 @@ class ApiResponse:
             return json.loads(self.content)
         except (ValueError, RecursionError) as exc:
             snippet = self.content[:80].decode("utf-8", errors="replace")
-            raise BadResponseError(
-                self.service, "<body>", f"not JSON (HTTP {self.status}): {snippet!r}"
-            ) from exc
+            raise BadResponseError(self.service, "<body>", f"not JSON (HTTP {self.status}): {snippet!r}") from exc
 
     def json_object(self) -> dict[str, Any]:
         data = self.json()

@@ -7,10 +7,13 @@ address another resource, so every path parameter is checked and percent-encoded
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from airflow_provider.core.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 MAX_PATH_PARAM_LENGTH = 256
 _EDGE_TASK_ID = re.compile(r"dumpMultiNodesLog[-_a-zA-Z0-9.]{1,128}")
@@ -69,7 +72,8 @@ def check_edge_node_ids(values: Iterable[object], name: str = "node_ids") -> lis
     if isinstance(values, (str, bytes)):
         raise InvalidInputError(name, values, "must be a list of integers, not a string")
     result: list[int] = []
-    for value in values:
+    for raw in values:
+        value = raw
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, str) and value.strip().isdigit():
                 value = int(value.strip())

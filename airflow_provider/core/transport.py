@@ -1,0 +1,316 @@
+"""Sending an ``ApiRequest``: the parts both transports share, and the sync transport.
+
+The async twin lives in ``async_transport`` so that code paths that never defer (and DAG
+parsing) do not import httpx clients.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from airflow_provider import __version__
+from airflow_provider.core import signing
+from airflow_provider.core.auth import Auth, OutgoingRequest
+from airflow_provider.core.errors import ApiError, HuaweiCloudError, TransportError, error_for_status
+from airflow_provider.core.request import JSON_CONTENT_TYPE, ApiRequest
+from airflow_provider.core.response import ApiResponse
+from airflow_provider.core.retry import Failure, RetryPolicy
+from airflow_provider.core.throttle import Throttle
+
+if TYPE_CHECKING:
+    import requests
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"airflow-provider-huaweicloud-logs/{__version__}"
+DOWNLOAD_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    """``verify`` is True, False, or a CA bundle path; client cert/key are file paths (mTLS)."""
+
+    verify: bool | str = True
+    client_cert: str | None = None
+    client_key: str | None = None
+
+
+@dataclass(frozen=True)
+class TransportSettings:
+    base_url_for: Callable[[str], str]
+    auth: Auth
+    tls: TlsSettings = field(default_factory=TlsSettings)
+    timeout: tuple[float, float] = (10.0, 60.0)  # connect, read
+    proxies: dict[str, str] | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    throttle: Throttle | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a request goes: the full URL, and the pieces that are signed."""
+
+    url: str
+    host: str
+    path: str
+
+
+def resolve_target(base_url: str, request: ApiRequest) -> Target:
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise HuaweiCloudError(f"{request.service}: endpoint {base_url!r} is not an http(s) URL")
+    path = parts.path.rstrip("/") + request.path
+    query = signing.canonical_query(request.query)
+    url = f"{parts.scheme}://{parts.netloc}{path}" + (f"?{query}" if query else "")
+    return Target(url=url, host=parts.netloc, path=path)
+
+
+def outgoing(request: ApiRequest, target: Target) -> OutgoingRequest:
+    headers = {"Content-Type": JSON_CONTENT_TYPE, "User-Agent": USER_AGENT}
+    headers.update(dict(request.headers))
+    return OutgoingRequest(
+        method=request.method.upper(),
+        host=target.host,
+        path=target.path,
+        query=request.query,
+        headers=headers,
+        body=request.body_bytes(),
+    )
+
+
+class Attempts:
+    """Book-keeping of one request's attempts, shared by both transports."""
+
+    def __init__(self, request: ApiRequest, retry: RetryPolicy, clock: Callable[[], float]) -> None:
+        self.request = request
+        self.retry = retry
+        self.clock = clock
+        self.started = clock()
+        self.number = 0
+        self.refreshed_auth = False
+
+    def next(self) -> int:
+        self.number += 1
+        return self.number
+
+    def after_status(self, response: ApiResponse) -> float | None:
+        """Delay before retrying an HTTP error status, or None to raise."""
+        delay = self.retry.delay_for(
+            attempt=self.number,
+            elapsed=self.clock() - self.started,
+            idempotent=self.request.idempotent,
+            status=response.status,
+            retry_after=response.headers.get("Retry-After") or response.headers.get("retry-after"),
+        )
+        if delay is not None:
+            self._log_retry(f"HTTP {response.status}", delay)
+        return delay
+
+    def after_failure(self, failure: Failure, exc: BaseException) -> float | None:
+        delay = self.retry.delay_for(
+            attempt=self.number,
+            elapsed=self.clock() - self.started,
+            idempotent=self.request.idempotent,
+            failure=failure,
+        )
+        if delay is not None:
+            self._log_retry(f"{failure.value} ({type(exc).__name__})", delay)
+        return delay
+
+    def give_up(self, failure: Failure, exc: BaseException) -> TransportError:
+        sent = None if failure in (Failure.CONNECT, Failure.CONNECT_TIMEOUT) else True
+        detail = "" if self.request.idempotent or sent is None else " (not retried: it may have reached the service)"
+        return TransportError(
+            self.request.service,
+            f"{self.request.describe()}: {failure.value} after {self.number} attempt(s){detail}: {_short(exc)}",
+            reached_server=sent,
+        )
+
+    def _log_retry(self, reason: str, delay: float) -> None:
+        log.warning(
+            "%s %s: %s, retrying in %.1f s (attempt %d of %d)",
+            self.request.service,
+            self.request.describe(),
+            reason,
+            delay,
+            self.number + 1,
+            self.retry.max_attempts,
+        )
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def check_response(request: ApiRequest, response: ApiResponse) -> ApiResponse:
+    if response.status in request.expected:
+        return response
+    raise error_for_status(request.service, response.status, response.content, response.headers)
+
+
+def classify_requests_error(exc: BaseException) -> Failure | None:
+    """Map a requests exception to a retry ``Failure``; None means not a network failure."""
+    import requests
+
+    if isinstance(exc, requests.exceptions.SSLError):
+        return None
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return Failure.CONNECT_TIMEOUT
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return Failure.TIMEOUT
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        text = repr(exc)
+        if "NewConnectionError" in text or "Connection refused" in text or "Name or service" in text:
+            return Failure.CONNECT
+        return Failure.DISCONNECTED
+    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+        return Failure.DISCONNECTED
+    return None
+
+
+class SyncTransport:
+    """Sends requests through one pooled ``requests.Session`` (one per hook)."""
+
+    def __init__(
+        self,
+        settings: TransportSettings,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        import requests
+
+        self.settings = settings
+        self.session = session or requests.Session()
+        self.session.trust_env = settings.proxies is None
+        self._sleep = sleep
+        self._clock = clock
+
+    def close(self) -> None:
+        self.session.close()
+
+    def send(self, request: ApiRequest) -> ApiResponse:
+        return check_response(request, self._send(request, None))
+
+    def download(self, request: ApiRequest, destination: Path) -> Path:
+        """Stream the body to ``destination`` atomically: a temp file in the same folder, then rename.
+
+        An interrupted transfer is retried from the start; the destination never holds a partial file.
+        """
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        response = self._send(request, destination)
+        check_response(request, response)
+        assert response.file is not None
+        return response.file
+
+    def _send(self, request: ApiRequest, destination: Path | None) -> ApiResponse:
+        import requests
+
+        base = self.settings.base_url_for(request.service)
+        target = resolve_target(base, request)
+        attempts = Attempts(request, self.settings.retry, self._clock)
+        while True:
+            attempts.next()
+            prepared = outgoing(request, target)
+            try:
+                with self._throttled(target.host):
+                    headers = self.settings.auth.apply(prepared)
+                    response = self._attempt(request, target, prepared, headers, destination)
+            except (requests.RequestException, OSError) as exc:
+                failure = classify_requests_error(exc)
+                if failure is None:
+                    if isinstance(exc, requests.exceptions.SSLError):
+                        raise TransportError(request.service, f"TLS error: {_short(exc)}") from exc
+                    raise
+                delay = attempts.after_failure(failure, exc)
+                if delay is None:
+                    raise attempts.give_up(failure, exc) from exc
+                self._sleep(delay)
+                continue
+            if response.status == 401 and self.settings.auth.can_refresh and not attempts.refreshed_auth:
+                attempts.refreshed_auth = True
+                self.settings.auth.invalidate(headers)
+                log.info("%s %s: HTTP 401, refreshing the token once", request.service, request.describe())
+                continue
+            if response.status not in request.expected:
+                delay = attempts.after_status(response)
+                if delay is not None:
+                    self._sleep(delay)
+                    continue
+            return response
+
+    @contextlib.contextmanager
+    def _throttled(self, host: str) -> Iterator[None]:
+        if self.settings.throttle is None:
+            yield
+        else:
+            with self.settings.throttle.hold(host):
+                yield
+
+    def _attempt(
+        self,
+        request: ApiRequest,
+        target: Target,
+        prepared: OutgoingRequest,
+        headers: dict[str, str],
+        destination: Path | None,
+    ) -> ApiResponse:
+        tls = self.settings.tls
+        cert = (tls.client_cert, tls.client_key) if tls.client_cert and tls.client_key else tls.client_cert
+        raw = self.session.request(
+            prepared.method,
+            target.url,
+            headers=headers,
+            data=prepared.body or None,
+            timeout=self.settings.timeout,
+            verify=tls.verify,
+            cert=cert,
+            proxies=self.settings.proxies,
+            stream=destination is not None,
+            allow_redirects=False,
+        )
+        with raw:
+            resp_headers = dict(raw.headers)
+            if destination is None or raw.status_code not in request.expected:
+                return ApiResponse(request.service, raw.status_code, resp_headers, raw.content)
+            part = _stream_to_temp(raw.iter_content(DOWNLOAD_CHUNK), destination)
+            expected_length = resp_headers.get("Content-Length")
+            if expected_length is not None and part.stat().st_size != int(expected_length):
+                size = part.stat().st_size
+                part.unlink(missing_ok=True)
+                import requests
+
+                raise requests.exceptions.ChunkedEncodingError(
+                    f"download ended after {size} of {expected_length} bytes"
+                )
+            os.replace(part, destination)
+            return ApiResponse(request.service, raw.status_code, resp_headers, b"", file=destination)
+
+
+def _stream_to_temp(chunks: Iterator[bytes], destination: Path) -> Path:
+    fd, name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".part", dir=destination.parent)
+    part = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return part
+
+
+__all__ = ["ApiError", "SyncTransport", "TlsSettings", "TransportSettings"]
