@@ -1,0 +1,48 @@
+"""Checks on the ids the generic sensor passes to ``status_exchange``.
+
+The sensor and trigger only know a service name and a dict of ids (they come from templated
+DAG fields), so a missing or mistyped key must fail with the key's name before any request.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from airflow_provider.core.errors import InvalidInputError
+from airflow_provider.services._parsing import parse_iso_datetime
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+def require_id(ids: Mapping[str, str], key: str) -> str:
+    value = ids.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise InvalidInputError(key, value, f"is required (ids given: {', '.join(sorted(ids)) or 'none'})")
+    if not isinstance(value, str):
+        raise InvalidInputError(key, value, f"must be a string, got {type(value).__name__}")
+    return value
+
+
+def require_project_id(project_id: str | None) -> str:
+    """Every cloud service path starts with the project id; only the edge manager has none."""
+    if project_id is None or not str(project_id).strip():
+        raise InvalidInputError("project_id", project_id, "is required for this service")
+    return project_id
+
+
+def optional_datetime(name: str, value: object) -> datetime | None:
+    """A datetime or ISO 8601 string (templated fields arrive as strings); naive means UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = parse_iso_datetime(value)
+        except ValueError as exc:
+            raise InvalidInputError(name, value, "must be an ISO 8601 date-time") from exc
+    else:
+        raise InvalidInputError(name, value, "must be a datetime or an ISO 8601 string")
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
