@@ -46,3 +46,16 @@ def optional_datetime(name: str, value: object) -> datetime | None:
     else:
         raise InvalidInputError(name, value, "must be a datetime or an ISO 8601 string")
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def option_int(name: str, value: object, default: int, low: int, high: int) -> int:
+    """An integer option; digit strings are accepted because templated fields render as text."""
+    if value is None:
+        value = default
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInputError(name, value, "must be an integer")
+    if not low <= value <= high:
+        raise InvalidInputError(name, value, f"must be in [{low}, {high}]")
+    return value

@@ -1,0 +1,393 @@
+"""DIS dump (transfer) task logs (seed 002), plus the transfer-task list and start/stop actions.
+
+A dump task never "finishes": it writes one log entry per dump period. A sensor therefore
+waits for periods that ended after a point in time (and, optionally, moved enough records).
+DIS reports errors inside HTTP 200 bodies (``errorCode``/``message``), so those are raised
+here as ``ApiError`` like any other service error.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import BeforeValidator, Field
+
+from airflow_provider.core.errors import ApiError, BadResponseError, InvalidInputError
+from airflow_provider.core.request import ApiRequest
+from airflow_provider.core.status import TaskState, TaskStatus
+from airflow_provider.core.validation import build_path, check_choice, check_dis_task_id, check_int_range
+from airflow_provider.services._inputs import option_int, optional_datetime, require_id, require_project_id
+from airflow_provider.services._parsing import (
+    LenientInt,
+    MsTimestamp,
+    ServiceModel,
+    Text,
+    as_list,
+    format_iso,
+    parse_model,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from airflow_provider.core.exchange import Exchange
+
+SERVICE = "dis"
+LOG_PATH = "/v1/transfertasklog/{transfer_task_id}"
+TASKS_PATH = "/v2/{project_id}/streams/{stream_name}/transfer-tasks"
+ACTION_PATH = TASKS_PATH + "/action"
+ORDERS = ("asc", "desc")
+SORT_FIELDS = ("createTimeStr", "startTime", "endTime", "state", "records", "readRecords", "dataSize")
+MAX_PAGE_SIZE = 100
+MAX_PAGE_INDEX = 1_000_000
+NO_ERROR_CODES = (None, -1, "-1", 0, "0", "")
+TASK_ERROR_STATES = frozenset({"ERROR", "ABNORMAL", "DELETE"})
+
+
+class TransferTaskLogEntry(ServiceModel):
+    transfer_task_id: Text = Field(default=None, alias="transferTaskId")
+    destination_type: Text = Field(default=None, alias="destinationType")
+    start_time: MsTimestamp = Field(default=None, alias="startTime")
+    end_time: MsTimestamp = Field(default=None, alias="endTime")
+    transfer_bytes: LenientInt = Field(default=None, alias="transferBytes", ge=0)
+    transfer_records_num: LenientInt = Field(default=None, alias="transferRecordsNum", ge=0)
+    stream_id: Text = Field(default=None, alias="streamId")
+    project_id: Text = Field(default=None, alias="projectId")
+    transfer_file_name: Text = Field(default=None, alias="transferFileName")
+    state: int | str | None = None
+
+    def key(self) -> tuple[Any, ...]:
+        """Identity of one dump period, to drop duplicates a server that ignores paging repeats."""
+        return (self.transfer_file_name, self.start_time, self.end_time, self.transfer_task_id)
+
+
+class TransferTaskLogPage(ServiceModel):
+    total_num: LenientInt = Field(default=None, alias="totalNum", ge=0)
+    message: Text = None
+    error_code: Text = Field(default=None, alias="errorCode")
+    transfer_task_log_list: Annotated[list[TransferTaskLogEntry], BeforeValidator(as_list)] = Field(
+        default_factory=list, alias="transferTaskLogList"
+    )
+
+
+class TransferTask(ServiceModel):
+    """One entry of the transfer-task list, read from raw JSON: the SDK model drops ``task_id``."""
+
+    task_id: Text = None
+    task_name: Text = None
+    state: Text = None
+    destination_type: Text = None
+    create_time: MsTimestamp = None
+    last_transfer_timestamp: MsTimestamp = None
+
+
+class _TransferTaskList(ServiceModel):
+    tasks: Annotated[list[TransferTask], BeforeValidator(as_list)] | None = None
+    transfer_tasks: Annotated[list[TransferTask], BeforeValidator(as_list)] | None = None
+    total_number: LenientInt = None
+
+
+def raise_for_body_error(body: Mapping[str, Any]) -> None:
+    """DIS answers errors with HTTP 200 and ``errorCode``/``message``; ``-1`` means success.
+
+    A code alone, next to log entries, is not treated as an error: only a code with a message,
+    or a code with no entries at all, is.
+    """
+    code = body.get("errorCode")
+    if isinstance(code, bool) or code in NO_ERROR_CODES:
+        return
+    message = body.get("message")
+    entries = body.get("transferTaskLogList")
+    if message or not entries:
+        raise ApiError(
+            service=SERVICE,
+            status=200,
+            error_code=str(code),
+            error_msg=None if message is None else str(message),
+        )
+
+
+def parse_log_page(body: object) -> TransferTaskLogPage:
+    if isinstance(body, dict):
+        raise_for_body_error(body)
+    return parse_model(SERVICE, TransferTaskLogPage, body)
+
+
+def transfer_task_log_request(
+    transfer_task_id: str,
+    *,
+    order: str = "desc",
+    sort_by: str = "createTimeStr",
+    page_index: int = 1,
+    page_size: int = 10,
+) -> ApiRequest:
+    """A POST that only reads, so it is safe to retry."""
+    task_id = check_dis_task_id(transfer_task_id)
+    body = {
+        "order": check_choice("order", order, ORDERS),
+        "sortBy": check_choice("sort_by", sort_by, SORT_FIELDS),
+        "pageInfo": {
+            "pageIndex": check_int_range("page_index", page_index, 1, MAX_PAGE_INDEX),
+            "pageTotal": check_int_range("page_size", page_size, 1, MAX_PAGE_SIZE),
+        },
+    }
+    return ApiRequest(service=SERVICE, method="POST", path=build_path(LOG_PATH, transfer_task_id=task_id), body=body)
+
+
+def get_transfer_task_log_page(
+    transfer_task_id: str,
+    *,
+    order: str = "desc",
+    sort_by: str = "createTimeStr",
+    page_index: int = 1,
+    page_size: int = 10,
+) -> Exchange[TransferTaskLogPage]:
+    return _get_page(
+        transfer_task_log_request(
+            transfer_task_id, order=order, sort_by=sort_by, page_index=page_index, page_size=page_size
+        )
+    )
+
+
+def _get_page(request: ApiRequest) -> Exchange[TransferTaskLogPage]:
+    response = yield request
+    return parse_log_page(response.json())
+
+
+def get_all_transfer_task_logs(
+    transfer_task_id: str,
+    order: str = "desc",
+    sort_by: str = "createTimeStr",
+    page_size: int = MAX_PAGE_SIZE,
+    max_pages: int = 1000,
+) -> Exchange[list[TransferTaskLogEntry]]:
+    """Every log entry, page by page, until ``totalNum`` is reached or a page adds nothing new."""
+    check_int_range("max_pages", max_pages, 1, MAX_PAGE_INDEX)
+    first = transfer_task_log_request(transfer_task_id, order=order, sort_by=sort_by, page_size=page_size)
+    return _all_pages(first, transfer_task_id, order, sort_by, page_size, max_pages)
+
+
+def _all_pages(
+    first: ApiRequest, task_id: str, order: str, sort_by: str, page_size: int, max_pages: int
+) -> Exchange[list[TransferTaskLogEntry]]:
+    entries: list[TransferTaskLogEntry] = []
+    seen: set[tuple[Any, ...]] = set()
+    request = first
+    for page_index in range(1, max_pages + 1):
+        if page_index > 1:
+            request = transfer_task_log_request(
+                task_id, order=order, sort_by=sort_by, page_index=page_index, page_size=page_size
+            )
+        response = yield request
+        page = parse_log_page(response.json())
+        new = [entry for entry in page.transfer_task_log_list if entry.key() not in seen]
+        seen.update(entry.key() for entry in new)
+        entries.extend(new)
+        if not new or len(page.transfer_task_log_list) < page_size:
+            break
+        if page.total_num is not None and len(entries) >= page.total_num:
+            break
+    return entries
+
+
+def _tasks_path(project_id: str | None, stream_name: str, template: str = TASKS_PATH) -> str:
+    return build_path(template, project_id=require_project_id(project_id), stream_name=stream_name)
+
+
+def list_transfer_tasks_request(project_id: str | None, stream_name: str) -> ApiRequest:
+    return ApiRequest(service=SERVICE, method="GET", path=_tasks_path(project_id, stream_name))
+
+
+def parse_transfer_tasks(body: object) -> list[TransferTask]:
+    """The docs name the list ``tasks``; ``transfer_tasks`` is accepted too. A body with neither
+    is an error unless it says there are none: an empty list would wrongly mean "no task"."""
+    parsed = parse_model(SERVICE, _TransferTaskList, body)
+    if parsed.tasks is not None:
+        return parsed.tasks
+    if parsed.transfer_tasks is not None:
+        return parsed.transfer_tasks
+    if parsed.total_number == 0:
+        return []
+    raise BadResponseError(SERVICE, "tasks", "missing (neither 'tasks' nor 'transfer_tasks' present)")
+
+
+def list_transfer_tasks(project_id: str | None, stream_name: str) -> Exchange[list[TransferTask]]:
+    return _list_tasks(list_transfer_tasks_request(project_id, stream_name))
+
+
+def _list_tasks(request: ApiRequest) -> Exchange[list[TransferTask]]:
+    response = yield request
+    return parse_transfer_tasks(response.json())
+
+
+def transfer_task_action_request(
+    project_id: str | None, stream_name: str, action: str, task_ids: Iterable[str]
+) -> ApiRequest:
+    """Not idempotent for the retry policy: a repeated start may fail on an already running task."""
+    check_choice("action", action, ("start", "stop"))
+    if isinstance(task_ids, str):
+        raise InvalidInputError("task_ids", task_ids, "must be a list of task ids, not a string")
+    ids = [check_dis_task_id(task_id, "task_ids") for task_id in task_ids]
+    if not ids:
+        raise InvalidInputError("task_ids", ids, "must name at least one task")
+    if len(set(ids)) != len(ids):
+        raise InvalidInputError("task_ids", ids, "task ids must be unique")
+    return ApiRequest(
+        service=SERVICE,
+        method="POST",
+        path=_tasks_path(project_id, stream_name, ACTION_PATH),
+        body={"action": action, "tasks": [{"id": task_id} for task_id in ids]},
+        idempotent=False,
+        expected=(200, 201, 202, 204),
+    )
+
+
+def start_transfer_tasks(project_id: str | None, stream_name: str, task_ids: Iterable[str]) -> Exchange[None]:
+    return _action(transfer_task_action_request(project_id, stream_name, "start", task_ids))
+
+
+def stop_transfer_tasks(project_id: str | None, stream_name: str, task_ids: Iterable[str]) -> Exchange[None]:
+    return _action(transfer_task_action_request(project_id, stream_name, "stop", task_ids))
+
+
+def _action(request: ApiRequest) -> Exchange[None]:
+    response = yield request
+    if response.content.strip():
+        try:
+            body = response.json()
+        except BadResponseError:  # the SDK types this body as a plain string
+            return None
+        if isinstance(body, dict):
+            raise_for_body_error(body)
+    return None
+
+
+def _period(entry: TransferTaskLogEntry) -> dict[str, Any]:
+    return {
+        "start": format_iso(entry.start_time),
+        "end": format_iso(entry.end_time),
+        "bytes": entry.transfer_bytes,
+        "records": entry.transfer_records_num,
+        "file_name": entry.transfer_file_name,
+    }
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=timezone.utc)
+
+
+def periods_status(
+    transfer_task_id: str,
+    entries: Sequence[TransferTaskLogEntry],
+    completed_after: datetime | None,
+    min_records: int = 0,
+) -> TaskStatus:
+    """SUCCEEDED once periods ending at or after ``completed_after`` moved ``min_records``
+    records in total; RUNNING while such periods exist but moved fewer; WAITING before any."""
+    after = _aware(completed_after)
+    matching = sorted(
+        (e for e in entries if e.end_time is not None and (after is None or e.end_time >= after)),
+        key=lambda e: (e.end_time, e.start_time or e.end_time),
+    )
+    records = sum(e.transfer_records_num or 0 for e in matching)
+    total_bytes = sum(e.transfer_bytes or 0 for e in matching)
+    done = bool(matching) and records >= min_records
+    if done:
+        state = TaskState.SUCCEEDED
+    elif matching:
+        state = TaskState.RUNNING
+    else:
+        state = TaskState.WAITING
+    progress = None
+    if state is TaskState.RUNNING and min_records > 0:
+        progress = min(100.0, 100.0 * records / min_records)
+    elif done:
+        progress = 100.0
+    starts = [e.start_time for e in matching if e.start_time is not None]
+    if matching:
+        message = f"{len(matching)} dump period(s) since {format_iso(after) or 'the start'}: {records} records"
+    else:
+        message = f"no dump period has ended since {format_iso(after) or 'the start'}"
+    return TaskStatus(
+        service=SERVICE,
+        task_id=transfer_task_id,
+        state=state,
+        progress=progress,
+        message=message,
+        started_at=min(starts) if starts else None,
+        finished_at=matching[-1].end_time if done else None,
+        result={
+            "transfer_task_id": transfer_task_id,
+            "completed_after": format_iso(after),
+            "min_records": min_records,
+            "periods": [_period(e) for e in matching],
+            "total_records": records,
+            "total_bytes": total_bytes,
+            "file_names": [e.transfer_file_name for e in matching if e.transfer_file_name],
+        },
+    )
+
+
+def task_state_status(task: TransferTask, transfer_task_id: str) -> TaskStatus | None:
+    """A FAILED status when the transfer task itself is in an error state, else None."""
+    if task.state and task.state.upper() in TASK_ERROR_STATES:
+        return TaskStatus(
+            service=SERVICE,
+            task_id=transfer_task_id,
+            state=TaskState.FAILED,
+            raw_status=task.state,
+            message=f"transfer task {task.task_name or transfer_task_id} is in state {task.state}",
+            result={"transfer_task_id": transfer_task_id, "task_name": task.task_name},
+        )
+    return None
+
+
+def status_exchange(project_id: str | None, ids: Mapping[str, str], **options: Any) -> Exchange[TaskStatus]:
+    """Newest periods first (by ``endTime``), paging only until periods end before
+    ``completed_after``. With ``stream_name`` in ids (and a project), the task's own state is
+    checked first so an ERROR/ABNORMAL/DELETE task fails instead of waiting forever."""
+    transfer_task_id = check_dis_task_id(require_id(ids, "transfer_task_id"))
+    completed_after = optional_datetime("completed_after", options.get("completed_after"))
+    min_records = option_int("min_records", options.get("min_records"), 0, 0, 2**63 - 1)
+    page_size = option_int("page_size", options.get("page_size"), MAX_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    max_pages = option_int("max_pages", options.get("max_pages"), 10, 1, MAX_PAGE_INDEX)
+    stream_name = ids.get("stream_name")
+    task_check = list_transfer_tasks(project_id, stream_name) if stream_name else None
+    return _status(transfer_task_id, completed_after, min_records, page_size, max_pages, task_check)
+
+
+def _status(
+    transfer_task_id: str,
+    completed_after: datetime | None,
+    min_records: int,
+    page_size: int,
+    max_pages: int,
+    task_check: Exchange[list[TransferTask]] | None,
+) -> Exchange[TaskStatus]:
+    if task_check is not None:
+        tasks = yield from task_check
+        task = next((t for t in tasks if t.task_id == transfer_task_id), None)
+        failed = task_state_status(task, transfer_task_id) if task else None
+        if failed is not None:
+            return failed
+    entries: list[TransferTaskLogEntry] = []
+    seen: set[tuple[Any, ...]] = set()
+    for page_index in range(1, max_pages + 1):
+        page = yield from get_transfer_task_log_page(
+            transfer_task_id, order="desc", sort_by="endTime", page_index=page_index, page_size=page_size
+        )
+        new = [e for e in page.transfer_task_log_list if e.key() not in seen]
+        seen.update(e.key() for e in new)
+        entries.extend(new)
+        if not new or len(page.transfer_task_log_list) < page_size:
+            break
+        if page.total_num is not None and len(entries) >= page.total_num:
+            break
+        if completed_after is not None and all(e.end_time is not None and e.end_time < completed_after for e in new):
+            break
+        if completed_after is None and sum(e.transfer_records_num or 0 for e in entries) >= min_records:
+            break
+    return periods_status(transfer_task_id, entries, completed_after, min_records)
