@@ -1,0 +1,254 @@
+"""CSS cluster log backups (seed 003): start a backup, find its record, poll the record.
+
+The start call returns no id, so the operator snapshots the record ids, starts the backup and
+picks the newest new Manual record (``newest_manual_record``). The records query parameter is
+``start`` in the seed and ``offset`` in newer docs and the SDK; both are sent with one value.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import BeforeValidator, Field
+
+from airflow_provider.core.errors import InvalidInputError, NotFoundError
+from airflow_provider.core.request import ApiRequest, query_pairs
+from airflow_provider.core.status import TaskState, TaskStatus
+from airflow_provider.core.validation import build_path, check_choice, check_int_range
+from airflow_provider.services._inputs import option_int, require_id, require_project_id
+from airflow_provider.services._parsing import (
+    LenientInt,
+    ServiceModel,
+    Text,
+    Timestamp,
+    as_list,
+    format_iso,
+    parse_model,
+    parse_text,
+    to_ms,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from airflow_provider.core.exchange import Exchange
+
+SERVICE = "css"
+COLLECT_PATH = "/v1.0/{project_id}/clusters/{cluster_id}/logs/collect"
+RECORDS_PATH = "/v1.0/{project_id}/clusters/{cluster_id}/logs/records"
+STATUS_FILTERS = ("FAIL", "NOT_FAIL")
+MAX_LIMIT = 1000
+MAX_START = 1000
+
+STATE_MAP: Mapping[str, TaskState] = {
+    "RUNNING": TaskState.RUNNING,
+    "SUCCESS": TaskState.SUCCEEDED,
+    "FAIL": TaskState.FAILED,
+}
+
+
+class ClusterLogRecord(ServiceModel):
+    id: Annotated[str, BeforeValidator(parse_text)]
+    cluster_id: Text = Field(default=None, alias="clusterId")
+    create_at: Timestamp = Field(default=None, alias="createAt")
+    log_path: Text = Field(default=None, alias="logPath")
+    status: str
+    finished_at: Timestamp = Field(default=None, alias="finishedAt")
+    job_types: Text = Field(default=None, alias="jobTypes")
+    failed_msg: Text = Field(default=None, alias="failedMsg")
+    job_id: Text = Field(default=None, alias="jobId")
+
+    @property
+    def create_at_ms(self) -> int | None:
+        return None if self.create_at is None else to_ms(self.create_at)
+
+
+class LogRecordPage(ServiceModel):
+    cluster_log_record: Annotated[list[ClusterLogRecord], BeforeValidator(as_list)] = Field(
+        default_factory=list, alias="clusterLogRecord"
+    )
+    total_size: LenientInt = Field(default=None, alias="totalSize", ge=0)
+
+
+def _path(template: str, project_id: str | None, cluster_id: str) -> str:
+    return build_path(template, project_id=require_project_id(project_id), cluster_id=cluster_id)
+
+
+def create_log_backup_request(project_id: str | None, cluster_id: str) -> ApiRequest:
+    return ApiRequest(
+        service=SERVICE,
+        method="POST",
+        path=_path(COLLECT_PATH, project_id, cluster_id),
+        idempotent=False,
+        expected=(200, 201, 202, 204),
+    )
+
+
+def create_log_backup(project_id: str | None, cluster_id: str) -> Exchange[None]:
+    """Start a manual backup. The response has no id: correlate with ``newest_manual_record``."""
+    return _create(create_log_backup_request(project_id, cluster_id))
+
+
+def _create(request: ApiRequest) -> Exchange[None]:
+    yield request
+    return None
+
+
+def list_log_backup_records_request(
+    project_id: str | None,
+    cluster_id: str,
+    *,
+    status: str | None = None,
+    offset: int = 1,
+    limit: int = 10,
+) -> ApiRequest:
+    check_int_range("offset", offset, 1, 10**9)
+    check_int_range("limit", limit, 1, MAX_LIMIT)
+    if status is not None:
+        check_choice("status", status, STATUS_FILTERS)
+    return ApiRequest(
+        service=SERVICE,
+        method="GET",
+        path=_path(RECORDS_PATH, project_id, cluster_id),
+        query=query_pairs(start=offset, offset=offset, limit=limit, status=status),
+    )
+
+
+def list_log_backup_records(
+    project_id: str | None,
+    cluster_id: str,
+    *,
+    status: str | None = None,
+    offset: int = 1,
+    limit: int = 10,
+) -> Exchange[LogRecordPage]:
+    return _list(list_log_backup_records_request(project_id, cluster_id, status=status, offset=offset, limit=limit))
+
+
+def _list(request: ApiRequest) -> Exchange[LogRecordPage]:
+    response = yield request
+    return parse_model(SERVICE, LogRecordPage, response.json())
+
+
+def get_log_backup_record(
+    project_id: str | None,
+    cluster_id: str,
+    *,
+    record_id: str | None = None,
+    job_id: str | None = None,
+    page_size: int = 100,
+    max_pages: int = 20,
+) -> Exchange[ClusterLogRecord]:
+    """The API has no "get one record": page through the list until the record shows up."""
+    if (record_id is None) == (job_id is None):
+        raise InvalidInputError("record_id", record_id, "give exactly one of record_id and job_id")
+    field, wanted = ("record_id", record_id) if record_id is not None else ("job_id", job_id)
+    if not isinstance(wanted, str) or not wanted:
+        raise InvalidInputError(field, wanted, "must be a non-empty string")
+    check_int_range("max_pages", max_pages, 1, 10_000)
+    first = list_log_backup_records_request(project_id, cluster_id, offset=1, limit=page_size)
+    return _find(first, project_id, cluster_id, field, wanted, page_size, max_pages)
+
+
+def _find(
+    first: ApiRequest,
+    project_id: str | None,
+    cluster_id: str,
+    field: str,
+    wanted: str,
+    page_size: int,
+    max_pages: int,
+) -> Exchange[ClusterLogRecord]:
+    seen: set[str] = set()
+    request = first
+    for page_number in range(max_pages):
+        if page_number:
+            request = list_log_backup_records_request(
+                project_id, cluster_id, offset=1 + page_number * page_size, limit=page_size
+            )
+        response = yield request
+        page = parse_model(SERVICE, LogRecordPage, response.json())
+        for record in page.cluster_log_record:
+            if (record.id if field == "record_id" else record.job_id) == wanted:
+                return record
+        new = {record.id for record in page.cluster_log_record} - seen
+        seen |= new
+        if not new or len(page.cluster_log_record) < page_size:
+            break
+        if page.total_size is not None and len(seen) >= page.total_size:
+            break
+    raise NotFoundError(
+        service=SERVICE,
+        status=404,
+        error_msg=f"log backup record with {field}={wanted!r} not found in cluster {cluster_id!r} "
+        f"(searched {len(seen)} records)",
+    )
+
+
+def newest_manual_record(
+    records: Iterable[ClusterLogRecord], not_in: set[str], created_after_ms: int | None
+) -> ClusterLogRecord | None:
+    """The backup we just started: a Manual record whose id and job id were not in the snapshot
+    taken before the start, created at or after ``created_after_ms``; the newest one wins."""
+    best: ClusterLogRecord | None = None
+    for record in records:
+        if (record.job_types or "").lower() != "manual":
+            continue
+        if record.id in not_in or (record.job_id is not None and record.job_id in not_in):
+            continue
+        created = record.create_at_ms
+        if created_after_ms is not None and (created is None or created < created_after_ms):
+            continue
+        if best is None or (created or 0) > (best.create_at_ms or 0):
+            best = record
+    return best
+
+
+def to_status(record: ClusterLogRecord) -> TaskStatus:
+    state = STATE_MAP.get(record.status.strip().upper())
+    if state is TaskState.FAILED:
+        message = record.failed_msg or "log backup failed (no failedMsg given)"
+    elif state is None:
+        message = f"unrecognized status {record.status!r}"
+    else:
+        message = None
+    return TaskStatus(
+        service=SERVICE,
+        task_id=record.job_id or record.id,
+        state=state or TaskState.RUNNING,
+        raw_status=record.status,
+        progress=100.0 if state is TaskState.SUCCEEDED else None,
+        message=message,
+        started_at=record.create_at,
+        finished_at=record.finished_at,
+        recognized=state is not None,
+        result={
+            "record_id": record.id,
+            "job_id": record.job_id,
+            "cluster_id": record.cluster_id,
+            "log_path": record.log_path,
+            "job_types": record.job_types,
+            "created_at": format_iso(record.create_at),
+        },
+    )
+
+
+def status_exchange(project_id: str | None, ids: Mapping[str, str], **options: Any) -> Exchange[TaskStatus]:
+    cluster_id = require_id(ids, "cluster_id")
+    page_size = option_int("page_size", options.get("page_size"), 100, 1, MAX_LIMIT)
+    max_pages = option_int("max_pages", options.get("max_pages"), 20, 1, 10_000)
+    if ids.get("record_id"):
+        record_id, job_id = require_id(ids, "record_id"), None
+    elif ids.get("job_id"):
+        record_id, job_id = None, require_id(ids, "job_id")
+    else:
+        raise InvalidInputError("record_id", None, "one of record_id or job_id is required")
+    found = get_log_backup_record(
+        project_id, cluster_id, record_id=record_id, job_id=job_id, page_size=page_size, max_pages=max_pages
+    )
+    return _status(found)
+
+
+def _status(found: Exchange[ClusterLogRecord]) -> Exchange[TaskStatus]:
+    record = yield from found
+    return to_status(record)
