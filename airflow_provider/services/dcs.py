@@ -1,0 +1,286 @@
+"""DCS background task progress (seed 004) and the background task list.
+
+The progress API has no overall status, so one is derived from the steps. ``error_code`` is
+set on FINISH steps too ("DCS.4064" in the seed), so it is reported but never read as failure.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import BeforeValidator, Field
+
+from airflow_provider.core.errors import InvalidInputError
+from airflow_provider.core.request import ApiRequest, query_pairs
+from airflow_provider.core.status import TaskState, TaskStatus
+from airflow_provider.core.validation import build_path, check_int_range
+from airflow_provider.services._inputs import require_id, require_project_id
+from airflow_provider.services._parsing import (
+    LenientInt,
+    Percent,
+    ServiceModel,
+    Text,
+    Timestamp,
+    as_list,
+    format_iso,
+    parse_model,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from airflow_provider.core.exchange import Exchange
+
+SERVICE = "dcs"
+PROGRESS_PATH = "/v2/{project_id}/instances/{instance_id}/tasks/{task_id}/progress"
+TASKS_PATH = "/v2/{project_id}/instances/{instance_id}/tasks"
+QUERY_TIME_FORMAT = "%Y%m%d%H%M%S"
+MAX_LIMIT = 1000
+
+FINISH, FAILED, EXECUTING, WAITING = "FINISH", "FAILED", "EXECUTING", "WAITING"
+KNOWN_STEP_STATES = frozenset({FINISH, FAILED, EXECUTING, WAITING})
+
+
+def _non_negative_or_none(value: object) -> object:
+    """A negative remaining time carries no information; it is dropped, not an error."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+        return None
+    if isinstance(value, str) and value.strip().startswith("-"):
+        return None
+    return value
+
+
+class SubStepDetail(ServiceModel):
+    sub_step_id: Text = None
+    sub_step_name: Text = None
+    sub_step_status: Text = None
+    begin_time: Timestamp = None
+    end_time: Timestamp = None
+    detail: Text = None
+    error_code: Text = None
+
+
+class StepDetail(ServiceModel):
+    step_id: Text = None
+    step_name: Text = None
+    step_status: Text = None
+    begin_time: Timestamp = None
+    end_time: Timestamp = None
+    error_code: Text = None
+    sub_step_details: Annotated[list[SubStepDetail], BeforeValidator(as_list)] = Field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        return (self.step_status or "").strip().upper()
+
+
+class BackgroundTaskProgress(ServiceModel):
+    progress: Percent = None
+    remain_time: Annotated[LenientInt, BeforeValidator(_non_negative_or_none)] = None
+    step_details: Annotated[list[StepDetail], BeforeValidator(as_list)] = Field(default_factory=list)
+
+
+class BackgroundTask(ServiceModel):
+    id: Text = None
+    name: Text = None
+    details: Text = None
+    user_name: Text = None
+    user_id: Text = None
+    params: Any = None
+    status: Text = None
+    created_at: Timestamp = None
+    updated_at: Timestamp = None
+    enable_show: bool | None = None
+
+
+class BackgroundTaskList(ServiceModel):
+    task_count: LenientInt = Field(default=None, ge=0)
+    tasks: Annotated[list[BackgroundTask], BeforeValidator(as_list)] = Field(default_factory=list)
+
+
+def _path(template: str, project_id: str | None, instance_id: str, **extra: str) -> str:
+    return build_path(template, project_id=require_project_id(project_id), instance_id=instance_id, **extra)
+
+
+def background_task_progress_request(project_id: str | None, instance_id: str, task_id: str) -> ApiRequest:
+    return ApiRequest(
+        service=SERVICE, method="GET", path=_path(PROGRESS_PATH, project_id, instance_id, task_id=task_id)
+    )
+
+
+def get_background_task_progress(
+    project_id: str | None, instance_id: str, task_id: str
+) -> Exchange[BackgroundTaskProgress]:
+    return _get_progress(background_task_progress_request(project_id, instance_id, task_id))
+
+
+def _get_progress(request: ApiRequest) -> Exchange[BackgroundTaskProgress]:
+    response = yield request
+    return parse_model(SERVICE, BackgroundTaskProgress, response.json())
+
+
+def format_query_time(name: str, value: datetime | str | None) -> str | None:
+    """``yyyyMMddHHmmss``; aware datetimes are converted to UTC, naive ones are sent as given."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        moment = value.astimezone(timezone.utc) if value.tzinfo else value
+        return moment.strftime(QUERY_TIME_FORMAT)
+    if isinstance(value, str) and len(value) == 14 and value.isdigit():
+        try:
+            datetime.strptime(value, QUERY_TIME_FORMAT)
+        except ValueError:
+            pass
+        else:
+            return value
+    raise InvalidInputError(name, value, "must be a datetime or a 'yyyyMMddHHmmss' string")
+
+
+def list_background_tasks_request(
+    project_id: str | None,
+    instance_id: str,
+    *,
+    offset: int = 0,
+    limit: int = 10,
+    start_time: datetime | str | None = None,
+    end_time: datetime | str | None = None,
+) -> ApiRequest:
+    check_int_range("offset", offset, 0, 10**9)
+    check_int_range("limit", limit, 1, MAX_LIMIT)
+    query = query_pairs(
+        offset=offset,
+        limit=limit,
+        start_time=format_query_time("start_time", start_time),
+        end_time=format_query_time("end_time", end_time),
+    )
+    return ApiRequest(service=SERVICE, method="GET", path=_path(TASKS_PATH, project_id, instance_id), query=query)
+
+
+def list_background_tasks(
+    project_id: str | None,
+    instance_id: str,
+    *,
+    offset: int = 0,
+    limit: int = 10,
+    start_time: datetime | str | None = None,
+    end_time: datetime | str | None = None,
+) -> Exchange[BackgroundTaskList]:
+    return _list(
+        list_background_tasks_request(
+            project_id, instance_id, offset=offset, limit=limit, start_time=start_time, end_time=end_time
+        )
+    )
+
+
+def _list(request: ApiRequest) -> Exchange[BackgroundTaskList]:
+    response = yield request
+    return parse_model(SERVICE, BackgroundTaskList, response.json())
+
+
+def _current_step(steps: list[StepDetail]) -> StepDetail | None:
+    """The step a progress line should name: a failed one, else the executing one, else the
+    first waiting one, else the last one."""
+    for wanted in (FAILED, EXECUTING, WAITING):
+        for step in steps:
+            if step.state == wanted:
+                return step
+    return steps[-1] if steps else None
+
+
+def _current_sub_step(step: StepDetail | None) -> SubStepDetail | None:
+    if step is None or not step.sub_step_details:
+        return None
+    for wanted in (FAILED, EXECUTING, WAITING):
+        for sub in step.sub_step_details:
+            if (sub.sub_step_status or "").strip().upper() == wanted:
+                return sub
+    return step.sub_step_details[-1]
+
+
+def derive_state(progress: BackgroundTaskProgress) -> TaskState:
+    steps = progress.step_details
+    states = [step.state for step in steps]
+    if FAILED in states:
+        return TaskState.FAILED
+    if progress.progress == 100 and all(state == FINISH for state in states):
+        return TaskState.SUCCEEDED
+    if (steps and all(state == WAITING for state in states)) or (not steps and not progress.progress):
+        return TaskState.WAITING
+    return TaskState.RUNNING
+
+
+def _failure_message(step: StepDetail) -> str:
+    sub = next((s for s in step.sub_step_details if (s.sub_step_status or "").strip().upper() == FAILED), None)
+    text = f"step {step.step_name or step.step_id!r} failed"
+    if sub is not None:
+        text += f" at sub-step {sub.sub_step_name or sub.sub_step_id!r}"
+        if sub.detail:
+            text += f" ({sub.detail})"
+    code = (sub.error_code if sub is not None else None) or step.error_code
+    if code:
+        text += f", error code {code}"
+    return text
+
+
+def _step_summary(step: StepDetail) -> dict[str, Any]:
+    return {
+        "step_id": step.step_id,
+        "step_name": step.step_name,
+        "step_status": step.step_status,
+        "begin_time": format_iso(step.begin_time),
+        "end_time": format_iso(step.end_time),
+        "error_code": step.error_code,
+        "sub_steps": len(step.sub_step_details),
+    }
+
+
+def to_status(progress: BackgroundTaskProgress, task_id: str) -> TaskStatus:
+    state = derive_state(progress)
+    steps = progress.step_details
+    current = _current_step(steps)
+    sub = _current_sub_step(current)
+    failed = next((step for step in steps if step.state == FAILED), None)
+    unknown = sorted({step.state for step in steps} - KNOWN_STEP_STATES)
+    begins = [step.begin_time for step in steps if step.begin_time is not None]
+    ends = [step.end_time for step in steps if step.end_time is not None]
+    message = None
+    if failed is not None:
+        message = _failure_message(failed)
+    elif unknown:
+        message = f"unrecognized step status {', '.join(repr(u) for u in unknown)}"
+    elif current is not None and current.step_name and not state.is_terminal:
+        message = current.step_name
+        if sub is not None and sub.sub_step_name:
+            message += f" / {sub.sub_step_name}"
+    return TaskStatus(
+        service=SERVICE,
+        task_id=task_id,
+        state=state,
+        raw_status=current.step_status if current else None,
+        progress=progress.progress,
+        message=message,
+        error_code=(failed.error_code if failed else None),
+        started_at=min(begins) if begins else None,
+        finished_at=max(ends) if state.is_terminal and ends else None,
+        eta_seconds=None if state.is_terminal else progress.remain_time,
+        recognized=not unknown,
+        result={
+            "dcs_task_id": task_id,
+            "current_step": current.step_name if current else None,
+            "current_sub_step": sub.sub_step_name if sub else None,
+            "remain_time": progress.remain_time,
+            "steps": [_step_summary(step) for step in steps],
+        },
+    )
+
+
+def status_exchange(project_id: str | None, ids: Mapping[str, str], **options: Any) -> Exchange[TaskStatus]:
+    instance_id = require_id(ids, "instance_id")
+    task_id = require_id(ids, "dcs_task_id")
+    return _status(get_background_task_progress(project_id, instance_id, task_id), task_id)
+
+
+def _status(fetch: Exchange[BackgroundTaskProgress], task_id: str) -> Exchange[TaskStatus]:
+    progress = yield from fetch
+    return to_status(progress, task_id)
