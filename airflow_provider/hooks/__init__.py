@@ -1,0 +1,1 @@
+"""Hooks: an Airflow connection turned into typed, synchronous calls of one service each."""

@@ -1,0 +1,85 @@
+"""The ``huaweicloud`` connection: credentials, endpoints and one pooled session per hook."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from airflow.sdk import BaseHook
+from airflow.sdk.log import mask_secret
+
+from airflow_provider.core.errors import HuaweiCloudError
+from airflow_provider.core.exchange import drive_sync
+from airflow_provider.core.request import ApiRequest, query_pairs
+from airflow_provider.core.secrets import add_secret_sink
+from airflow_provider.core.transport import SyncTransport
+from airflow_provider.hooks.connection_config import CloudConfig, cloud_config
+
+if TYPE_CHECKING:
+    from airflow_provider.core.exchange import Exchange
+    from airflow_provider.core.response import ApiResponse
+
+T = TypeVar("T")
+
+add_secret_sink(mask_secret)
+
+
+class HuaweiCloudHook(BaseHook):
+    """Base hook for the regional Huawei Cloud services (AK/SK, IAM password or token auth).
+
+    Service hooks add typed methods; each method is a sans-IO exchange from
+    ``airflow_provider.services`` driven through this hook's transport, so the deferrable
+    trigger sends exactly the same requests.
+    """
+
+    conn_name_attr = "huaweicloud_conn_id"
+    default_conn_name = "huaweicloud_default"
+    conn_type = "huaweicloud"
+    hook_name = "Huawei Cloud"
+
+    def __init__(self, huaweicloud_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.huaweicloud_conn_id = huaweicloud_conn_id
+
+    @cached_property
+    def config(self) -> CloudConfig:
+        return cloud_config(self.get_connection(self.huaweicloud_conn_id), mask=mask_secret)
+
+    @cached_property
+    def transport(self) -> SyncTransport:
+        return SyncTransport(self.config.transport_settings())
+
+    @property
+    def project_id(self) -> str:
+        return self.config.require_project_id()
+
+    def run(self, exchange: Exchange[T]) -> T:
+        """Drive one sans-IO exchange (see ``core.exchange``) through this hook's session."""
+        return drive_sync(exchange, self.transport)
+
+    def send(self, request: ApiRequest) -> ApiResponse:
+        return self.transport.send(request)
+
+    def close(self) -> None:
+        if "transport" in self.__dict__:
+            self.transport.close()
+            del self.__dict__["transport"]
+
+    def test_connection(self) -> tuple[bool, str]:
+        """One cheap authenticated call: list the projects the credentials can access (IAM)."""
+        try:
+            response = self.send(ApiRequest(service="iam", method="GET", path="/v3/auth/projects", query=query_pairs()))
+            body = response.json_object()
+        except HuaweiCloudError as exc:
+            return False, str(exc)
+        projects = body.get("projects")
+        items = projects if isinstance(projects, list) else []
+        names = sorted(str(p.get("name")) for p in items if isinstance(p, dict))
+        shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+        return True, f"Authenticated ({self.config.auth_type}); {len(names)} project(s) visible: {shown}"
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        from airflow_provider.get_provider_info import HUAWEICLOUD_UI_FIELD_BEHAVIOUR
+
+        return HUAWEICLOUD_UI_FIELD_BEHAVIOUR

@@ -1,0 +1,35 @@
+"""CloudDC physical server log exports."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from airflow_provider.hooks.base import HuaweiCloudHook
+from airflow_provider.services import clouddc
+
+if TYPE_CHECKING:
+    from airflow_provider.services.clouddc import ServerLogExport
+
+log = logging.getLogger(__name__)
+
+
+class CloudDCHook(HuaweiCloudHook):
+    hook_name = "Huawei Cloud CloudDC"
+
+    def export_server_logs(self, server_id: str) -> ServerLogExport:
+        """Start exporting a physical server's logs; the result carries the ``export_id``."""
+        return self.run(clouddc.start_export(self.project_id, server_id))
+
+    def get_server_log_export(self, server_id: str, export_id: str) -> ServerLogExport:
+        return self.run(clouddc.get_export(self.project_id, server_id, export_id))
+
+    def download_server_logs(self, server_id: str, export_id: str, destination: str | Path) -> Path:
+        """Stream the exported archive to ``destination`` (a file, or a folder for ``{server_id}-dump.tar.gz``)."""
+        target = Path(destination)
+        if target.is_dir():
+            target = target / f"{server_id}-dump.tar.gz"
+        path = self.transport.download(clouddc.download_request(self.project_id, server_id, export_id), target)
+        log.info("Downloaded CloudDC server %s logs to %s (%d bytes)", server_id, path, path.stat().st_size)
+        return path

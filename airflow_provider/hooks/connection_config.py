@@ -1,0 +1,309 @@
+"""Turning an Airflow connection into client settings, shared by hooks (sync) and triggers (async).
+
+Every problem is reported with the connection id and the field name; secret values are never
+part of a message or a repr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from airflow_provider.core.auth import AkSkAuth, Auth, IamTokenAuth, NoAuth, StaticTokenAuth
+from airflow_provider.core.endpoints import EndpointResolver
+from airflow_provider.core.errors import ConfigurationError
+from airflow_provider.core.iam import PasswordTokenFetcher
+from airflow_provider.core.retry import RetryPolicy
+from airflow_provider.core.throttle import EDGE_MANAGER_THROTTLE
+from airflow_provider.core.transport import TlsSettings, TransportSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+AuthType = Literal["aksk", "password", "token"]
+AUTH_TYPES: tuple[AuthType, ...] = ("aksk", "password", "token")
+DEFAULT_TIMEOUT = (10.0, 60.0)
+EDGE_DEFAULT_PORT = 30035
+
+
+def extras(conn: Any) -> dict[str, Any]:
+    """The connection's extra as a dict; accepts both ``field`` and ``extra__<type>__field`` keys."""
+    raw = getattr(conn, "extra_dejson", None)
+    if raw is None:
+        text = getattr(conn, "extra", None) or "{}"
+        try:
+            raw = json.loads(text)
+        except ValueError as exc:
+            raise ConfigurationError(f"connection {conn.conn_id!r}: extra is not valid JSON") from exc
+    if not isinstance(raw, Mapping):
+        raise ConfigurationError(f"connection {conn.conn_id!r}: extra must be a JSON object")
+    result: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = key.split("__", 2)[2] if key.startswith("extra__") and key.count("__") >= 2 else key
+        if value not in (None, ""):
+            result[name] = value
+    return result
+
+
+def _bool(conn_id: str, name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "on", "false", "0", "no", "off"):
+        return value.strip().lower() in ("true", "1", "yes", "on")
+    raise ConfigurationError(f"connection {conn_id!r}: extra.{name}={value!r} is not a boolean")
+
+
+def parse_verify(conn_id: str, value: Any) -> bool | str:
+    """``verify``: a boolean, or a CA bundle path (which must exist)."""
+    if value is None:
+        return True
+    if isinstance(value, str) and value.strip().lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+        if not os.path.exists(value):
+            raise ConfigurationError(f"connection {conn_id!r}: extra.verify={value!r}: CA bundle file not found")
+        return value
+    verify = _bool(conn_id, "verify", value)
+    if not verify:
+        log.warning("Connection %r: TLS certificate verification is DISABLED (extra.verify=false)", conn_id)
+    return verify
+
+
+def parse_timeout(conn_id: str, value: Any) -> tuple[float, float]:
+    """``timeout``: seconds, ``[connect, read]`` or ``{"connect": .., "read": ..}``."""
+    if value is None:
+        return DEFAULT_TIMEOUT
+    try:
+        if isinstance(value, Mapping):
+            pair = (float(value.get("connect", DEFAULT_TIMEOUT[0])), float(value.get("read", DEFAULT_TIMEOUT[1])))
+        elif isinstance(value, (list, tuple)) and len(value) == 2:
+            pair = (float(value[0]), float(value[1]))
+        elif isinstance(value, bool):
+            raise TypeError
+        else:
+            pair = (float(value), float(value))
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(
+            f"connection {conn_id!r}: extra.timeout={value!r} must be seconds, [connect, read] or "
+            '{"connect": s, "read": s}'
+        ) from exc
+    if min(pair) <= 0:
+        raise ConfigurationError(f"connection {conn_id!r}: extra.timeout={value!r} must be positive")
+    return pair
+
+
+def parse_proxies(conn_id: str, value: Any) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return {"http": value, "https": value}
+    if isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        return dict(value)
+    raise ConfigurationError(f"connection {conn_id!r}: extra.proxies must be a URL or a {{scheme: URL}} object")
+
+
+def parse_retry(conn_id: str, value: Any) -> RetryPolicy:
+    if value is None:
+        return RetryPolicy()
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(f"connection {conn_id!r}: extra.retry must be an object")
+    allowed = {"max_attempts", "max_elapsed", "base_delay", "max_delay", "jitter"}
+    unknown = set(value) - allowed
+    if unknown:
+        raise ConfigurationError(f"connection {conn_id!r}: extra.retry has unknown keys {sorted(unknown)}")
+    try:
+        return RetryPolicy(
+            **{k: (int(v) if k == "max_attempts" else float(v)) for k, v in value.items()}  # type: ignore[arg-type]
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"connection {conn_id!r}: extra.retry={value!r} is invalid") from exc
+
+
+def _url(conn_id: str, name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise ConfigurationError(f"connection {conn_id!r}: extra.{name}={value!r} must be an http(s) URL")
+    return value.rstrip("/")
+
+
+@dataclass(frozen=True)
+class CloudConfig:
+    """Settings of one ``huaweicloud`` connection."""
+
+    conn_id: str
+    auth_type: AuthType
+    region: str | None
+    project_id: str | None
+    resolver: EndpointResolver
+    tls: TlsSettings
+    timeout: tuple[float, float]
+    proxies: dict[str, str] | None
+    retry: RetryPolicy
+    auth: Auth = field(repr=False)
+
+    def transport_settings(self) -> TransportSettings:
+        return TransportSettings(
+            base_url_for=self.resolver,
+            auth=self.auth,
+            tls=self.tls,
+            timeout=self.timeout,
+            proxies=self.proxies,
+            retry=self.retry,
+        )
+
+    def require_project_id(self) -> str:
+        if not self.project_id:
+            raise ConfigurationError(f"connection {self.conn_id!r}: extra.project_id is required for this call")
+        return self.project_id
+
+
+def cloud_config(conn: Any, mask: Callable[[str], None] | None = None) -> CloudConfig:
+    """Build a ``CloudConfig`` from a ``huaweicloud`` connection; ``mask`` registers secrets."""
+    conn_id = conn.conn_id
+    extra = extras(conn)
+    auth_type = str(extra.get("auth_type", "aksk")).lower()
+    if auth_type not in AUTH_TYPES:
+        raise ConfigurationError(
+            f"connection {conn_id!r}: extra.auth_type={auth_type!r} must be one of {', '.join(AUTH_TYPES)}"
+        )
+    region = extra.get("region")
+    project_id = extra.get("project_id")
+    overrides = extra.get("endpoints") or {}
+    if isinstance(overrides, str):
+        try:
+            overrides = json.loads(overrides)
+        except ValueError:
+            overrides = None
+    if not isinstance(overrides, Mapping):
+        raise ConfigurationError(f"connection {conn_id!r}: extra.endpoints must be a {{service: URL}} object")
+    resolver = EndpointResolver(
+        region=region,
+        endpoint_url=_url(conn_id, "endpoint_url", extra["endpoint_url"]) if "endpoint_url" in extra else None,
+        overrides={str(k): _url(conn_id, f"endpoints.{k}", v) for k, v in overrides.items()},
+        iam_endpoint=_url(conn_id, "iam_endpoint", extra["iam_endpoint"]) if "iam_endpoint" in extra else None,
+    )
+    tls = TlsSettings(verify=parse_verify(conn_id, extra.get("verify")))
+    timeout = parse_timeout(conn_id, extra.get("timeout"))
+    proxies = parse_proxies(conn_id, extra.get("proxies"))
+    retry = parse_retry(conn_id, extra.get("retry"))
+    login, password = conn.login or None, conn.password or None
+    secrets = [password, extra.get("security_token")]
+    for secret in secrets:
+        if secret and mask is not None:
+            mask(secret)
+    auth: Auth
+    if auth_type == "aksk":
+        if not login or not password:
+            raise ConfigurationError(
+                f"connection {conn_id!r}: auth_type 'aksk' needs the access key in login and the secret key in password"
+            )
+        auth = AkSkAuth(access_key=login, secret_key=password, security_token=extra.get("security_token"))
+    elif auth_type == "token":
+        if not password:
+            raise ConfigurationError(f"connection {conn_id!r}: auth_type 'token' needs the token in password")
+        auth = StaticTokenAuth(token=password)
+    else:
+        domain = extra.get("domain_name")
+        if not login or not password or not domain:
+            raise ConfigurationError(
+                f"connection {conn_id!r}: auth_type 'password' needs login (IAM user name), password and "
+                "extra.domain_name (account name)"
+            )
+        if not project_id and not region:
+            raise ConfigurationError(
+                f"connection {conn_id!r}: auth_type 'password' needs extra.project_id or extra.region "
+                "to scope the token"
+            )
+        margin = extra.get("token_refresh_margin", 1800)
+        try:
+            margin_td = timedelta(seconds=float(margin))
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(
+                f"connection {conn_id!r}: extra.token_refresh_margin={margin!r} must be seconds"
+            ) from exc
+        fetcher = PasswordTokenFetcher(
+            iam_endpoint=resolver("iam"),
+            domain_name=str(domain),
+            user_name=login,
+            password=password,
+            project_id=project_id,
+            project_name=None if project_id else region,
+            tls=tls,
+            timeout=timeout,
+            proxies=proxies,
+            retry=retry,
+        )
+        auth = IamTokenAuth(fetcher=fetcher, refresh_margin=margin_td)
+    return CloudConfig(
+        conn_id=conn_id,
+        auth_type=auth_type,
+        region=region,
+        project_id=project_id,
+        resolver=resolver,
+        tls=tls,
+        timeout=timeout,
+        proxies=proxies,
+        retry=retry,
+        auth=auth,
+    )
+
+
+@dataclass(frozen=True)
+class EdgeConfig:
+    """Settings of one ``huawei_edge_manager`` connection; PEM values may be paths or inline text."""
+
+    conn_id: str
+    base_url: str
+    verify: bool | str
+    client_cert: str | None = field(default=None, repr=False)
+    client_key: str | None = field(default=None, repr=False)
+    ca_cert: str | None = field(default=None, repr=False)
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT
+    proxies: dict[str, str] | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def transport_settings(self, tls: TlsSettings) -> TransportSettings:
+        return TransportSettings(
+            base_url_for=lambda _service: self.base_url,
+            auth=NoAuth(),
+            tls=tls,
+            timeout=self.timeout,
+            proxies=self.proxies,
+            retry=self.retry,
+            throttle=EDGE_MANAGER_THROTTLE,
+        )
+
+
+def edge_config(conn: Any, mask: Callable[[str], None] | None = None) -> EdgeConfig:
+    conn_id = conn.conn_id
+    extra = extras(conn)
+    host = conn.host
+    if not host:
+        raise ConfigurationError(f"connection {conn_id!r}: host (the MEF Center address) is required")
+    scheme = (conn.schema or extra.get("scheme") or "https").lower()
+    if scheme not in ("http", "https"):
+        raise ConfigurationError(f"connection {conn_id!r}: schema={scheme!r} must be 'https' (or 'http')")
+    port = conn.port or EDGE_DEFAULT_PORT
+    client_key = extra.get("client_key")
+    if client_key and mask is not None and "PRIVATE KEY" in str(client_key):
+        mask(str(client_key))
+    verify: bool | str = True
+    if "verify" in extra:
+        verify = parse_verify(conn_id, extra["verify"])
+    if scheme == "http":
+        log.warning("Connection %r: the edge manager is reached over plain HTTP (no TLS)", conn_id)
+    return EdgeConfig(
+        conn_id=conn_id,
+        base_url=f"{scheme}://{host}:{port}",
+        verify=verify,
+        client_cert=extra.get("client_cert"),
+        client_key=client_key,
+        ca_cert=extra.get("ca_cert"),
+        timeout=parse_timeout(conn_id, extra.get("timeout")),
+        proxies=parse_proxies(conn_id, extra.get("proxies")),
+        retry=parse_retry(conn_id, extra.get("retry")),
+    )

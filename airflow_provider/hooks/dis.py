@@ -1,0 +1,68 @@
+"""DIS (Data Ingestion Service) dump (transfer) tasks and their logs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from airflow_provider.hooks.base import HuaweiCloudHook
+from airflow_provider.services import dis
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from airflow_provider.services.dis import TransferTask, TransferTaskLogEntry, TransferTaskLogPage
+
+
+class DisHook(HuaweiCloudHook):
+    hook_name = "Huawei Cloud DIS"
+
+    def get_transfer_task_log_page(
+        self,
+        transfer_task_id: str,
+        *,
+        order: str = "desc",
+        sort_by: str = "createTimeStr",
+        page_index: int = 1,
+        page_size: int = 10,
+    ) -> TransferTaskLogPage:
+        return self.run(
+            dis.get_transfer_task_log_page(
+                transfer_task_id, order=order, sort_by=sort_by, page_index=page_index, page_size=page_size
+            )
+        )
+
+    def iter_transfer_task_logs(
+        self,
+        transfer_task_id: str,
+        order: str = "desc",
+        sort_by: str = "createTimeStr",
+        page_size: int = dis.MAX_PAGE_SIZE,
+        max_pages: int = 1000,
+    ) -> Iterator[TransferTaskLogEntry]:
+        """Every log entry over all pages (fetched lazily, one page at a time)."""
+        seen: set[tuple[object, ...]] = set()
+        total = 0
+        for page_index in range(1, max_pages + 1):
+            page = self.get_transfer_task_log_page(
+                transfer_task_id, order=order, sort_by=sort_by, page_index=page_index, page_size=page_size
+            )
+            fresh = [entry for entry in page.transfer_task_log_list if entry.key() not in seen]
+            seen.update(entry.key() for entry in fresh)
+            total += len(fresh)
+            yield from fresh
+            if not fresh or len(page.transfer_task_log_list) < page_size:
+                return
+            if page.total_num is not None and total >= page.total_num:
+                return
+
+    def get_all_transfer_task_logs(self, transfer_task_id: str, **kwargs: object) -> list[TransferTaskLogEntry]:
+        return self.run(dis.get_all_transfer_task_logs(transfer_task_id, **kwargs))  # type: ignore[arg-type]
+
+    def list_transfer_tasks(self, stream_name: str) -> list[TransferTask]:
+        return self.run(dis.list_transfer_tasks(self.project_id, stream_name))
+
+    def start_transfer_tasks(self, stream_name: str, task_ids: Iterable[str]) -> None:
+        self.run(dis.start_transfer_tasks(self.project_id, stream_name, task_ids))
+
+    def stop_transfer_tasks(self, stream_name: str, task_ids: Iterable[str]) -> None:
+        self.run(dis.stop_transfer_tasks(self.project_id, stream_name, task_ids))
