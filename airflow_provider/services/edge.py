@@ -1,8 +1,8 @@
 """MEF Center edge manager log dump (seed 000): start a dump, poll it, download the archive.
 
 Every MEF body is the envelope ``{status, msg, data}``. MEF sends errors as HTTP 400, which the
-transport raises; an error envelope inside a 200 is raised here as the very same error, so
-callers handle one exception type whatever the server chose.
+transport raises; an error envelope inside a 200 is raised here as the same error class with
+the same (HTTP 400) status, so callers handle one exception type whatever the server chose.
 """
 
 from __future__ import annotations
@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from airflow_provider.core.errors import MEF_SUCCESS, BadResponseError, InvalidInputError, error_for_status
+from airflow_provider.core.errors import (
+    MEF_DUMP_BUSY,
+    MEF_SUCCESS,
+    BadResponseError,
+    DumpBusyError,
+    EdgeManagerError,
+    InvalidInputError,
+)
 from airflow_provider.core.request import ApiRequest, query_pairs
 from airflow_provider.core.status import TaskState, TaskStatus
 from airflow_provider.core.validation import check_edge_node_ids, check_edge_task_id
@@ -46,6 +53,7 @@ STATE_MAP: Mapping[str, TaskState] = {
     "partiallyFailed": TaskState.PARTIALLY_FAILED,
 }
 
+_MEF_CODE_RE = re.compile(r"[0-9]{8}")
 _FAILED_PREFIX = "failed to dump log for following nodes:"
 _FAILED_NODE_RE = re.compile(r"\((?P<node>[^()]*)\)(?P<msg>.*?)(?=;\s*\([^()]*\)|;?\s*$)", re.DOTALL)
 
@@ -85,8 +93,17 @@ class _CreatedTask(ServiceModel):
 def unwrap(response: ApiResponse) -> Any:
     """The envelope's ``data``, or the error a non-success envelope stands for."""
     envelope = parse_model(SERVICE, MefEnvelope, response.json())
+    if not _MEF_CODE_RE.fullmatch(envelope.status):
+        raise BadResponseError(SERVICE, "status", f"expected an 8-digit MEF code, got {envelope.status[:40]!r}")
     if envelope.status != MEF_SUCCESS:
-        raise error_for_status(SERVICE, 400, response.content, response.headers)
+        error = DumpBusyError if envelope.status == MEF_DUMP_BUSY else EdgeManagerError
+        raise error(
+            service=SERVICE,
+            status=400,
+            error_code=envelope.status,
+            error_msg=envelope.msg,
+            request_id=response.request_id,
+        )
     return envelope.data
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from airflow_provider.core.request import ApiRequest
 from airflow_provider.core.response import ApiResponse
+
+if TYPE_CHECKING:
+    from airflow_provider.core.request import ApiRequest
 
 
 def response(service: str, body: Any = None, *, status: int = 200, raw: bytes | None = None) -> ApiResponse:
