@@ -1,0 +1,37 @@
+"""Assemble the ASGI application: the gateway layer in front of one FastAPI app."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException
+
+from airflow_provider.emulator import admin
+from airflow_provider.emulator.config import EmulatorConfig
+from airflow_provider.emulator.gateway import Gateway
+from airflow_provider.emulator.responses import json_response
+from airflow_provider.emulator.services import clouddc, css, dcs, dis, iam, mef
+from airflow_provider.emulator.state import EmulatorState
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+
+def create_app(state: EmulatorState | None = None) -> tuple[Gateway, EmulatorState]:
+    state = state or EmulatorState(EmulatorConfig())
+    api = FastAPI(title="Huawei Cloud log-task emulator", docs_url=None, redoc_url=None, openapi_url=None)
+    for module in (iam, mef, clouddc, dis, css, dcs, admin):
+        api.include_router(module.build_router(state))
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404:
+            return json_response(
+                {"error_code": "APIGW.0101", "error_msg": "The API does not exist or has not been published"}, 404
+            )
+        return json_response({"error_code": f"APIGW.{exc.status_code:04d}", "error_msg": str(exc.detail)}, exc.status_code)
+
+    api.add_exception_handler(HTTPException, http_error)
+    return Gateway(api, state), state

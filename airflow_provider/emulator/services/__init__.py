@@ -1,0 +1,1 @@
+"""One module per emulated service: its in-memory model and its FastAPI router."""

@@ -1,0 +1,216 @@
+"""DCS background tasks: the task list and per-task progress with steps and sub-steps.
+
+Sub-steps share the task's duration equally and run one after another; a task planned to
+fail stops at a sub-step in its middle step, which turns FAILED with an error code.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from airflow_provider.emulator.responses import dcs_error, json_response
+from airflow_provider.emulator.runtime import Runtime, TimedTask
+from airflow_provider.emulator.services.common import int_param
+from airflow_provider.emulator.timefmt import dcs_time, parse_dcs_filter_time
+
+if TYPE_CHECKING:
+    from airflow_provider.emulator.state import EmulatorState
+
+PREFIX = "/v2/{project_id}/instances/{instance_id}/tasks"
+STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Pre-check.", ("Resource check.", "Instance status check.")),
+    ("Data migration.", ("Resource request.", "Resource request.")),
+    ("Post-processing.", ("Status update.",)),
+)
+SUB_STEP_COUNT = sum(len(subs) for _, subs in STEPS)
+FAIL_AT = 3  # the second sub-step of "Data migration."
+FAIL_CODE = "DCS.5012"
+# The seed shows error codes even on FINISH steps; a client must not read them as failure.
+FINISH_CODE = "DCS.4064"
+
+
+@dataclass
+class BackgroundTask(TimedTask):
+    instance_id: str = ""
+    name: str = "ChangeInstanceSpec"
+
+    @property
+    def steps_run(self) -> int:
+        return FAIL_AT + 1 if self.outcome == "fail" else SUB_STEP_COUNT
+
+    @property
+    def sub_step_seconds(self) -> float:
+        return self.duration / self.steps_run
+
+    def list_status(self, now: float) -> str:
+        if not self.finished(now):
+            return "EXECUTING"
+        return "FAILED" if self.outcome == "fail" else "SUCCESS"
+
+
+def _sub_status(task: BackgroundTask, index: int, now: float) -> str:
+    begin = task.created + index * task.sub_step_seconds
+    if task.outcome == "fail" and index > FAIL_AT:
+        return "WAITING"
+    if now < begin:
+        return "WAITING"
+    if now < begin + task.sub_step_seconds:
+        return "EXECUTING"
+    return "FAILED" if task.outcome == "fail" and index == FAIL_AT else "FINISH"
+
+
+class DcsService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+        self.instances: dict[str, dict[str, BackgroundTask]] = {}
+
+    def add_instance(self, instance_id: str) -> None:
+        with self.rt.lock:
+            self.instances.setdefault(instance_id, {})
+
+    def add_task(
+        self, instance_id: str, *, name: str = "ChangeInstanceSpec", started_ago: float = 0.0
+    ) -> BackgroundTask:
+        with self.rt.lock:
+            plan = self.rt.next_plan("dcs")
+            task = BackgroundTask(
+                id=self.rt.hex_id(32),
+                created=self.rt.clock.now() - started_ago,
+                duration=plan.duration,
+                outcome=plan.outcome,
+                instance_id=instance_id,
+                name=name,
+            )
+            self.instances.setdefault(instance_id, {})[task.id] = task
+            return task
+
+    def progress(self, task: BackgroundTask) -> dict[str, Any]:
+        now = self.rt.clock.now()
+        form = self.rt.quirks.dcs_time
+        length = task.sub_step_seconds
+        steps: list[dict[str, Any]] = []
+        index = 0
+        for step_no, (step_name, subs) in enumerate(STEPS):
+            sub_details = []
+            for sub_no, sub_name in enumerate(subs):
+                status = _sub_status(task, index, now)
+                begin = task.created + index * length
+                sub_details.append(
+                    {
+                        "sub_step_id": f"{task.id[:8]}-{step_no:04d}-{sub_no:04d}-{task.id[8:20]}",
+                        "sub_step_name": sub_name,
+                        "sub_step_status": status,
+                        "begin_time": None if status == "WAITING" else dcs_time(begin, form),
+                        "end_time": dcs_time(begin + length, form) if status in ("FINISH", "FAILED") else None,
+                        "detail": "" if status != "FAILED" else "{node_id:emulated,reason:migration aborted}",
+                        "error_code": FAIL_CODE if status == "FAILED" else FINISH_CODE,
+                    }
+                )
+                index += 1
+            statuses = [s["sub_step_status"] for s in sub_details]
+            if "FAILED" in statuses:
+                step_status = "FAILED"
+            elif all(s == "FINISH" for s in statuses):
+                step_status = "FINISH"
+            elif all(s == "WAITING" for s in statuses):
+                step_status = "WAITING"
+            else:
+                step_status = "EXECUTING"
+            steps.append(
+                {
+                    "step_id": f"{task.id[:8]}-{step_no:04d}-{task.id[8:24]}",
+                    "step_name": step_name,
+                    "step_status": step_status,
+                    "begin_time": sub_details[0]["begin_time"],
+                    "end_time": sub_details[-1]["end_time"] if step_status in ("FINISH", "FAILED") else None,
+                    "error_code": FAIL_CODE if step_status == "FAILED" else FINISH_CODE,
+                    "sub_step_details": sub_details,
+                }
+            )
+        if task.outcome == "fail":
+            done_fraction = min(now - task.created, FAIL_AT * length) / (SUB_STEP_COUNT * length)
+            progress = int(done_fraction * 100)
+            remain = 0 if task.finished(now) else math.ceil(task.finished_at - now)
+        else:
+            progress = int(task.fraction(now) * 100)
+            remain = max(0, math.ceil(task.finished_at - now))
+        return {"progress": progress, "remain_time": remain, "step_details": steps}
+
+    def summary(self, task: BackgroundTask) -> dict[str, Any]:
+        now = self.rt.clock.now()
+        form = self.rt.quirks.dcs_time
+        ids = self.rt.config.identities
+        updated = min(now, task.finished_at)
+        return {
+            "id": task.id,
+            "name": task.name,
+            "details": {},
+            "user_name": ids.user_name,
+            "user_id": ids.user_id,
+            "params": "",
+            "status": task.list_status(now),
+            "created_at": dcs_time(task.created, form),
+            "updated_at": dcs_time(updated, form),
+            "enable_show": True,
+        }
+
+
+def build_router(state: EmulatorState) -> APIRouter:
+    router = APIRouter()
+
+    def find(project_id: str, instance_id: str) -> dict[str, BackgroundTask] | Response:
+        if project_id != state.config.identities.project_id:
+            return dcs_error(403, "DCS.4001", f"project {project_id} does not match the credentials")
+        tasks = state.dcs.instances.get(instance_id)
+        if tasks is None:
+            return dcs_error(404, "DCS.4010", f"instance {instance_id} does not exist")
+        return tasks
+
+    @router.get(PREFIX)
+    async def list_tasks(project_id: str, instance_id: str, request: Request) -> Response:
+        tasks = find(project_id, instance_id)
+        if isinstance(tasks, Response):
+            return tasks
+        params = request.query_params
+        offset = int_param(params.get("offset"), 0, 0, 100_000)
+        limit = int_param(params.get("limit"), 10, 1, 1000)
+        try:
+            low = parse_dcs_filter_time(params["start_time"]) if params.get("start_time") else None
+            high = parse_dcs_filter_time(params["end_time"]) if params.get("end_time") else None
+        except ValueError:
+            return dcs_error(400, "DCS.4800", "start_time/end_time must be yyyyMMddHHmmss")
+        if offset is None or limit is None:
+            return dcs_error(400, "DCS.4800", "invalid offset or limit")
+        with state.runtime.lock:
+            items = sorted(tasks.values(), key=lambda t: t.created, reverse=True)
+        items = [t for t in items if (low is None or t.created >= low) and (high is None or t.created <= high)]
+        page = [state.dcs.summary(t) for t in items[offset : offset + limit]]
+        return json_response({"task_count": str(len(items)), "tasks": page})
+
+    @router.get(PREFIX + "/{task_id}/progress")
+    async def progress(project_id: str, instance_id: str, task_id: str) -> Response:
+        tasks = find(project_id, instance_id)
+        if isinstance(tasks, Response):
+            return tasks
+        task = tasks.get(task_id)
+        if task is None:
+            return dcs_error(404, "DCS.4011", f"background task {task_id} does not exist")
+        return json_response(state.dcs.progress(task))
+
+    @router.delete(PREFIX + "/{task_id}")
+    async def delete(project_id: str, instance_id: str, task_id: str) -> Response:
+        tasks = find(project_id, instance_id)
+        if isinstance(tasks, Response):
+            return tasks
+        with state.runtime.lock:
+            removed = tasks.pop(task_id, None)
+        if removed is None:
+            return dcs_error(404, "DCS.4011", f"background task {task_id} does not exist")
+        return Response(status_code=204)
+
+    return router

@@ -1,0 +1,292 @@
+"""DIS streams, their OBS transfer (dump) tasks, and the transfer-task log.
+
+A dump task is continuous: while RUNNING it closes one dump period every
+``durations.dis_period`` emulated seconds, and each closed period is one log entry.
+A task planned to ``fail`` turns ERROR after its duration and stops producing periods.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from airflow_provider.emulator.responses import cloud_error, json_response
+from airflow_provider.emulator.runtime import Runtime, TimedTask
+from airflow_provider.emulator.services.common import json_body
+from airflow_provider.emulator.timefmt import epoch_ms
+
+if TYPE_CHECKING:
+    from airflow_provider.emulator.state import EmulatorState
+
+STREAMS = "/v2/{project_id}/streams/{stream_name}/transfer-tasks"
+SORT_KEYS = {
+    "createTimeStr": "startTime",
+    "startTime": "startTime",
+    "endTime": "endTime",
+    "state": "state",
+    "records": "transferRecordsNum",
+    "readRecords": "transferRecordsNum",
+    "dataSize": "transferBytes",
+}
+
+
+@dataclass
+class TransferTask(TimedTask):
+    name: str = ""
+    stream: str = ""
+    period: float = 60.0
+    runs: list[list[float | None]] = field(default_factory=list)
+    descriptor: dict[str, Any] = field(default_factory=dict)
+
+    def failed(self, now: float) -> bool:
+        return self.outcome == "fail" and now >= self.finished_at
+
+    def state(self, now: float) -> str:
+        if self.failed(now):
+            return "ERROR"
+        return "RUNNING" if self.runs and self.runs[-1][1] is None else "PAUSED"
+
+    def periods(self, now: float) -> list[tuple[float, float]]:
+        horizon = min(now, self.finished_at) if self.outcome == "fail" else now
+        out: list[tuple[float, float]] = []
+        for start, stop in self.runs:
+            assert start is not None
+            end = horizon if stop is None else min(stop, horizon)
+            k = 1
+            while start + k * self.period <= end:
+                out.append((start + (k - 1) * self.period, start + k * self.period))
+                k += 1
+        return out
+
+
+@dataclass
+class Stream:
+    name: str
+    stream_id: str
+    tasks: dict[str, TransferTask] = field(default_factory=dict)
+
+
+class DisService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+        self.streams: dict[str, Stream] = {}
+        self.by_id: dict[str, TransferTask] = {}
+
+    def add_stream(self, name: str, stream_id: str | None = None) -> Stream:
+        with self.rt.lock:
+            stream = Stream(name, stream_id or self.rt.alnum_id(19))
+            self.streams[name] = stream
+            return stream
+
+    def add_task(
+        self,
+        stream: Stream,
+        name: str,
+        *,
+        task_id: str | None = None,
+        running: bool = True,
+        started_ago: float = 0.0,
+        descriptor: dict[str, Any] | None = None,
+    ) -> TransferTask:
+        with self.rt.lock:
+            plan = self.rt.next_plan("dis")
+            created = self.rt.clock.now() - started_ago
+            period = self.rt.config.durations.dis_period
+            task = TransferTask(
+                id=task_id or self.rt.alnum_id(19),
+                created=created,
+                # For a continuous task the plan's duration is the time to failure, if it fails.
+                duration=plan.duration if plan.outcome == "fail" else float("inf"),
+                outcome=plan.outcome,
+                name=name,
+                stream=stream.name,
+                period=period,
+                runs=[[created, None]] if running else [],
+                descriptor=descriptor or {},
+            )
+            stream.tasks[name] = task
+            self.by_id[task.id] = task
+            return task
+
+    def set_running(self, task: TransferTask, running: bool) -> None:
+        now = self.rt.clock.now()
+        with self.rt.lock:
+            is_running = bool(task.runs) and task.runs[-1][1] is None
+            if running and not is_running:
+                task.runs.append([now, None])
+            elif not running and is_running:
+                task.runs[-1][1] = now
+
+    def entry(self, task: TransferTask, index: int, start: float, end: float) -> dict[str, Any]:
+        digest = hashlib.sha256(f"{task.id}:{index}".encode()).digest()
+        records = 1000 + int.from_bytes(digest[:3], "big") % 50_000
+        start_ms = epoch_ms(start)
+        return {
+            "transferTaskId": task.id,
+            "state": 0,
+            "destinationType": "OBS",
+            "startTime": start_ms,
+            "endTime": epoch_ms(end),
+            "transferBytes": records * (600 + digest[3]),
+            "transferRecordsNum": records,
+            "transformRecordsNum": 0,
+            "streamId": self.streams[task.stream].stream_id,
+            "projectId": self.rt.config.identities.project_id,
+            "transferFileName": f"{task.id}.{task.stream}.0.{start_ms + 10}",
+            "num": 0,
+        }
+
+    def describe(self, task: TransferTask) -> dict[str, Any]:
+        now = self.rt.clock.now()
+        periods = task.periods(now)
+        last = periods[-1][1] if periods else task.created
+        return {
+            "task_name": task.name,
+            "task_id": task.id,
+            "destination_type": "OBS",
+            "state": task.state(now),
+            "create_time": epoch_ms(task.created),
+            "last_transfer_timestamp": epoch_ms(last),
+        }
+
+
+def _page(body: dict[str, Any]) -> tuple[int, int] | None:
+    info = body.get("pageInfo")
+    if info is None:
+        return 1, 10
+    if isinstance(info, list):
+        # The doc's example sends [{"pageIndex": 1}, {"pageIndex": 10}]: index, then size.
+        values = [item.get("pageIndex") for item in info if isinstance(item, dict)]
+        index = values[0] if values else 1
+        size = values[1] if len(values) > 1 else 10
+    elif isinstance(info, dict):
+        index, size = info.get("pageIndex", 1), info.get("pageTotal", 10)
+    else:
+        return None
+    if not isinstance(index, int) or not isinstance(size, int) or index < 1 or size < 1:
+        return None
+    return index, size
+
+
+def build_router(state: EmulatorState) -> APIRouter:
+    router = APIRouter()
+
+    def dis_error(status: int, code: str, message: str) -> Response:
+        return cloud_error(status, code, message)
+
+    @router.post("/v1/transfertasklog/{task_id}")
+    async def transfer_task_log(task_id: str, request: Request) -> Response:
+        body = await json_body(request)
+        body = {} if body is None else body
+        if not isinstance(body, dict):
+            return dis_error(400, "DIS.4200", "Invalid request body")
+        task = state.dis.by_id.get(task_id)
+        if task is None:
+            return dis_error(400, "DIS.4303", f"Transfer task {task_id} does not exist")
+        order = body.get("order", "desc")
+        sort_by = body.get("sortBy", "createTimeStr")
+        page = _page(body)
+        if order not in ("asc", "desc") or sort_by not in SORT_KEYS or page is None:
+            return dis_error(400, "DIS.4200", "Invalid order, sortBy or pageInfo")
+        now = state.runtime.clock.now()
+        entries = [state.dis.entry(task, i, s, e) for i, (s, e) in enumerate(task.periods(now))]
+        key = SORT_KEYS[sort_by]
+        entries.sort(key=lambda item: (item[key], item["startTime"]), reverse=order == "desc")
+        index, size = page
+        chunk = entries[(index - 1) * size : index * size]
+        listed: Any = chunk
+        if state.runtime.quirks.dis_log_list == "object_when_single" and len(chunk) == 1:
+            listed = chunk[0]
+        return json_response(
+            {
+                "errorCode": -1,
+                "totalNum": len(entries),
+                "message": None,
+                "isStreamFound": None,
+                "streamData": None,
+                "streamDataList": None,
+                "transferTaskList": None,
+                "monitorData": None,
+                "transferTaskLogList": listed,
+            }
+        )
+
+    def find_stream(project_id: str, stream_name: str) -> Stream | Response:
+        if project_id != state.config.identities.project_id:
+            return dis_error(404, "DIS.4301", f"project {project_id} not found")
+        stream = state.dis.streams.get(stream_name)
+        if stream is None:
+            return dis_error(404, "DIS.4301", f"Stream {stream_name} does not exist")
+        return stream
+
+    @router.get(STREAMS)
+    async def list_tasks(project_id: str, stream_name: str) -> Response:
+        stream = find_stream(project_id, stream_name)
+        if isinstance(stream, Response):
+            return stream
+        tasks = [state.dis.describe(t) for t in stream.tasks.values()]
+        return json_response({"total_number": len(tasks), "quota": 5, "tasks": tasks})
+
+    @router.post(STREAMS)
+    async def create_task(project_id: str, stream_name: str, request: Request) -> Response:
+        stream = find_stream(project_id, stream_name)
+        if isinstance(stream, Response):
+            return stream
+        body = await json_body(request)
+        descriptor = body.get("obs_destination_descriptor") if isinstance(body, dict) else None
+        name = descriptor.get("task_name") if isinstance(descriptor, dict) else None
+        if not isinstance(name, str) or not name:
+            return dis_error(400, "DIS.4200", "obs_destination_descriptor.task_name is required")
+        if name in stream.tasks:
+            return dis_error(400, "DIS.4306", f"Transfer task {name} already exists")
+        assert isinstance(descriptor, dict)
+        state.dis.add_task(stream, name, descriptor=descriptor)
+        return Response(status_code=201)
+
+    @router.get(STREAMS + "/{task_name}")
+    async def show_task(project_id: str, stream_name: str, task_name: str) -> Response:
+        stream = find_stream(project_id, stream_name)
+        if isinstance(stream, Response):
+            return stream
+        task = stream.tasks.get(task_name)
+        if task is None:
+            return dis_error(404, "DIS.4303", f"Transfer task {task_name} does not exist")
+        shown = {"stream_name": stream.name, **state.dis.describe(task)}
+        shown["obs_destination_description"] = task.descriptor
+        return json_response(shown)
+
+    @router.delete(STREAMS + "/{task_name}")
+    async def delete_task(project_id: str, stream_name: str, task_name: str) -> Response:
+        stream = find_stream(project_id, stream_name)
+        if isinstance(stream, Response):
+            return stream
+        with state.runtime.lock:
+            task = stream.tasks.pop(task_name, None)
+            if task is not None:
+                state.dis.by_id.pop(task.id, None)
+        if task is None:
+            return dis_error(404, "DIS.4303", f"Transfer task {task_name} does not exist")
+        return Response(status_code=204)
+
+    @router.post(STREAMS + "/action")
+    async def start_stop(project_id: str, stream_name: str, request: Request) -> Response:
+        stream = find_stream(project_id, stream_name)
+        if isinstance(stream, Response):
+            return stream
+        body = await json_body(request)
+        if not isinstance(body, dict) or body.get("action") not in ("start", "stop"):
+            return dis_error(400, "DIS.4200", "action must be start or stop")
+        ids = [t.get("id") for t in body.get("tasks") or [] if isinstance(t, dict)]
+        by_id = {t.id: t for t in stream.tasks.values()}
+        unknown = [i for i in ids if i not in by_id]
+        if not ids or unknown:
+            return dis_error(400, "DIS.4303", f"Transfer task(s) not found: {unknown or 'none given'}")
+        for task_id in ids:
+            state.dis.set_running(by_id[task_id], body["action"] == "start")
+        return Response(status_code=200)
+
+    return router

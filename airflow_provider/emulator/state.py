@@ -1,0 +1,87 @@
+"""All emulator state in one object, so ``reset`` is a single rebuild."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider.emulator.config import EmulatorConfig
+from airflow_provider.emulator.faults import FaultBook
+from airflow_provider.emulator.identity import IdentityStore
+from airflow_provider.emulator.requestlog import RequestLog
+from airflow_provider.emulator.runtime import Runtime
+from airflow_provider.emulator.services.clouddc import CloudDcService
+from airflow_provider.emulator.services.css import CssService
+from airflow_provider.emulator.services.dcs import DcsService
+from airflow_provider.emulator.services.dis import DisService
+from airflow_provider.emulator.services.mef import MefService
+
+# Ids of the resources present at start (from the seed examples where they show one).
+DEFAULT_CSS_CLUSTER = "4213d908-f5dc-4633-8401-cfd7175fca0c"
+DEFAULT_DCS_INSTANCE = "5560df16-cebf-4473-95c4-d1b573c16e79"
+DEFAULT_CLOUDDC_SERVER = "a3b1c2d4-0000-4e5f-8a9b-emulator0001"
+DEFAULT_DIS_STREAM = "disMonitorTest"
+DEFAULT_DIS_STREAM_ID = "hFKqKEhCZgNayyIS8Zv"
+DEFAULT_DIS_TASK_NAME = "emulator-obs-task"
+DEFAULT_DIS_TASK_ID = "CDaRPdvKUfZrAhzTaYs"
+DEFAULT_MEF_NODES = (1, 2, 3, 4, 5)
+
+
+class EmulatorState:
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        self.runtime = Runtime(config)
+        self.faults = FaultBook(config.seed)
+        self.log = RequestLog(config.request_log_size)
+        self._build()
+
+    def _build(self) -> None:
+        rt = self.runtime
+        self.identity = IdentityStore(self.config.identities, rt.token_lifetime)
+        self.mef = MefService(rt)
+        self.clouddc = CloudDcService(rt)
+        self.dis = DisService(rt)
+        self.css = CssService(rt)
+        self.dcs = DcsService(rt)
+        self._seed_defaults()
+
+    def reset(self) -> None:
+        """Back to the start state: new clock, no tokens, no faults, no log, default resources."""
+        with self.runtime.lock:
+            speed = self.runtime.clock.speed
+            lifetime = self.runtime.token_lifetime
+            self.runtime = Runtime(self.config)
+            self.runtime.clock.set_speed(speed)
+            self.runtime.token_lifetime = lifetime
+            self.faults.reset(self.config.seed)
+            self.log.clear()
+            self._build()
+
+    def _seed_defaults(self) -> None:
+        durations = self.config.durations
+        self.mef.add_nodes(list(DEFAULT_MEF_NODES))
+        self.clouddc.add_server(DEFAULT_CLOUDDC_SERVER)
+
+        cluster = self.css.add_cluster(DEFAULT_CSS_CLUSTER, log_backup=True)
+        self.css.start_backup(cluster, job_types="Auto", started_ago=durations.css + 3600)
+
+        self.dcs.add_instance(DEFAULT_DCS_INSTANCE)
+        self.dcs.add_task(DEFAULT_DCS_INSTANCE, name="ChangeInstanceSpec", started_ago=durations.dcs + 600)
+        self.dcs.add_task(DEFAULT_DCS_INSTANCE, name="AddReplica", started_ago=durations.dcs / 4)
+
+        stream = self.dis.add_stream(DEFAULT_DIS_STREAM, DEFAULT_DIS_STREAM_ID)
+        self.dis.add_task(
+            stream, DEFAULT_DIS_TASK_NAME, task_id=DEFAULT_DIS_TASK_ID, started_ago=3 * durations.dis_period + 1
+        )
+
+    def resources(self) -> dict[str, Any]:
+        with self.runtime.lock:
+            return {
+                "css_clusters": sorted(self.css.clusters),
+                "dcs_instances": {i: sorted(t) for i, t in self.dcs.instances.items()},
+                "clouddc_servers": sorted(self.clouddc.servers),
+                "dis_streams": {
+                    s.name: {"stream_id": s.stream_id, "tasks": {t.name: t.id for t in s.tasks.values()}}
+                    for s in self.dis.streams.values()
+                },
+                "mef_nodes": sorted(self.mef.nodes),
+            }
