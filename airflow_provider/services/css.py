@@ -48,7 +48,7 @@ STATE_MAP: Mapping[str, TaskState] = {
 
 
 class ClusterLogRecord(ServiceModel):
-    id: Annotated[str, BeforeValidator(parse_text)]
+    id: Annotated[str, BeforeValidator(parse_text), Field(min_length=1)]
     cluster_id: Text = Field(default=None, alias="clusterId")
     create_at: Timestamp = Field(default=None, alias="createAt")
     log_path: Text = Field(default=None, alias="logPath")
