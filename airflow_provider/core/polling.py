@@ -1,0 +1,101 @@
+"""How long to wait before the next status check, as a pure function of the last observation.
+
+The policy needs no history: the remaining time comes from the service's own estimate
+(``remain_time``), or from progress over the time the task has been running, or — for a task
+that reports no progress — from its age. That keeps poke, reschedule (a new process per poke)
+and the trigger (resumed after a triggerer restart) on exactly the same schedule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Literal
+
+from airflow_provider.core.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from airflow_provider.core.status import TaskStatus
+
+PolicyKind = Literal["adaptive", "fixed", "exponential"]
+POLICY_KINDS: tuple[PolicyKind, ...] = ("adaptive", "fixed", "exponential")
+
+#: Without progress information, poll at this fraction of the task's age: detection lag stays a
+#: bounded fraction of the task's duration and the number of calls grows only logarithmically.
+AGE_FRACTION = 0.25
+#: Aim this many seconds past the predicted finish, so the poll lands just after it.
+FINISH_MARGIN = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class PollPolicy:
+    kind: PolicyKind = "adaptive"
+    poke_interval: float = 60.0  # fixed interval, and the longest wait for the other kinds
+    min_interval: float = 5.0
+    factor: float = 2.0  # exponential growth per poll
+
+    def __post_init__(self) -> None:
+        if self.kind not in POLICY_KINDS:
+            raise InvalidInputError("poll_policy", self.kind, f"must be one of {', '.join(POLICY_KINDS)}")
+        if not self.poke_interval > 0:
+            raise InvalidInputError("poke_interval", self.poke_interval, "must be positive")
+        if not 0 < self.min_interval <= self.poke_interval:
+            raise InvalidInputError(
+                "min_poll_interval",
+                self.min_interval,
+                f"must be positive and at most poke_interval={self.poke_interval}",
+            )
+        if self.factor < 1:
+            raise InvalidInputError("factor", self.factor, "must be at least 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PollPolicy:
+        return cls(**data)
+
+    def clamp(self, seconds: float) -> float:
+        return min(self.poke_interval, max(self.min_interval, seconds))
+
+    def next_interval(
+        self,
+        status: TaskStatus | None,
+        *,
+        poll_count: int,
+        waiting_since: datetime | None = None,
+        now: datetime | None = None,
+    ) -> float:
+        """Seconds until the next check; ``poll_count`` counts checks done so far (from 1)."""
+        if self.kind == "fixed":
+            return self.poke_interval
+        if self.kind == "exponential":
+            return self.clamp(self.min_interval * self.factor ** max(0, poll_count - 1))
+        now = now or datetime.now(timezone.utc)
+        remaining = estimate_remaining(status, now)
+        if remaining is not None:
+            return self.clamp(remaining + FINISH_MARGIN)
+        started = (status.started_at if status is not None else None) or waiting_since
+        if started is None:
+            return self.min_interval
+        age = max(0.0, (now - _aware(started)).total_seconds())
+        return self.clamp(age * AGE_FRACTION)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def estimate_remaining(status: TaskStatus | None, now: datetime) -> float | None:
+    """Seconds until the task should finish, from ``eta_seconds`` or progress rate; None if unknown."""
+    if status is None:
+        return None
+    if status.eta_seconds is not None:
+        return status.eta_seconds
+    progress, started = status.progress, status.started_at
+    if progress is None or started is None or not 0 < progress < 100:
+        return None
+    elapsed = (now - _aware(started)).total_seconds()
+    if elapsed <= 0:
+        return None
+    return elapsed * (100.0 - progress) / progress

@@ -1,0 +1,97 @@
+"""One log line per change of a remote task: ``CSS log backup d455a541: RUNNING 45% (ETA 1m40s)``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Protocol
+
+from airflow_provider.core.polling import estimate_remaining
+
+if TYPE_CHECKING:
+    from airflow_provider.core.status import TaskStatus
+
+SERVICE_LABELS = {
+    "edge": "Edge log dump",
+    "clouddc": "CloudDC log export",
+    "dis": "DIS transfer task",
+    "css": "CSS log backup",
+    "dcs": "DCS background task",
+}
+
+
+def short_id(task_id: str) -> str:
+    """Long ids shortened for log lines (MEF ids keep their distinctive tail)."""
+    if task_id.startswith("dumpMultiNodesLog."):
+        return task_id.removeprefix("dumpMultiNodesLog.")[:12]
+    return task_id if len(task_id) <= 12 else task_id[:8]
+
+
+def format_duration(seconds: float) -> str:
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
+
+
+def describe(status: TaskStatus, now: datetime | None = None) -> str:
+    label = SERVICE_LABELS.get(status.service, status.service)
+    parts = [f"{label} {short_id(status.task_id)}: {status.state.value}"]
+    if status.progress is not None:
+        parts.append(f"{status.progress:g}%")
+    step = status.result.get("current_step")
+    if step:
+        sub = status.result.get("current_sub_step")
+        parts.append(f"[{step}{' / ' + str(sub) if sub else ''}]")
+    if not status.state.is_terminal:
+        remaining = estimate_remaining(status, now or datetime.now(timezone.utc))
+        if remaining is not None:
+            parts.append(f"(ETA {format_duration(remaining)})")
+    elif status.message:
+        parts.append(f"- {status.message}")
+    return " ".join(parts)
+
+
+def change_key(status: TaskStatus) -> tuple[object, ...]:
+    """What counts as a change worth a line: not the ETA, which moves on every poll."""
+    return (
+        status.state,
+        status.raw_status,
+        status.progress,
+        status.result.get("current_step"),
+        status.result.get("current_sub_step"),
+    )
+
+
+class LogSink(Protocol):
+    """Any logger: stdlib, structlog (Airflow 3 task and trigger loggers) or an adapter."""
+
+    def info(self, event: Any, *args: Any) -> Any: ...
+
+    def warning(self, event: Any, *args: Any) -> Any: ...
+
+
+class ProgressLog:
+    """Logs a status only when it changed since the last one logged; warns once per unknown value."""
+
+    def __init__(self, logger: LogSink) -> None:
+        self._log = logger
+        self._last: tuple[object, ...] | None = None
+        self._unknown: set[str] = set()
+
+    def observe(self, status: TaskStatus) -> None:
+        if not status.recognized and status.raw_status not in self._unknown:
+            self._unknown.add(status.raw_status or "")
+            self._log.warning(
+                "%s %s reported an unknown status %r; treating it as still running",
+                SERVICE_LABELS.get(status.service, status.service),
+                status.task_id,
+                status.raw_status,
+            )
+        key = change_key(status)
+        if key != self._last:
+            self._last = key
+            self._log.info("%s", describe(status))

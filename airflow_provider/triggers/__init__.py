@@ -1,0 +1,1 @@
+"""Triggers: the async half of deferrable waits, run by Airflow's triggerer."""

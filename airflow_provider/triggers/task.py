@@ -1,0 +1,151 @@
+"""One trigger for every task kind: poll a remote task without blocking the triggerer's loop.
+
+It serializes only the connection id, service, ids, options, polling policy and an absolute
+deadline, so after a triggerer restart the re-created trigger resumes with the original
+deadline and no secret is ever stored in the metadata database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseHook
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider.core.errors import HuaweiCloudError, NotFoundError
+from airflow_provider.core.polling import PollPolicy
+from airflow_provider.core.progress import SERVICE_LABELS, ProgressLog
+from airflow_provider.core.status import TaskState
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+
+    from airflow_provider.core.async_transport import AsyncTransport
+    from airflow_provider.core.status import TaskStatus
+
+
+class HuaweiCloudTaskTrigger(BaseTrigger):
+    def __init__(
+        self,
+        *,
+        service: str,
+        conn_id: str,
+        ids: dict[str, str],
+        deadline: float,
+        poll_policy: dict[str, Any] | None = None,
+        options: dict[str, Any] | None = None,
+        accept_partial_failure: bool = False,
+        waiting_since: float | None = None,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.service = service
+        self.conn_id = conn_id
+        self.ids = dict(ids)
+        self.deadline = float(deadline)
+        self.poll_policy = dict(poll_policy or {})
+        self.options = dict(options or {})
+        self.accept_partial_failure = accept_partial_failure
+        self.waiting_since = waiting_since if waiting_since is not None else time.time()
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{self.__class__.__module__}.{self.__class__.__qualname__}",
+            {
+                "service": self.service,
+                "conn_id": self.conn_id,
+                "ids": self.ids,
+                "deadline": self.deadline,
+                "poll_policy": self.poll_policy,
+                "options": self.options,
+                "accept_partial_failure": self.accept_partial_failure,
+                "waiting_since": self.waiting_since,
+            },
+        )
+
+    @property
+    def remote_id(self) -> str:
+        from airflow_provider.waiting import primary_id
+
+        return primary_id(self.service, self.ids)
+
+    def _event(self, status: str, message: str, task_status: TaskStatus | None = None) -> TriggerEvent:
+        return TriggerEvent(
+            {
+                "status": status,
+                "service": self.service,
+                "task_id": self.remote_id,
+                "ids": self.ids,
+                "message": message,
+                "task_status": task_status.to_json() if task_status is not None else None,
+            }
+        )
+
+    async def _transport(self) -> tuple[AsyncTransport, str | None, Callable[[], None]]:
+        """Build the transport from the connection, fetched without blocking the loop."""
+        from airflow.sdk.log import mask_secret
+
+        from airflow_provider.core.async_transport import AsyncTransport
+        from airflow_provider.hooks.connection_config import cloud_config, edge_config
+
+        conn = await BaseHook.aget_connection(self.conn_id)
+        if self.service == "edge":
+            from airflow_provider.hooks.pem_files import PemFiles
+
+            edge = edge_config(conn, mask=mask_secret)
+            pem = PemFiles(edge)
+            tls = await asyncio.to_thread(pem.tls_settings)
+            return AsyncTransport(edge.transport_settings(tls)), None, pem.close
+        cloud = cloud_config(conn, mask=mask_secret)
+        return AsyncTransport(cloud.transport_settings()), cloud.project_id, lambda: None
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from airflow_provider.core.exchange import drive_async
+        from airflow_provider.services.registry import status_exchange
+
+        label = f"{SERVICE_LABELS.get(self.service, self.service)} {self.remote_id}"
+        policy = PollPolicy.from_dict(self.poll_policy) if self.poll_policy else PollPolicy()
+        waiting_since = datetime.fromtimestamp(self.waiting_since, tz=timezone.utc)
+        try:
+            transport, project_id, cleanup = await self._transport()
+        except HuaweiCloudError as exc:
+            yield self._event("error", f"cannot use connection {self.conn_id!r}: {exc}")
+            return
+        progress = ProgressLog(self.log)
+        last: TaskStatus | None = None
+        polls = 0
+        try:
+            while True:
+                polls += 1
+                try:
+                    status = await drive_async(
+                        status_exchange(self.service, project_id, self.ids, **self.options), transport
+                    )
+                except NotFoundError as exc:
+                    seen = " (it existed at an earlier check)" if last is not None else ""
+                    yield self._event("error", f"{label} not found{seen}: {exc}")
+                    return
+                except HuaweiCloudError as exc:
+                    yield self._event("error", f"{label}: {exc}", last)
+                    return
+                progress.observe(status)
+                last = status
+                if status.state.is_terminal:
+                    ok = status.state is TaskState.SUCCEEDED or (
+                        status.state is TaskState.PARTIALLY_FAILED and self.accept_partial_failure
+                    )
+                    yield self._event("success" if ok else "failed", status.message or status.state.value, status)
+                    return
+                left = self.deadline - time.time()
+                if left <= 0:
+                    waited = time.time() - self.waiting_since
+                    yield self._event(
+                        "timeout", f"still {status.state.value} after waiting {waited:.0f} s (deadline reached)", status
+                    )
+                    return
+                interval = policy.next_interval(status, poll_count=polls, waiting_since=waiting_since)
+                await asyncio.sleep(min(interval, left))
+        finally:
+            cleanup()
