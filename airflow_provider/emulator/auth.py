@@ -8,11 +8,15 @@ temporary key). Failures carry the gateway's ``APIGW.030x`` codes.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from airflow_provider.core.signing import parse_authorization, parse_sdk_date, verify_signature
-from airflow_provider.emulator.identity import IdentityStore
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from airflow_provider.emulator.identity import IdentityStore
 
 _BAD_IAM = "Incorrect IAM authentication information"
 

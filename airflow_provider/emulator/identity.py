@@ -10,8 +10,10 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from airflow_provider.emulator.config import Identities
+if TYPE_CHECKING:
+    from airflow_provider.emulator.config import Identities
 
 
 @dataclass

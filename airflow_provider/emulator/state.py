@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider.emulator.config import EmulatorConfig
 from airflow_provider.emulator.faults import FaultBook
 from airflow_provider.emulator.identity import IdentityStore
 from airflow_provider.emulator.requestlog import RequestLog
@@ -14,6 +13,9 @@ from airflow_provider.emulator.services.css import CssService
 from airflow_provider.emulator.services.dcs import DcsService
 from airflow_provider.emulator.services.dis import DisService
 from airflow_provider.emulator.services.mef import MefService
+
+if TYPE_CHECKING:
+    from airflow_provider.emulator.config import EmulatorConfig
 
 # Ids of the resources present at start (from the seed examples where they show one).
 DEFAULT_CSS_CLUSTER = "4213d908-f5dc-4633-8401-cfd7175fca0c"

@@ -16,7 +16,7 @@ def epoch_ms(epoch: float) -> int:
 def go_rfc3339_nano(epoch: float) -> str:
     """Go's RFC3339Nano as MEF sends it: nanoseconds with trailing zeros trimmed."""
     moment = _utc(epoch)
-    nanos = int(round((epoch - int(epoch)) * 1e9)) % 1_000_000_000
+    nanos = round((epoch - int(epoch)) * 1e9) % 1_000_000_000
     frac = f"{nanos:09d}".rstrip("0")
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{frac}" if frac else "") + "Z"
 

@@ -9,6 +9,7 @@ closed connection (after the response started) or a 500.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import struct
 from typing import Any
@@ -28,8 +29,6 @@ def reset(transport: asyncio.Transport) -> None:
     """Close with RST rather than FIN, as a crashed peer or middlebox would."""
     sock = transport.get_extra_info("socket")
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
     transport.abort()

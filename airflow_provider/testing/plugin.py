@@ -1,1 +1,47 @@
-"""pytest plugin entry point (fixtures are added by the emulator work)."""
+"""pytest plugin (entry point ``huaweicloud_emulator``): fixtures that run the emulator.
+
+pytest imports this module in every run of every user who installs the provider, so it
+imports nothing heavy; the emulator loads inside the fixture on first use.
+
+Fixtures:
+    huaweicloud_emulator_options  session; override to pass ``speed``/``seed``/``tls``.
+    huaweicloud_emulator_server   session; one running emulator for the whole session.
+    huaweicloud_emulator          function; resets state and sets the two Airflow connections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from airflow_provider.testing.emulator_runner import EmulatorHandle
+
+
+@pytest.fixture(scope="session")
+def huaweicloud_emulator_options() -> dict[str, Any]:
+    return {"speed": 1.0, "seed": 0, "tls": False}
+
+
+@pytest.fixture(scope="session")
+def huaweicloud_emulator_server(huaweicloud_emulator_options: dict[str, Any]) -> Iterator[EmulatorHandle]:
+    from airflow_provider.testing.emulator_runner import start_emulator
+
+    handle = start_emulator(**huaweicloud_emulator_options)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture
+def huaweicloud_emulator(
+    huaweicloud_emulator_server: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> EmulatorHandle:
+    handle = huaweicloud_emulator_server
+    handle.reset()
+    monkeypatch.setenv("AIRFLOW_CONN_HUAWEICLOUD_DEFAULT", handle.huaweicloud_conn_json)
+    monkeypatch.setenv("AIRFLOW_CONN_EDGE_MANAGER_DEFAULT", handle.edge_conn_json)
+    return handle

@@ -6,13 +6,14 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
-from starlette.responses import Response
 
 from airflow_provider.emulator.responses import iam_error, json_response
 from airflow_provider.emulator.services.common import json_body
 from airflow_provider.emulator.timefmt import iam_expiry
 
 if TYPE_CHECKING:
+    from starlette.responses import Response
+
     from airflow_provider.emulator.state import EmulatorState
 
 TOKENS_PATH = "/v3/auth/tokens"

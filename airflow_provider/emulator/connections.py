@@ -1,0 +1,63 @@
+"""Airflow connection values pointing at a running emulator (the hooks parse exactly these)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
+
+if TYPE_CHECKING:
+    from airflow_provider.emulator.config import Identities
+    from airflow_provider.emulator.tls import TlsFiles
+
+
+def huaweicloud_conn(identities: Identities, url: str) -> dict[str, Any]:
+    return {
+        "conn_type": "huaweicloud",
+        "login": identities.access_key,
+        "password": identities.secret_key,
+        "extra": {
+            "auth_type": "aksk",
+            "region": identities.region,
+            "project_id": identities.project_id,
+            "endpoint_url": url,
+            "iam_endpoint": url,
+        },
+    }
+
+
+def huaweicloud_password_conn(identities: Identities, url: str) -> dict[str, Any]:
+    conn = huaweicloud_conn(identities, url)
+    conn["login"] = identities.user_name
+    conn["password"] = identities.password
+    conn["extra"] = {**conn["extra"], "auth_type": "password", "domain_name": identities.domain_name}
+    return conn
+
+
+def huaweicloud_conn_uri(identities: Identities, url: str) -> str:
+    extra = huaweicloud_conn(identities, url)["extra"]
+    host_port = url.split("://", 1)[1]
+    return (
+        f"huaweicloud://{quote(identities.access_key, safe='')}:{quote(identities.secret_key, safe='')}"
+        f"@{host_port}/?{urlencode(extra)}"
+    )
+
+
+def edge_conn(host: str, port: int, tls: TlsFiles | None) -> dict[str, Any]:
+    conn: dict[str, Any] = {
+        "conn_type": "huawei_edge_manager",
+        "host": host,
+        "port": port,
+        "schema": "https" if tls else "http",
+    }
+    if tls is not None:
+        conn["extra"] = {
+            "client_cert": str(tls.client_cert),
+            "client_key": str(tls.client_key),
+            "ca_cert": str(tls.ca_cert),
+        }
+    return conn
+
+
+def dumps(conn: dict[str, Any]) -> str:
+    return json.dumps(conn, separators=(",", ":"))

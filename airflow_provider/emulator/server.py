@@ -1,0 +1,155 @@
+"""Run the emulator with uvicorn in a background thread, on pre-bound sockets.
+
+Binding the sockets ourselves makes ``port=0`` report the real port before serving, and a
+thread (not the main thread) keeps uvicorn from installing signal handlers, so the CLI and
+test processes decide how to stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import uvicorn
+
+from airflow_provider.emulator import tls as tls_module
+from airflow_provider.emulator.app import create_app
+from airflow_provider.emulator.config import EmulatorConfig
+from airflow_provider.emulator.connections import edge_conn, huaweicloud_conn
+from airflow_provider.emulator.state import EmulatorState
+
+if TYPE_CHECKING:
+    import ssl
+    from collections.abc import Callable
+    from typing import Any
+
+    from airflow_provider.emulator.tls import TlsFiles
+
+
+@dataclass(frozen=True)
+class Listener:
+    scheme: str
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+class EmulatorServer:
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: bool = False,
+        tls_port: int = 0,
+    ) -> None:
+        self.config = config or EmulatorConfig()
+        self.host = host
+        self.app, self.state = create_app(EmulatorState(self.config))
+        self.tls_files: TlsFiles | None = tls_module.generate() if tls else None
+        self._ports = (port, tls_port)
+        self._servers: list[uvicorn.Server] = []
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self.listeners: list[Listener] = []
+
+    def _uvicorn(self, ssl_factory: Callable[..., ssl.SSLContext] | None) -> uvicorn.Server:
+        config = uvicorn.Config(
+            self.app,
+            loop="auto",
+            http="auto",
+            lifespan="off",
+            access_log=False,
+            log_config=None,
+            log_level="warning",
+            ssl_context_factory=ssl_factory,
+            timeout_keep_alive=30,
+        )
+        return uvicorn.Server(config)
+
+    def start(self, timeout: float = 15.0) -> EmulatorServer:
+        plain_port, tls_port = self._ports
+        sockets = [_bind(self.host, plain_port)]
+        self.listeners = [Listener("http", self.host, sockets[0].getsockname()[1])]
+        self._servers = [self._uvicorn(None)]
+        if self.tls_files is not None:
+            files = self.tls_files
+
+            def factory(_config: Any, _default: Any) -> ssl.SSLContext:
+                return tls_module.server_context(files)
+
+            sockets.append(_bind(self.host, tls_port))
+            self.listeners.append(Listener("https", self.host, sockets[1].getsockname()[1]))
+            self._servers.append(self._uvicorn(factory))
+        loop_factory = self._servers[0].config.get_loop_factory()
+
+        async def serve_all() -> None:
+            await asyncio.gather(*(srv.serve(sockets=[sock]) for srv, sock in zip(self._servers, sockets)))
+
+        def run() -> None:
+            try:
+                with asyncio.Runner(loop_factory=loop_factory) as runner:
+                    runner.run(serve_all())
+            except BaseException as exc:  # surfaced by start()/stop()
+                self._error = exc
+            finally:
+                for sock in sockets:
+                    sock.close()
+
+        self._thread = threading.Thread(target=run, name="huaweicloud-emulator", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not all(s.started for s in self._servers):
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"emulator did not start: {self._error!r}")
+            time.sleep(0.01)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        for srv in self._servers:
+            srv.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                for srv in self._servers:
+                    srv.force_exit = True
+                self._thread.join(timeout)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def url(self) -> str:
+        return self.listeners[0].url
+
+    @property
+    def edge_listener(self) -> Listener:
+        return self.listeners[-1]
+
+    def huaweicloud_conn(self) -> dict[str, Any]:
+        return huaweicloud_conn(self.config.identities, self.url)
+
+    def edge_conn(self) -> dict[str, Any]:
+        edge = self.edge_listener
+        return edge_conn(edge.host, edge.port, self.tls_files)

@@ -1,0 +1,114 @@
+"""Run the emulator inside the current process for the duration of a ``with`` block."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider.testing.admin_client import AdminClient
+
+if TYPE_CHECKING:
+    from airflow_provider.emulator.config import EmulatorConfig, Identities
+    from airflow_provider.emulator.server import EmulatorServer
+    from airflow_provider.emulator.tls import TlsFiles
+
+
+@dataclass
+class EmulatorHandle:
+    """What a test needs from a running emulator: URLs, identities, connections, control."""
+
+    server: EmulatorServer
+    admin: AdminClient = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.admin = AdminClient(self.url)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def edge_url(self) -> str:
+        return self.server.edge_listener.url
+
+    @property
+    def identities(self) -> Identities:
+        return self.server.config.identities
+
+    @property
+    def project_id(self) -> str:
+        return self.identities.project_id
+
+    @property
+    def tls_files(self) -> TlsFiles | None:
+        return self.server.tls_files
+
+    @property
+    def huaweicloud_conn(self) -> dict[str, Any]:
+        return self.server.huaweicloud_conn()
+
+    @property
+    def huaweicloud_conn_json(self) -> str:
+        from airflow_provider.emulator.connections import dumps
+
+        return dumps(self.huaweicloud_conn)
+
+    @property
+    def huaweicloud_conn_uri(self) -> str:
+        from airflow_provider.emulator.connections import huaweicloud_conn_uri
+
+        return huaweicloud_conn_uri(self.identities, self.url)
+
+    @property
+    def huaweicloud_password_conn_json(self) -> str:
+        from airflow_provider.emulator.connections import dumps, huaweicloud_password_conn
+
+        return dumps(huaweicloud_password_conn(self.identities, self.url))
+
+    @property
+    def edge_conn_json(self) -> str:
+        from airflow_provider.emulator.connections import dumps
+
+        return dumps(self.server.edge_conn())
+
+    def reset(self) -> None:
+        self.admin.reset()
+
+    def stop(self) -> None:
+        self.admin.close()
+        self.server.stop()
+
+
+def start_emulator(
+    *,
+    speed: float = 1.0,
+    seed: int = 0,
+    tls: bool = False,
+    host: str = "127.0.0.1",
+    config: EmulatorConfig | None = None,
+) -> EmulatorHandle:
+    """Start on free ports in a background thread; the caller must ``stop()`` the handle."""
+    from airflow_provider.emulator.config import EmulatorConfig
+    from airflow_provider.emulator.server import EmulatorServer
+
+    base = config or EmulatorConfig()
+    server = EmulatorServer(replace(base, speed=speed, seed=seed), host=host, tls=tls).start()
+    return EmulatorHandle(server)
+
+
+@contextmanager
+def run_emulator(
+    *,
+    speed: float = 1.0,
+    seed: int = 0,
+    tls: bool = False,
+    host: str = "127.0.0.1",
+    config: EmulatorConfig | None = None,
+) -> Iterator[EmulatorHandle]:
+    handle = start_emulator(speed=speed, seed=seed, tls=tls, host=host, config=config)
+    try:
+        yield handle
+    finally:
+        handle.stop()
