@@ -1,0 +1,1 @@
+"""Sensors that wait for a Huawei Cloud log task (poke, reschedule or deferrable)."""

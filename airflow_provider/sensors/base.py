@@ -1,0 +1,141 @@
+"""The one sensor: subclasses only name their ids; poke, reschedule and deferrable come from here."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+
+from airflow_provider.core.polling import PollPolicy
+from airflow_provider.waiting import TaskWait
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from airflow.sdk import Context
+
+    from airflow_provider.hooks.base import HuaweiCloudHook
+    from airflow_provider.hooks.edge import EdgeManagerHook
+
+
+def default_deferrable() -> bool:
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+class HuaweiCloudTaskSensor(BaseSensorOperator):
+    """Waits until a remote task finishes; returns its final ``TaskStatus`` as JSON (XCom).
+
+    :param deferrable: hand the wait to the triggerer after a first poke (no worker slot held).
+    :param poll_policy: ``adaptive`` (default: poll near the expected finish, from the task's
+        progress rate or ``remain_time``), ``fixed`` (every ``poke_interval``) or ``exponential``.
+    :param min_poll_interval: the shortest wait between two checks (adaptive/exponential);
+        ``poke_interval`` is the longest.
+    """
+
+    service: ClassVar[str]
+    conn_id_attr: ClassVar[str] = "huaweicloud_conn_id"
+    ui_color = "#f9e0e0"
+
+    def __init__(
+        self,
+        *,
+        deferrable: bool | None = None,
+        poll_policy: str = "adaptive",
+        min_poll_interval: float = 5.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.poll_policy = poll_policy
+        self.min_poll_interval = min(min_poll_interval, self.poke_interval) if self.poke_interval else min_poll_interval
+        self.policy = PollPolicy(
+            kind=poll_policy,  # type: ignore[arg-type]  # validated by PollPolicy
+            poke_interval=max(self.poke_interval, 0.001),
+            min_interval=max(min(self.min_poll_interval, self.poke_interval), 0.001),
+        )
+        self._wait: TaskWait | None = None
+        self._hook: HuaweiCloudHook | EdgeManagerHook | None = None
+
+    # What subclasses provide -------------------------------------------------------------
+    def task_ids(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def wait_options(self) -> dict[str, Any]:
+        return {}
+
+    @property
+    def accept_partial(self) -> bool:
+        return False
+
+    # The machine ----------------------------------------------------------------------------
+    @property
+    def conn_id(self) -> str:
+        return str(getattr(self, self.conn_id_attr))
+
+    def task_wait(self) -> TaskWait:
+        """Built on first use, i.e. after templates were rendered."""
+        if self._wait is None:
+            self._wait = TaskWait(
+                service=self.service,
+                conn_id=self.conn_id,
+                ids=self.task_ids(),
+                policy=self.policy,
+                options=self.wait_options(),
+                accept_partial_failure=self.accept_partial,
+                logger=self.log,
+            )
+        return self._wait
+
+    @property
+    def hook(self) -> HuaweiCloudHook | EdgeManagerHook:
+        if self._hook is None:
+            self._hook = self.task_wait().hook()
+        return self._hook
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        wait = self.task_wait()
+        status = wait.probe(self.hook)
+        if wait.is_done(status):
+            return PokeReturnValue(is_done=True, xcom_value=status.to_json())
+        return PokeReturnValue(is_done=False)
+
+    def execute(self, context: Context) -> Any:
+        try:
+            if not self.deferrable:
+                return super().execute(context)
+            first = self.poke(context)
+            if first.is_done:
+                return first.xcom_value
+            self.defer(
+                trigger=self.task_wait().trigger(timeout=self.timeout),
+                method_name="execute_complete",
+                timeout=timedelta(seconds=self.timeout),
+            )
+        finally:
+            self._close_hook()
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        return self.task_wait().complete(event).to_json()
+
+    def _close_hook(self) -> None:
+        if self._hook is not None:
+            self._hook.close()
+            self._hook = None
+
+    def _get_next_poke_interval(
+        self,
+        started_at: datetime | float,
+        run_duration: Callable[[], float],
+        poke_count: int,
+    ) -> float:
+        """Same policy as the trigger: adaptive by default, bounded by the time left."""
+        if self.exponential_backoff and self.poll_policy == "fixed":
+            return float(super()._get_next_poke_interval(started_at, run_duration, poke_count))
+        if isinstance(started_at, datetime):
+            waiting_since = started_at
+        else:
+            waiting_since = datetime.now(timezone.utc) - timedelta(seconds=run_duration())
+        interval = self.task_wait().next_interval(poke_count, waiting_since)
+        left = self.timeout - run_duration()
+        return max(0.0, min(interval, left)) if left > 0 else 0.0

@@ -1,0 +1,25 @@
+"""Wait for a CloudDC physical server log export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider.sensors.base import HuaweiCloudTaskSensor
+
+
+class CloudDCLogExportSensor(HuaweiCloudTaskSensor):
+    """Waits until the export ``export_id`` of server ``server_id`` is ``completed``."""
+
+    service = "clouddc"
+    template_fields = ("server_id", "export_id")
+
+    def __init__(
+        self, *, server_id: str, export_id: str, huaweicloud_conn_id: str = "huaweicloud_default", **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.server_id = server_id
+        self.export_id = export_id
+        self.huaweicloud_conn_id = huaweicloud_conn_id
+
+    def task_ids(self) -> dict[str, str]:
+        return {"server_id": self.server_id, "export_id": self.export_id}

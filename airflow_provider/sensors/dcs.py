@@ -1,0 +1,28 @@
+"""Wait for a DCS background task (state derived from its steps)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider.sensors.base import HuaweiCloudTaskSensor
+
+
+class DcsBackgroundTaskSensor(HuaweiCloudTaskSensor):
+    """Waits until every step of the background task is FINISH at 100%; a FAILED step raises.
+
+    ``dcs_task_id`` is the background task's id (``task_id`` is Airflow's own parameter).
+    """
+
+    service = "dcs"
+    template_fields = ("instance_id", "dcs_task_id")
+
+    def __init__(
+        self, *, instance_id: str, dcs_task_id: str, huaweicloud_conn_id: str = "huaweicloud_default", **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.instance_id = instance_id
+        self.dcs_task_id = dcs_task_id
+        self.huaweicloud_conn_id = huaweicloud_conn_id
+
+    def task_ids(self) -> dict[str, str]:
+        return {"instance_id": self.instance_id, "dcs_task_id": self.dcs_task_id}

@@ -1,0 +1,51 @@
+"""Wait for a DIS dump task to have dumped a period (a continuous job has no 'finished')."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from airflow_provider.sensors.base import HuaweiCloudTaskSensor
+
+
+class DisTransferTaskSensor(HuaweiCloudTaskSensor):
+    """Waits until a dump period that ended at or after ``completed_after`` is in the transfer log.
+
+    :param completed_after: a datetime or ISO 8601 string (templated, e.g.
+        ``{{ data_interval_end }}``); None accepts any period.
+    :param min_records: also require this many records in total over the matching periods.
+    :param stream_name: optional; when given, a transfer task in ERROR/ABNORMAL fails the wait.
+    Returns the matching periods (times, bytes, records, file names) in the final status.
+    """
+
+    service = "dis"
+    template_fields = ("transfer_task_id", "completed_after", "stream_name")
+
+    def __init__(
+        self,
+        *,
+        transfer_task_id: str,
+        completed_after: datetime | str | None = None,
+        min_records: int = 0,
+        stream_name: str | None = None,
+        huaweicloud_conn_id: str = "huaweicloud_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.transfer_task_id = transfer_task_id
+        self.completed_after = completed_after
+        self.min_records = min_records
+        self.stream_name = stream_name
+        self.huaweicloud_conn_id = huaweicloud_conn_id
+
+    def task_ids(self) -> dict[str, str]:
+        ids = {"transfer_task_id": self.transfer_task_id}
+        if self.stream_name:
+            ids["stream_name"] = self.stream_name
+        return ids
+
+    def wait_options(self) -> dict[str, Any]:
+        after = self.completed_after
+        if isinstance(after, datetime):
+            after = after.isoformat()
+        return {"completed_after": after or None, "min_records": self.min_records}

@@ -1,0 +1,40 @@
+"""Wait for a MEF edge manager log dump task."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider.sensors.base import HuaweiCloudTaskSensor
+
+
+class EdgeLogDumpSensor(HuaweiCloudTaskSensor):
+    """Waits for a log dump task (``dumpMultiNodesLog...``) to finish.
+
+    :param dump_task_id: the task id returned by the create call (templated).
+    :param accept_partial_failure: treat ``partiallyFailed`` as success (a warning names the
+        failed nodes); by default it fails the sensor.
+    """
+
+    service = "edge"
+    conn_id_attr = "edge_manager_conn_id"
+    template_fields = ("dump_task_id",)
+
+    def __init__(
+        self,
+        *,
+        dump_task_id: str,
+        edge_manager_conn_id: str = "edge_manager_default",
+        accept_partial_failure: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.dump_task_id = dump_task_id
+        self.edge_manager_conn_id = edge_manager_conn_id
+        self.accept_partial_failure = accept_partial_failure
+
+    def task_ids(self) -> dict[str, str]:
+        return {"dump_task_id": self.dump_task_id}
+
+    @property
+    def accept_partial(self) -> bool:
+        return self.accept_partial_failure
