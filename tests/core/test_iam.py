@@ -128,7 +128,7 @@ def test_missing_subject_token_header(requests_mock):
 )
 def test_bad_expires_at(requests_mock, body: dict[str, Any]):
     requests_mock.post(URL, status_code=201, headers={"X-Subject-Token": TOKEN}, json=body)
-    with pytest.raises(BadResponseError, match="token.expires_at") as info:
+    with pytest.raises(BadResponseError, match=r"token\.expires_at") as info:
         _fetcher().fetch()
     assert info.value.field == "token.expires_at"
     assert TOKEN not in str(info.value)
@@ -180,5 +180,5 @@ async def test_afetch_bad_expires_at(iam_mock: respx.MockRouter):
     iam_mock.post(URL).mock(
         return_value=httpx.Response(201, headers={"X-Subject-Token": TOKEN}, json={"token": {"expires_at": "x"}})
     )
-    with pytest.raises(BadResponseError, match="token.expires_at"):
+    with pytest.raises(BadResponseError, match=r"token\.expires_at"):
         await _fetcher().afetch()
