@@ -37,6 +37,7 @@ PROGRESS_PATH = "/v2/{project_id}/instances/{instance_id}/tasks/{task_id}/progre
 TASKS_PATH = "/v2/{project_id}/instances/{instance_id}/tasks"
 QUERY_TIME_FORMAT = "%Y%m%d%H%M%S"
 MAX_LIMIT = 1000
+MAX_REMAIN_SECONDS = 10**9  # ~31 years: anything larger is a misread body, not an ETA
 
 FINISH, FAILED, EXECUTING, WAITING = "FINISH", "FAILED", "EXECUTING", "WAITING"
 KNOWN_STEP_STATES = frozenset({FINISH, FAILED, EXECUTING, WAITING})
@@ -77,7 +78,9 @@ class StepDetail(ServiceModel):
 
 class BackgroundTaskProgress(ServiceModel):
     progress: Percent = None
-    remain_time: Annotated[LenientInt, BeforeValidator(_non_negative_or_none)] = None
+    remain_time: Annotated[LenientInt, BeforeValidator(_non_negative_or_none)] = Field(
+        default=None, le=MAX_REMAIN_SECONDS
+    )
     step_details: Annotated[list[StepDetail], BeforeValidator(as_list)] = Field(default_factory=list)
 
 

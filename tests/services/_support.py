@@ -52,6 +52,7 @@ scalars = (
     | st.floats()
     | st.text()
     | st.sampled_from(["", "30%", "100", "-1", "1656042837000", "2022-09-01 11:52:24", "null", "0"])
+    | st.sampled_from([10**400, -(10**400), 2**63, -(2**63), 1e308, -1e308, 10**15, "9" * 25, "\u00e9\U0001f600"])
 )
 json_values = st.recursive(
     scalars,
