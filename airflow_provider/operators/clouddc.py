@@ -1,0 +1,71 @@
+"""Export a CloudDC physical server's logs and download them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider.core.errors import BadResponseError
+from airflow_provider.operators.base import HuaweiCloudTaskOperator
+from airflow_provider.operators.delivery import deliver
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from airflow.sdk import Context
+
+    from airflow_provider.core.status import TaskStatus
+    from airflow_provider.hooks.clouddc import CloudDCHook
+
+
+class CloudDCLogExportOperator(HuaweiCloudTaskOperator):
+    """Start a log export of ``server_id``, wait for ``completed``, optionally download the archive.
+
+    :param download_to: local path, folder (ending in ``/``) or ObjectStoragePath URL (templated).
+    """
+
+    service = "clouddc"
+    template_fields = ("server_id", "download_to")
+
+    def __init__(
+        self,
+        *,
+        server_id: str,
+        huaweicloud_conn_id: str = "huaweicloud_default",
+        download_to: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.server_id = server_id
+        self.huaweicloud_conn_id = huaweicloud_conn_id
+        self.download_to = download_to
+
+    def make_hook(self) -> CloudDCHook:
+        from airflow_provider.hooks.clouddc import CloudDCHook
+
+        return CloudDCHook(huaweicloud_conn_id=self.huaweicloud_conn_id)
+
+    @property
+    def clouddc_hook(self) -> CloudDCHook:
+        return self.hook  # type: ignore[return-value]
+
+    def start(self, context: Context) -> dict[str, str]:
+        export = self.clouddc_hook.export_server_logs(self.server_id)
+        if not export.export_id:
+            raise BadResponseError("clouddc", "export_id", "the export call returned no export_id")
+        self.log.info("CloudDC log export %s started for server %s", export.export_id, self.server_id)
+        ids = {"server_id": self.server_id, "export_id": export.export_id}
+        self.publish(context, ids)
+        return ids
+
+    def finish(self, context: Context, status: TaskStatus) -> dict[str, Any]:
+        result = status.to_json()
+        if self.download_to:
+            hook, export_id = self.clouddc_hook, status.task_id
+
+            def download(path: Path) -> Path:
+                return hook.download_server_logs(self.server_id, export_id, path)
+
+            delivered = deliver(download, self.download_to, f"{self.server_id}-dump.tar.gz")
+            self.log.info("CloudDC logs delivered to %s (%d bytes)", delivered.location, delivered.size)
+            result["download"] = delivered.to_json()
+        return result
