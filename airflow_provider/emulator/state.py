@@ -47,13 +47,9 @@ class EmulatorState:
         self._seed_defaults()
 
     def reset(self) -> None:
-        """Back to the start state: new clock, no tokens, no faults, no log, default resources."""
+        """Back to the start state: configured clock speed and token lifetime, no tokens, faults or log."""
         with self.runtime.lock:
-            speed = self.runtime.clock.speed
-            lifetime = self.runtime.token_lifetime
             self.runtime = Runtime(self.config)
-            self.runtime.clock.set_speed(speed)
-            self.runtime.token_lifetime = lifetime
             self.faults.reset(self.config.seed)
             self.log.clear()
             self._build()

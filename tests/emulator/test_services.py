@@ -1,0 +1,219 @@
+"""Each service's lifecycle, driven by the admin clock and outcome controls."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+import httpx
+
+from tests.emulator.helpers import (
+    CLOUDDC_SERVER,
+    CSS_CLUSTER,
+    DCS_INSTANCE,
+    DIS_STREAM,
+    DIS_TASK,
+    css_path,
+    dcs_progress_path,
+    signed_request,
+)
+
+MEF = "/edgemanager/v1/logmgmt/dump"
+
+
+def _mef_create(emulator, nodes):
+    return httpx.post(emulator.url + MEF + "/task", json={"module": "edgeNode", "edgeNodes": nodes})
+
+
+def _mef_query(emulator, task_id):
+    return httpx.get(emulator.url + MEF + "/task", params={"taskId": task_id})
+
+
+def test_mef_dump_lifecycle_busy_and_download(huaweicloud_emulator):
+    admin = huaweicloud_emulator.admin
+    created = _mef_create(huaweicloud_emulator, [1, 2, 3])
+    assert created.status_code == 200
+    task_id = created.json()["data"]["taskId"]
+    assert task_id.startswith("dumpMultiNodesLog.")
+    first = _mef_query(huaweicloud_emulator, task_id).json()
+    assert first["status"] == "00000000"
+    assert first["data"]["status"] in ("waiting", "processing")
+    assert first["data"]["finishedAt"] is None
+
+    busy = _mef_create(huaweicloud_emulator, [4])
+    assert busy.status_code == 400
+    assert busy.json()["status"] == "40052001"
+    early = httpx.get(huaweicloud_emulator.url + MEF + "/download/edgeNodes.tar.gz")
+    assert early.status_code == 400
+
+    admin.advance(60)
+    done = _mef_query(huaweicloud_emulator, task_id).json()["data"]
+    assert done["status"] == "succeed"
+    assert done["progress"] == 100
+    assert done["data"] == {"fileName": "edgeNodes.tar.gz"}
+    assert done["finishedAt"].endswith("Z")
+
+    download = httpx.get(huaweicloud_emulator.url + MEF + "/download/edgeNodes.tar.gz")
+    assert download.status_code == 200
+    with tarfile.open(fileobj=io.BytesIO(download.content), mode="r:gz") as archive:
+        assert sorted(archive.getnames()) == ["edge-node-1.log", "edge-node-2.log", "edge-node-3.log"]
+
+
+def test_mef_partial_failure_and_validation(huaweicloud_emulator):
+    admin = huaweicloud_emulator.admin
+    admin.set_outcome("mef", "partial", duration=5)
+    task_id = _mef_create(huaweicloud_emulator, [1, 2, 3, 4]).json()["data"]["taskId"]
+    admin.advance(6)
+    data = _mef_query(huaweicloud_emulator, task_id).json()["data"]
+    assert data["status"] == "partiallyFailed"
+    assert data["reason"].startswith("failed to dump log for following nodes:(3)")
+    download = httpx.get(huaweicloud_emulator.url + MEF + "/download/edgeNodes.tar.gz")
+    with tarfile.open(fileobj=io.BytesIO(download.content), mode="r:gz") as archive:
+        assert sorted(archive.getnames()) == ["edge-node-1.log", "edge-node-2.log"]
+
+    assert _mef_create(huaweicloud_emulator, [99]).json()["status"] == "40051002"
+    assert _mef_create(huaweicloud_emulator, [1, 1]).json()["status"] == "00001005"
+    bad_module = httpx.post(huaweicloud_emulator.url + MEF + "/task", json={"module": "x", "edgeNodes": [1]})
+    assert bad_module.status_code == 400
+    bad_id = _mef_query(huaweicloud_emulator, "nope")
+    assert (bad_id.status_code, bad_id.json()["status"]) == (400, "00001006")
+
+
+def test_clouddc_export_status_and_download(huaweicloud_emulator):
+    admin = huaweicloud_emulator.admin
+    base = f"/v1/{huaweicloud_emulator.project_id}/physicalservers/{CLOUDDC_SERVER}/logs/exports"
+    started = signed_request(huaweicloud_emulator, "POST", base)
+    assert started.status_code == 202
+    export = started.json()
+    assert export["percentage"] == "0%" and export["created_at"].endswith("Z")
+    early = signed_request(huaweicloud_emulator, "GET", f"{base}/{export['export_id']}/content")
+    assert early.status_code == 400
+    admin.advance(15)
+    mid = signed_request(huaweicloud_emulator, "GET", f"{base}/{export['export_id']}").json()
+    assert mid["status"] == "Running"
+    assert 40 <= int(mid["percentage"].rstrip("%")) <= 60
+    admin.set_quirks(clouddc_status="processing", clouddc_created_at="+00:00")
+    mid2 = signed_request(huaweicloud_emulator, "GET", f"{base}/{export['export_id']}").json()
+    assert mid2["status"] == "processing" and mid2["created_at"].endswith("+00:00")
+    admin.advance(30)
+    done = signed_request(huaweicloud_emulator, "GET", f"{base}/{export['export_id']}").json()
+    assert (done["status"], done["percentage"]) == ("completed", "100%")
+    content = signed_request(huaweicloud_emulator, "GET", f"{base}/{export['export_id']}/content")
+    assert content.status_code == 200
+    with tarfile.open(fileobj=io.BytesIO(content.content), mode="r:gz") as archive:
+        assert archive.getnames() == [f"{CLOUDDC_SERVER}-bmc.log"]
+
+
+def _dis_log(emulator, body):
+    return signed_request(emulator, "POST", f"/v1/transfertasklog/{DIS_TASK}", body=body)
+
+
+def test_dis_periods_accumulate_and_stop(huaweicloud_emulator):
+    admin = huaweicloud_emulator.admin
+    first = _dis_log(huaweicloud_emulator, {"order": "desc", "pageInfo": {"pageIndex": 1, "pageTotal": 10}}).json()
+    assert first["totalNum"] == 3
+    assert first["errorCode"] == -1
+    entries = first["transferTaskLogList"]
+    assert entries[0]["startTime"] > entries[1]["startTime"]
+    assert entries[0]["endTime"] - entries[0]["startTime"] == 60_000
+
+    admin.advance(120)
+    assert _dis_log(huaweicloud_emulator, {}).json()["totalNum"] == 5
+    single = _dis_log(huaweicloud_emulator, {"pageInfo": [{"pageIndex": 1}, {"pageIndex": 1}]}).json()
+    assert isinstance(single["transferTaskLogList"], dict)
+    assert single["transferTaskLogList"]["transferTaskId"] == DIS_TASK
+    admin.set_quirks(dis_log_list="array")
+    as_array = _dis_log(huaweicloud_emulator, {"pageInfo": {"pageIndex": 1, "pageTotal": 1}}).json()
+    assert isinstance(as_array["transferTaskLogList"], list)
+
+    action = f"/v2/{huaweicloud_emulator.project_id}/streams/{DIS_STREAM}/transfer-tasks/action"
+    stop = signed_request(huaweicloud_emulator, "POST", action, body={"action": "stop", "tasks": [{"id": DIS_TASK}]})
+    assert stop.status_code == 200
+    admin.advance(300)
+    assert _dis_log(huaweicloud_emulator, {}).json()["totalNum"] == 5
+    listing = signed_request(
+        huaweicloud_emulator, "GET", f"/v2/{huaweicloud_emulator.project_id}/streams/{DIS_STREAM}/transfer-tasks"
+    ).json()
+    assert listing["tasks"][0]["task_id"] == DIS_TASK and listing["tasks"][0]["state"] == "PAUSED"
+    signed_request(huaweicloud_emulator, "POST", action, body={"action": "start", "tasks": [{"id": DIS_TASK}]})
+    admin.advance(61)
+    assert _dis_log(huaweicloud_emulator, {}).json()["totalNum"] == 6
+
+
+def test_css_backup_runs_then_succeeds_or_fails(huaweicloud_emulator):
+    admin = huaweicloud_emulator.admin
+    collect = signed_request(huaweicloud_emulator, "POST", css_path(huaweicloud_emulator, "collect"))
+    assert (collect.status_code, collect.content) == (200, b"")
+    conflict = signed_request(huaweicloud_emulator, "POST", css_path(huaweicloud_emulator, "collect"))
+    assert conflict.status_code == 409
+    records = signed_request(huaweicloud_emulator, "GET", css_path(huaweicloud_emulator, "records")).json()
+    assert records["totalSize"] == 2
+    newest = records["clusterLogRecord"][0]
+    assert (newest["status"], newest["jobTypes"], newest["finishedAt"]) == ("RUNNING", "Manual", None)
+    assert isinstance(newest["createAt"], int)
+    admin.advance(25)
+    admin.set_outcome("css", "fail", duration=10)
+    signed_request(huaweicloud_emulator, "POST", css_path(huaweicloud_emulator, "collect"))
+    admin.advance(11)
+    admin.set_quirks(css_create_at="string")
+    listed = signed_request(huaweicloud_emulator, "GET", css_path(huaweicloud_emulator, "records")).json()
+    statuses = [r["status"] for r in listed["clusterLogRecord"]]
+    assert statuses == ["FAIL", "SUCCESS", "SUCCESS"]
+    assert listed["clusterLogRecord"][0]["failedMsg"]
+    assert isinstance(listed["clusterLogRecord"][0]["createAt"], str)
+    failed = signed_request(
+        huaweicloud_emulator, "GET", css_path(huaweicloud_emulator, "records"), query=[("status", "FAIL")]
+    ).json()
+    assert [r["status"] for r in failed["clusterLogRecord"]] == ["FAIL"]
+    for name in ("start", "offset"):
+        page = signed_request(
+            huaweicloud_emulator,
+            "GET",
+            css_path(huaweicloud_emulator, "records"),
+            query=[(name, "2"), ("limit", "1")],
+        ).json()
+        assert [r["status"] for r in page["clusterLogRecord"]] == ["SUCCESS"]
+        assert page["totalSize"] == 3
+
+
+def test_dcs_progress_advances_and_fails_with_error_code(huaweicloud_emulator):
+    admin = huaweicloud_emulator.admin
+    task_id = admin.create_task("dcs", instance_id=DCS_INSTANCE, duration=100)
+    path = dcs_progress_path(huaweicloud_emulator, task_id)
+    start = signed_request(huaweicloud_emulator, "GET", path).json()
+    admin.advance(50)
+    mid = signed_request(huaweicloud_emulator, "GET", path).json()
+    assert mid["progress"] > start["progress"]
+    assert mid["remain_time"] < start["remain_time"]
+    assert [s["step_status"] for s in mid["step_details"]] == ["FINISH", "EXECUTING", "WAITING"]
+    begin = mid["step_details"][0]["begin_time"]
+    assert len(begin) == 19 and begin[10] == " "
+    admin.advance(60)
+    done = signed_request(huaweicloud_emulator, "GET", path).json()
+    assert (done["progress"], done["remain_time"]) == (100, 0)
+    assert all(s["step_status"] == "FINISH" for s in done["step_details"])
+
+    admin.set_quirks(dcs_time="iso")
+    failing = admin.create_task("dcs", instance_id=DCS_INSTANCE, outcome="fail", duration=40)
+    admin.advance(41)
+    failed = signed_request(huaweicloud_emulator, "GET", dcs_progress_path(huaweicloud_emulator, failing)).json()
+    bad = [s for s in failed["step_details"] if s["step_status"] == "FAILED"]
+    assert len(bad) == 1 and bad[0]["error_code"]
+    assert failed["progress"] < 100
+    assert bad[0]["begin_time"].endswith("Z") and "T" in bad[0]["begin_time"]
+    tasks = signed_request(
+        huaweicloud_emulator, "GET", f"/v2/{huaweicloud_emulator.project_id}/instances/{DCS_INSTANCE}/tasks"
+    ).json()
+    assert isinstance(tasks["task_count"], str)
+    assert {t["id"]: t["status"] for t in tasks["tasks"]}[failing] == "FAILED"
+
+
+def test_reset_restores_the_seeded_state(huaweicloud_emulator):
+    admin = huaweicloud_emulator.admin
+    admin.create_resource("css_clusters", id="extra-cluster")
+    admin.create_resource("mef_nodes", ids=[42])
+    assert "extra-cluster" in admin.info()["resources"]["css_clusters"]
+    admin.reset()
+    resources = admin.info()["resources"]
+    assert resources["css_clusters"] == [CSS_CLUSTER]
+    assert resources["mef_nodes"] == [1, 2, 3, 4, 5]
