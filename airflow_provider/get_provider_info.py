@@ -86,6 +86,31 @@ def get_provider_info() -> dict[str, Any]:
             },
             {"integration-name": EDGE_INTEGRATION, "python-modules": ["airflow_provider.hooks.edge"]},
         ],
+        "sensors": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [
+                    "airflow_provider.sensors.clouddc",
+                    "airflow_provider.sensors.css",
+                    "airflow_provider.sensors.dcs",
+                    "airflow_provider.sensors.dis",
+                ],
+            },
+            {"integration-name": EDGE_INTEGRATION, "python-modules": ["airflow_provider.sensors.edge"]},
+        ],
+        "operators": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [
+                    "airflow_provider.operators.clouddc",
+                    "airflow_provider.operators.css",
+                    "airflow_provider.operators.dis",
+                ],
+            },
+            {"integration-name": EDGE_INTEGRATION, "python-modules": ["airflow_provider.operators.edge"]},
+        ],
+        "triggers": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider.triggers.task"]}],
+        "extra-links": ["airflow_provider.operators.links.HuaweiCloudConsoleLink"],
         "connection-types": [
             {
                 "connection-type": "huaweicloud",
