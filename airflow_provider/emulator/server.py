@@ -82,6 +82,8 @@ class EmulatorServer:
             log_level="warning",
             ssl_context_factory=ssl_factory,
             timeout_keep_alive=30,
+            proxy_headers=False,
+            server_header=False,
         )
         return uvicorn.Server(config)
 

@@ -22,7 +22,8 @@ def current_transport() -> asyncio.Transport | None:
     frame = getattr(task.get_coro(), "cr_frame", None)
     owner: Any = frame.f_locals.get("self") if frame is not None else None
     transport = getattr(owner, "transport", None)
-    return transport if isinstance(transport, asyncio.BaseTransport) else None  # type: ignore[return-value]
+    # uvloop's transports do not subclass asyncio's, so check behaviour rather than type.
+    return transport if hasattr(transport, "abort") and hasattr(transport, "get_extra_info") else None
 
 
 def reset(transport: asyncio.Transport) -> None:
