@@ -168,10 +168,15 @@ def test_newest_manual_record_correlates_the_started_backup():
         _model("new2", createAt=7_000),
         _model("early", createAt=100),
     ]
-    assert css.newest_manual_record(records, {"old", "job-x"}, created_after_ms=1_000).id == "new2"
-    assert css.newest_manual_record(records, {"new2"}, created_after_ms=1_000).id == "new1"
-    assert css.newest_manual_record(records, {"job-new2", "job-new1", "old"}, 1_000) is None
-    assert css.newest_manual_record(records, set(), None).id == "new2"
+
+    def newest(not_in: set[str], after: int | None) -> str | None:
+        found = css.newest_manual_record(records, not_in, after)
+        return None if found is None else found.id
+
+    assert newest({"old", "job-x"}, 1_000) == "new2"
+    assert newest({"new2"}, 1_000) == "new1"
+    assert newest({"job-new2", "job-new1", "old"}, 1_000) is None
+    assert newest(set(), None) == "new2"
     assert css.newest_manual_record([], set(), None) is None
 
 

@@ -175,13 +175,13 @@ def test_negative_remain_time_is_dropped_and_progress_out_of_range_rejected():
 
 
 def test_list_background_tasks():
-    body = {
+    body: dict[str, Any] = {
         "task_count": "1",
         "tasks": [
             {
                 "id": TASK,
                 "name": "ChangeInstanceSpec",
-                "details": {"old_capacity": "1G"},
+                "details": "old_capacity:1G",
                 "user_name": "u",
                 "user_id": "uid",
                 "params": "{}",
@@ -192,7 +192,6 @@ def test_list_background_tasks():
             }
         ],
     }
-    body["tasks"][0]["details"] = "old_capacity:1G"
     sender = FakeSender(response("dcs", body))
     start = datetime(2022, 9, 1, 19, 0, tzinfo=timezone(timedelta(hours=8)))
     listing = drive_sync(

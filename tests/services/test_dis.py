@@ -46,7 +46,7 @@ SEED_RESPONSE = """{
 }"""
 
 # ListTransferTasks doc example shape (API_NOTES.md: task_id is only in the raw JSON).
-LIST_TASKS = {
+LIST_TASKS: dict[str, Any] = {
     "total_number": 2,
     "tasks": [
         {
