@@ -6,17 +6,16 @@ DAG fields), so a missing or mistyped key must fail with the key's name before a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
 
 from airflow_provider.core.errors import InvalidInputError
 from airflow_provider.services._parsing import parse_iso_datetime
 
-if TYPE_CHECKING:
-    from collections.abc import Mapping
-
 
 def require_id(ids: Mapping[str, str], key: str) -> str:
+    if not isinstance(ids, Mapping):
+        raise InvalidInputError("ids", ids, "must be a mapping of id names to ids")
     value = ids.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
         raise InvalidInputError(key, value, f"is required (ids given: {', '.join(sorted(ids)) or 'none'})")

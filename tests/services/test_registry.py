@@ -99,3 +99,9 @@ def test_importing_one_service_loads_no_other_service_nor_http_client(module):
     }
     assert services == {f"airflow_provider.services.{module}", "airflow_provider.services.registry"}
     assert not [m for m in loaded if m.split(".")[0] in ("httpx", "requests", "aiohttp")]
+
+
+def test_ids_must_be_a_mapping():
+    with pytest.raises(InvalidInputError) as info:
+        registry.status_exchange("dcs", PROJECT, ["instance_id"])  # type: ignore[arg-type]
+    assert info.value.field == "ids"
