@@ -218,9 +218,16 @@ def test_date_is_added_from_now_when_absent():
     case = Case("GET", "svc.example.com", "/v1/x", [], {}, b"")
     now = datetime(2024, 2, 29, 23, 59, 58, tzinfo=timezone.utc)
     headers = signing.sign_headers(
-        method="GET", host=case.host, path=case.path, query=[], headers={}, body=b"",
-        access_key=AK, secret_key=SK, now=now,
-    )  # fmt: skip
+        method="GET",
+        host=case.host,
+        path=case.path,
+        query=[],
+        headers={},
+        body=b"",
+        access_key=AK,
+        secret_key=SK,
+        now=now,
+    )
     assert headers["X-Sdk-Date"] == "20240229T235958Z"
     assert signing.parse_sdk_date(headers["X-Sdk-Date"]) == now
     case.headers = {"X-Sdk-Date": "20240229T235958Z"}

@@ -202,7 +202,7 @@ def test_429_with_retry_after_then_success(requests_mock, clock: Clock):
             },
             {"status_code": 200, "json": {"ok": True}},
         ],
-    )  # fmt: skip
+    )
     response = make(clock).send(get())
     assert response.status == 200
     assert requests_mock.call_count == 2

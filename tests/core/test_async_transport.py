@@ -1,0 +1,403 @@
+"""The async transport over httpx.MockTransport: the same matrix as the sync transport."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+import pytest
+
+from airflow_provider.core import signing
+from airflow_provider.core.async_transport import AsyncTransport, close_shared_clients, shared_client
+from airflow_provider.core.auth import AkSkAuth, Auth, IamTokenAuth, IssuedToken, StaticTokenAuth, TokenCache
+from airflow_provider.core.errors import (
+    ApiError,
+    AuthenticationError,
+    DumpBusyError,
+    EdgeManagerError,
+    NotFoundError,
+    RateLimitedError,
+    TransportError,
+)
+from airflow_provider.core.request import ApiRequest
+from airflow_provider.core.response import ApiResponse
+from airflow_provider.core.retry import NO_RETRY, RetryPolicy
+from airflow_provider.core.throttle import Throttle
+from airflow_provider.core.transport import USER_AGENT, TlsSettings, TransportSettings
+from airflow_provider.core.validation import build_path
+
+BASE = "https://svc.example.com"
+AK, SK = "TESTAK", "TESTSK-secret"
+FIXED = datetime(2024, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
+RETRY = RetryPolicy(max_attempts=4, base_delay=1.0, max_delay=30.0, jitter=0.0, max_elapsed=1000.0)
+
+Step = httpx.Response | Exception
+
+
+class Server:
+    """Answers with the scripted steps in order (the last one repeats) and records each request."""
+
+    def __init__(self, *steps: Step) -> None:
+        self.steps = list(steps)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        step = self.steps.pop(0) if len(self.steps) > 1 else self.steps[0]
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def aksk() -> AkSkAuth:
+    return AkSkAuth(access_key=AK, secret_key=SK, clock=lambda: FIXED)
+
+
+def make(
+    server: Server,
+    clock: Clock,
+    *,
+    auth: Auth | None = None,
+    retry: RetryPolicy = RETRY,
+    base: str = BASE,
+    throttle: Throttle | None = None,
+) -> AsyncTransport:
+    settings = TransportSettings(
+        base_url_for=lambda _service: base, auth=auth or aksk(), retry=retry, throttle=throttle
+    )
+    client = httpx.AsyncClient(transport=httpx.MockTransport(server))
+    return AsyncTransport(settings, client=client, sleep=clock.sleep, clock=clock)
+
+
+def get(path: str = "/v1/p/things", **kwargs: Any) -> ApiRequest:
+    return ApiRequest(service="svc", method="GET", path=path, **kwargs)
+
+
+def post(path: str = "/v1/p/things", *, idempotent: bool = False, **kwargs: Any) -> ApiRequest:
+    return ApiRequest(service="svc", method="POST", path=path, idempotent=idempotent, **kwargs)
+
+
+def ok(body: object = None, **kwargs: Any) -> httpx.Response:
+    return httpx.Response(200, json={} if body is None else body, **kwargs)
+
+
+def raw_path_and_query(request: httpx.Request) -> tuple[str, str]:
+    raw = request.url.raw_path.decode("ascii")
+    path, _, query = raw.partition("?")
+    return path, query
+
+
+def signature_ok(request: httpx.Request, secret: str = SK) -> bool:
+    path, query = raw_path_and_query(request)
+    headers = dict(request.headers)
+    parsed = signing.parse_authorization(headers["authorization"])
+    assert parsed is not None
+    return signing.verify_signature(
+        method=request.method,
+        path=path,
+        query=parse_qsl(query, keep_blank_values=True),
+        headers=headers,
+        body=request.content,
+        secret_key=secret,
+        authorization=parsed,
+    )
+
+
+REFUSED = httpx.ConnectError("[Errno 111] Connection refused")
+
+
+# --------------------------------------------------------------------------- success and signing
+
+
+async def test_success_with_verified_signature(clock: Clock):
+    server = Server(ok({"items": [1]}, headers={"X-Request-Id": "rid-1"}))
+    query = (("marker", "a b/c"), ("limit", "10"), ("status", ""), ("limit", "2"), ("name", "日志"))
+    response = await make(server, clock).send(get(query=query, headers=(("X-Project-Id", "p"),)))
+    assert isinstance(response, ApiResponse)
+    assert response.json_object() == {"items": [1]}
+    assert response.request_id == "rid-1"
+    (sent,) = server.requests
+    assert raw_path_and_query(sent) == ("/v1/p/things", signing.canonical_query(query))
+    assert sent.headers["Host"] == "svc.example.com"
+    assert sent.headers["User-Agent"] == USER_AGENT
+    assert sent.headers["X-Sdk-Date"] == "20240601T120000Z"
+    assert signature_ok(sent)
+    assert not signature_ok(sent, secret="wrong")
+    assert clock.sleeps == []
+
+
+async def test_post_body_and_encoded_path(clock: Clock):
+    server = Server(ok())
+    path = build_path("/v1/{project_id}/clusters/{cluster_id}/logs/collect", project_id="p", cluster_id="c ü")
+    request = post(path, body={"a": "ü", "n": [1, 2]})
+    await make(server, clock, base="https://10.0.0.1:30035/prefix").send(request)
+    (sent,) = server.requests
+    assert sent.content == request.body_bytes()
+    assert json.loads(sent.content) == {"a": "ü", "n": [1, 2]}
+    assert raw_path_and_query(sent)[0] == "/prefix/v1/p/clusters/c%20%C3%BC/logs/collect"
+    assert sent.headers["Host"] == "10.0.0.1:30035"
+    assert signature_ok(sent)
+
+
+async def test_throttle_is_used(clock: Clock):
+    held: list[str] = []
+
+    class RecordingThrottle(Throttle):
+        def ahold(self, host: str) -> Any:
+            held.append(host)
+            return super().ahold(host)
+
+    await make(Server(ok()), clock, throttle=RecordingThrottle(min_interval=0.0)).send(get())
+    assert held == ["svc.example.com"]
+
+
+# --------------------------------------------------------------------------- retries
+
+
+async def test_429_retry_after_then_success(clock: Clock):
+    throttled = httpx.Response(429, headers={"Retry-After": "9"}, json={"error_code": "APIGW.0308"})
+    server = Server(throttled, ok())
+    assert (await make(server, clock).send(get())).status == 200
+    assert len(server.requests) == 2
+    assert len(clock.sleeps) == 1 and clock.sleeps[0] >= 9.0
+    assert all(signature_ok(r) for r in server.requests)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+async def test_5xx_then_success(clock: Clock, status: int):
+    server = Server(httpx.Response(status, text="oops"), ok())
+    assert (await make(server, clock).send(get())).status == 200
+    assert len(server.requests) == 2
+    assert clock.sleeps == [1.0]
+
+
+async def test_exhausted_429(clock: Clock):
+    server = Server(httpx.Response(429, json={"error_code": "APIGW.0308", "error_msg": "slow down"}))
+    with pytest.raises(RateLimitedError) as info:
+        await make(server, clock).send(get())
+    assert info.value.error_msg == "slow down"
+    assert len(server.requests) == RETRY.max_attempts
+    assert clock.sleeps == [1.0, 2.0, 4.0]
+
+
+async def test_exhausted_5xx(clock: Clock):
+    server = Server(httpx.Response(502, json={"error_code": "GW", "error_msg": "bad gateway"}))
+    with pytest.raises(ApiError) as info:
+        await make(server, clock).send(get())
+    assert type(info.value) is ApiError and info.value.status == 502
+    assert len(server.requests) == RETRY.max_attempts
+
+
+async def test_non_idempotent_not_retried_on_503(clock: Clock):
+    server = Server(httpx.Response(503), ok())
+    with pytest.raises(ApiError) as info:
+        await make(server, clock).send(post())
+    assert info.value.status == 503
+    assert len(server.requests) == 1 and clock.sleeps == []
+
+
+async def test_non_idempotent_retried_on_429(clock: Clock):
+    server = Server(httpx.Response(429), ok())
+    assert (await make(server, clock).send(post())).status == 200
+    assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("exc", [REFUSED, httpx.ConnectTimeout("connect timed out")])
+async def test_non_idempotent_retried_when_not_sent(clock: Clock, exc: Exception):
+    server = Server(exc, ok())
+    assert (await make(server, clock).send(post())).status == 200
+    assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("exc", [httpx.ReadTimeout("read timed out"), httpx.RemoteProtocolError("server disconnected")])
+async def test_non_idempotent_not_retried_when_it_may_have_arrived(clock: Clock, exc: Exception):
+    server = Server(exc, ok())
+    with pytest.raises(TransportError) as info:
+        await make(server, clock).send(post())
+    assert info.value.reached_server is True
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("exc", [REFUSED, httpx.ReadTimeout("read timed out"), httpx.ReadError("reset")])
+async def test_reads_retried_on_network_failures(clock: Clock, exc: Exception):
+    server = Server(exc, exc, ok())
+    assert (await make(server, clock).send(get())).status == 200
+    assert len(server.requests) == 3
+    assert clock.sleeps == [1.0, 2.0]
+
+
+async def test_exhausted_connection_failures(clock: Clock):
+    server = Server(REFUSED)
+    with pytest.raises(TransportError, match="4 attempt"):
+        await make(server, clock).send(get())
+    assert len(server.requests) == RETRY.max_attempts
+
+
+async def test_tls_connect_error_is_not_retried(clock: Clock):
+    server = Server(httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"), ok())
+    with pytest.raises(TransportError, match="CERTIFICATE_VERIFY_FAILED"):
+        await make(server, clock).send(get())
+    assert len(server.requests) == 1
+
+
+# --------------------------------------------------------------------------- authentication
+
+
+class CountingFetcher:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    @property
+    def cache_key(self) -> tuple[str, ...]:
+        return ("iam", "d", "u", "p")
+
+    def fetch(self) -> IssuedToken:
+        self.calls += 1
+        return IssuedToken(value=f"tok-{self.calls}", expires_at=datetime.now(timezone.utc) + timedelta(hours=24))
+
+    async def afetch(self) -> IssuedToken:
+        return self.fetch()
+
+
+async def test_401_refreshes_token_once(clock: Clock):
+    fetcher = CountingFetcher()
+    server = Server(httpx.Response(401), ok())
+    auth = IamTokenAuth(fetcher=fetcher, cache=TokenCache())
+    assert (await make(server, clock, auth=auth).send(get())).status == 200
+    assert [r.headers["X-Auth-Token"] for r in server.requests] == ["tok-1", "tok-2"]
+    assert clock.sleeps == []
+
+
+async def test_401_twice_raises(clock: Clock):
+    fetcher = CountingFetcher()
+    server = Server(httpx.Response(401, json={"error_code": "APIGW.0301", "error_msg": "token expires"}))
+    with pytest.raises(AuthenticationError) as info:
+        await make(server, clock, auth=IamTokenAuth(fetcher=fetcher, cache=TokenCache())).send(get())
+    assert info.value.error_code == "APIGW.0301"
+    assert len(server.requests) == 2 and fetcher.calls == 2
+
+
+async def test_401_static_token_not_retried(clock: Clock):
+    server = Server(httpx.Response(401), ok())
+    with pytest.raises(AuthenticationError):
+        await make(server, clock, auth=StaticTokenAuth(token="t")).send(get())
+    assert len(server.requests) == 1
+
+
+# --------------------------------------------------------------------------- error bodies
+
+
+async def test_404(clock: Clock):
+    server = Server(httpx.Response(404, json={"error_code": "DCS.4065", "error_msg": "no task"}))
+    with pytest.raises(NotFoundError) as info:
+        await make(server, clock).send(get())
+    assert (info.value.error_code, info.value.error_msg) == ("DCS.4065", "no task")
+
+
+async def test_html_body(clock: Clock):
+    html = "<!DOCTYPE html><html><body>" + "y" * 4000 + "</body></html>"
+    server = Server(httpx.Response(502, text=html, headers={"Content-Type": "text/html"}))
+    with pytest.raises(ApiError) as info:
+        await make(server, clock, retry=NO_RETRY).send(get())
+    assert "HTTP 502" in str(info.value) and "HTML" in str(info.value)
+    assert len(str(info.value)) < 200
+
+
+@pytest.mark.parametrize(
+    ("body", "cls", "code"),
+    [
+        ({"status": "40052001", "msg": "log dump busy"}, DumpBusyError, "40052001"),
+        ({"status": "40052002", "msg": "unknown taskId"}, EdgeManagerError, "40052002"),
+        ({"error_code": "CSS.0001", "error_msg": "bad"}, ApiError, "CSS.0001"),
+        ({"errorCode": "DIS.4301", "message": "no stream"}, ApiError, "DIS.4301"),
+    ],
+)
+async def test_error_envelopes(clock: Clock, body: object, cls: type[ApiError], code: str):
+    server = Server(httpx.Response(400, json=body))
+    with pytest.raises(ApiError) as info:
+        await make(server, clock).send(post())
+    assert type(info.value) is cls
+    assert info.value.error_code == code
+
+
+async def test_request_id_from_header(clock: Clock):
+    server = Server(httpx.Response(400, json={"error_code": "E"}, headers={"X-Request-ID": "rid-h"}))
+    with pytest.raises(ApiError) as info:
+        await make(server, clock).send(get())
+    assert info.value.request_id == "rid-h"  # httpx lower-cases header names, so any casing works here
+
+
+# --------------------------------------------------------------------------- shared clients
+
+
+def _settings(**kwargs: Any) -> TransportSettings:
+    return TransportSettings(base_url_for=lambda _s: BASE, auth=aksk(), **kwargs)
+
+
+async def test_shared_client_per_origin():
+    settings = _settings()
+    try:
+        first = shared_client("https://a.example.com", settings)
+        assert shared_client("https://a.example.com", settings) is first
+        assert shared_client("https://a.example.com", _settings()) is first  # equal settings share
+        assert shared_client("https://b.example.com", settings) is not first
+        assert shared_client("https://a.example.com", _settings(timeout=(1.0, 2.0))) is not first
+        unverified = _settings(tls=TlsSettings(verify=False))
+        assert shared_client("https://a.example.com", unverified) is not first
+        await first.aclose()
+        assert shared_client("https://a.example.com", settings) is not first  # a closed client is replaced
+    finally:
+        await close_shared_clients()
+
+
+async def test_close_shared_clients():
+    client = shared_client("https://a.example.com", _settings())
+    await close_shared_clients()
+    assert client.is_closed
+    replacement = shared_client("https://a.example.com", _settings())
+    assert replacement is not client
+    await close_shared_clients()
+
+
+def test_shared_client_needs_a_running_loop():
+    with pytest.raises(RuntimeError):
+        shared_client("https://a.example.com", _settings())
+
+
+async def test_transport_without_client_uses_shared_client(monkeypatch: pytest.MonkeyPatch, clock: Clock):
+    server = Server(ok())
+    mocked = httpx.AsyncClient(transport=httpx.MockTransport(server))
+    origins: list[str] = []
+
+    def fake_shared(origin: str, settings: TransportSettings) -> httpx.AsyncClient:
+        origins.append(origin)
+        return mocked
+
+    import airflow_provider.core.async_transport as module
+
+    monkeypatch.setattr(module, "shared_client", fake_shared)
+    settings = TransportSettings(base_url_for=lambda _s: "https://svc.example.com:8443/base", auth=aksk())
+    await AsyncTransport(settings, sleep=clock.sleep, clock=clock).send(get())
+    assert origins == ["https://svc.example.com:8443"]
+    assert len(server.requests) == 1
