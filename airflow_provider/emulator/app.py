@@ -31,7 +31,9 @@ def create_app(state: EmulatorState | None = None) -> tuple[Gateway, EmulatorSta
             return json_response(
                 {"error_code": "APIGW.0101", "error_msg": "The API does not exist or has not been published"}, 404
             )
-        return json_response({"error_code": f"APIGW.{exc.status_code:04d}", "error_msg": str(exc.detail)}, exc.status_code)
+        return json_response(
+            {"error_code": f"APIGW.{exc.status_code:04d}", "error_msg": str(exc.detail)}, exc.status_code
+        )
 
     api.add_exception_handler(HTTPException, http_error)
     return Gateway(api, state), state

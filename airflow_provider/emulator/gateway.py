@@ -75,7 +75,9 @@ def _default_fault_body(status: int, request_id: str) -> bytes:
         return json_bytes(
             {
                 "error_code": "APIGW.0308",
-                "error_msg": "The throttling threshold has been reached: policy user over ratelimit,limit:200,time:1 second",
+                "error_msg": (
+                    "The throttling threshold has been reached: policy user over ratelimit,limit:200,time:1 second"
+                ),
                 "request_id": request_id,
             }
         )

@@ -104,7 +104,9 @@ class EmulatorServer:
         loop_factory = self._servers[0].config.get_loop_factory()
 
         async def serve_all() -> None:
-            await asyncio.gather(*(srv.serve(sockets=[sock]) for srv, sock in zip(self._servers, sockets)))
+            await asyncio.gather(
+                *(srv.serve(sockets=[sock]) for srv, sock in zip(self._servers, sockets, strict=False))
+            )
 
         def run() -> None:
             try:

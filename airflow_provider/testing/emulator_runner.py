@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider.emulator.server import EmulatorServer
 from airflow_provider.testing.admin_client import AdminClient
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from airflow_provider.emulator.config import EmulatorConfig, Identities
-    from airflow_provider.emulator.server import EmulatorServer
     from airflow_provider.emulator.tls import TlsFiles
 
 

@@ -11,12 +11,13 @@ Fixtures:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from airflow_provider.testing.emulator_runner import EmulatorHandle
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from airflow_provider.core.signing import sign_headers
-from airflow_provider.testing.emulator_runner import EmulatorHandle
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
+    from airflow_provider.testing.emulator_runner import EmulatorHandle
 
 DCS_INSTANCE = "5560df16-cebf-4473-95c4-d1b573c16e79"
 CSS_CLUSTER = "4213d908-f5dc-4633-8401-cfd7175fca0c"

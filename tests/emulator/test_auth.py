@@ -2,14 +2,18 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 import httpx
 
 from tests.emulator.helpers import DCS_INSTANCE, dcs_progress_path, get_token, signed_request
 
+if TYPE_CHECKING:
+    from airflow_provider.testing.emulator_runner import EmulatorHandle
 
-def _running_dcs_task(emulator) -> str:
-    return emulator.admin.create_task("dcs", instance_id=DCS_INSTANCE, duration=60)
+
+def _running_dcs_task(emulator: EmulatorHandle) -> str:
+    return str(emulator.admin.create_task("dcs", instance_id=DCS_INSTANCE, duration=60))
 
 
 def test_password_token_grants_access_and_carries_expiry(huaweicloud_emulator):
@@ -101,14 +105,13 @@ def test_clock_skew_beyond_15_minutes_is_apigw_0303(huaweicloud_emulator):
     assert "X-Sdk-Date" in far.json()["error_msg"]
 
 
-def _temporary_credentials(emulator) -> dict[str, str]:
+def _temporary_credentials(emulator: EmulatorHandle) -> dict[str, str]:
     token = get_token(emulator).headers["X-Subject-Token"]
     body = {"auth": {"identity": {"methods": ["token"], "token": {"id": token, "duration_seconds": 900}}}}
-    resp = httpx.post(
-        f"{emulator.url}/v3.0/OS-CREDENTIAL/securitytokens", json=body, headers={"X-Auth-Token": token}
-    )
+    resp = httpx.post(f"{emulator.url}/v3.0/OS-CREDENTIAL/securitytokens", json=body, headers={"X-Auth-Token": token})
     assert resp.status_code == 201
-    return resp.json()["credential"]
+    credential: dict[str, str] = resp.json()["credential"]
+    return credential
 
 
 def test_temporary_credentials_need_the_security_token(huaweicloud_emulator):

@@ -58,6 +58,7 @@ def test_cli_rejects_unknown_quirk():
         capture_output=True,
         text=True,
         timeout=30,
+        check=False,
     )
     assert result.returncode == 2
     assert "unknown quirk" in result.stderr

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from tests.emulator.helpers import DCS_INSTANCE, dcs_progress_path, signed_request
 
+if TYPE_CHECKING:
+    from airflow_provider.testing.emulator_runner import EmulatorHandle
+
 MEF_QUERY = "/edgemanager/v1/logmgmt/dump/task"
 
 
-def _get(emulator, path=MEF_QUERY):
+def _get(emulator: EmulatorHandle, path: str = MEF_QUERY) -> httpx.Response:
     return httpx.get(emulator.url + path, params={"taskId": "dumpMultiNodesLog.none"}, timeout=5)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,13 +20,16 @@ from huaweicloudsdkdis.v2 import DisClient
 
 from tests.emulator.helpers import CLOUDDC_SERVER, CSS_CLUSTER, DCS_INSTANCE, DIS_TASK
 
+if TYPE_CHECKING:
+    from airflow_provider.testing.emulator_runner import EmulatorHandle
 
-class RawResponse(SdkResponse):
+
+class RawResponse(SdkResponse):  # type: ignore[misc]
     openapi_types: dict[str, str] = {}
     attribute_map: dict[str, str] = {}
 
 
-def _client(cls, emulator, sk=None):
+def _client(cls: Any, emulator: EmulatorHandle, sk: str | None = None) -> Any:
     ids = emulator.identities
     creds = BasicCredentials(ids.access_key, sk or ids.secret_key, ids.project_id)
     config = HttpConfig.get_default_config()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import tarfile
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -18,14 +19,17 @@ from tests.emulator.helpers import (
     signed_request,
 )
 
+if TYPE_CHECKING:
+    from airflow_provider.testing.emulator_runner import EmulatorHandle
+
 MEF = "/edgemanager/v1/logmgmt/dump"
 
 
-def _mef_create(emulator, nodes):
+def _mef_create(emulator: EmulatorHandle, nodes: list[int]) -> httpx.Response:
     return httpx.post(emulator.url + MEF + "/task", json={"module": "edgeNode", "edgeNodes": nodes})
 
 
-def _mef_query(emulator, task_id):
+def _mef_query(emulator: EmulatorHandle, task_id: str) -> httpx.Response:
     return httpx.get(emulator.url + MEF + "/task", params={"taskId": task_id})
 
 
@@ -104,7 +108,7 @@ def test_clouddc_export_status_and_download(huaweicloud_emulator):
         assert archive.getnames() == [f"{CLOUDDC_SERVER}-bmc.log"]
 
 
-def _dis_log(emulator, body):
+def _dis_log(emulator: EmulatorHandle, body: dict[str, Any]) -> httpx.Response:
     return signed_request(emulator, "POST", f"/v1/transfertasklog/{DIS_TASK}", body=body)
 
 

@@ -172,7 +172,7 @@ def _page(body: dict[str, Any]) -> tuple[int, int] | None:
     return index, size
 
 
-def build_router(state: EmulatorState) -> APIRouter:
+def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one short handler per endpoint
     router = APIRouter()
 
     def dis_error(status: int, code: str, message: str) -> Response:
@@ -280,7 +280,7 @@ def build_router(state: EmulatorState) -> APIRouter:
         body = await json_body(request)
         if not isinstance(body, dict) or body.get("action") not in ("start", "stop"):
             return dis_error(400, "DIS.4200", "action must be start or stop")
-        ids = [t.get("id") for t in body.get("tasks") or [] if isinstance(t, dict)]
+        ids = [str(t.get("id")) for t in body.get("tasks") or [] if isinstance(t, dict)]
         by_id = {t.id: t for t in stream.tasks.values()}
         unknown = [i for i in ids if i not in by_id]
         if not ids or unknown:
