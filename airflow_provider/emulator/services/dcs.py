@@ -133,8 +133,8 @@ class DcsService:
                 }
             )
         if task.outcome == "fail":
-            done_fraction = min(now - task.created, FAIL_AT * length) / (SUB_STEP_COUNT * length)
-            progress = int(done_fraction * 100)
+            elapsed_steps = min(FAIL_AT, (now - task.created) / length) if length > 0 else FAIL_AT
+            progress = int(max(0.0, elapsed_steps) / SUB_STEP_COUNT * 100)
             remain = 0 if task.finished(now) else math.ceil(task.finished_at - now)
         else:
             progress = int(task.fraction(now) * 100)
