@@ -22,8 +22,8 @@ $(STAMP): pyproject.toml | $(PY)
 venv: $(STAMP)
 
 lint: venv
-	$(VENV)/bin/ruff check airflow_provider tests example_dags benchmarks
-	$(VENV)/bin/ruff format --check airflow_provider tests example_dags benchmarks
+	$(VENV)/bin/ruff check airflow_provider tests example_dags benchmarks scripts
+	$(VENV)/bin/ruff format --check airflow_provider tests example_dags benchmarks scripts
 	$(VENV)/bin/mypy
 
 unit: venv
@@ -31,6 +31,9 @@ unit: venv
 
 test: lint
 	$(VENV)/bin/pytest -q
+
+demo: venv
+	$(PY) scripts/demo.py
 
 bench: venv
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
