@@ -401,3 +401,21 @@ async def test_transport_without_client_uses_shared_client(monkeypatch: pytest.M
     await AsyncTransport(settings, sleep=clock.sleep, clock=clock).send(get())
     assert origins == ["https://svc.example.com:8443"]
     assert len(server.requests) == 1
+
+
+async def test_real_refused_connection_is_classified_as_not_sent(clock: Clock):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    settings = TransportSettings(
+        base_url_for=lambda _s: f"http://127.0.0.1:{port}", auth=aksk(), retry=RetryPolicy(max_attempts=3, jitter=0)
+    )
+    try:
+        with pytest.raises(TransportError) as info:
+            await AsyncTransport(settings, sleep=clock.sleep, clock=clock).send(post())
+    finally:
+        await close_shared_clients()
+    assert clock.sleeps == [1.0, 2.0]
+    assert info.value.reached_server is not True

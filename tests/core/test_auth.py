@@ -250,3 +250,28 @@ def test_repr_never_shows_secrets(obj: object):
     assert SECRET not in repr(obj)
     assert SECRET not in str(obj)
     assert type(obj).__name__ in repr(obj)  # the repr is still informative
+
+
+def test_failed_fetch_is_not_cached():
+    class Failing(FakeFetcher):
+        def fetch(self) -> IssuedToken:
+            self.calls += 1
+            if self.calls == 1:
+                raise RuntimeError("iam down")
+            return IssuedToken(value="tok-ok", expires_at=datetime.now(timezone.utc) + timedelta(hours=1))
+
+    cache = TokenCache()
+    fetcher = Failing()
+    with pytest.raises(RuntimeError, match="iam down"):
+        cache.get(fetcher, timedelta(0))
+    assert cache.get(fetcher, timedelta(0)) == "tok-ok"
+    assert cache.fetches == 1
+
+
+def test_register_secret_ignores_empty_values(secret_sink: list[str]):
+    from airflow_provider.core.secrets import register_secret
+
+    register_secret(None)
+    register_secret("")
+    register_secret("s3cret")
+    assert secret_sink == ["s3cret"]

@@ -574,3 +574,24 @@ def test_download_with_content_encoding(requests_mock, clock: Clock, tmp_path: P
     destination = tmp_path / "edgeNodes.tar.gz"
     make(clock).download(dl_request(), destination)
     assert destination.read_bytes() in (PAYLOAD, encoded)
+
+
+# --------------------------------------------------------------------------- a real refused connection
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_real_refused_connection_is_classified_as_not_sent(clock: Clock):
+    """No mock: the message requests really produces must be recognised as 'never reached the server'."""
+    transport = make(clock, base=f"http://127.0.0.1:{_closed_port()}", retry=RetryPolicy(max_attempts=3, jitter=0))
+    with pytest.raises(TransportError) as info:
+        transport.send(post())  # non-idempotent: retried only because the connection was refused
+    assert clock.sleeps == [1.0, 2.0]
+    assert "connection refused" in str(info.value)
+    assert info.value.reached_server is not True
