@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 TOKENS_PATH = "/v3/auth/tokens"
 SECURITY_TOKENS_PATH = "/v3.0/OS-CREDENTIAL/securitytokens"
+AUTH_PROJECTS_PATH = "/v3/auth/projects"
 MIN_DURATION, MAX_DURATION = 900, 24 * 3600
 
 
@@ -61,6 +62,13 @@ def build_router(state: EmulatorState) -> APIRouter:
             }
         }
         return json_response(payload, 201, headers={"X-Subject-Token": token.value})
+
+    @router.get(AUTH_PROJECTS_PATH)
+    async def list_auth_projects() -> Response:
+        # The gateway has already authenticated the caller; the cheap call of test_connection().
+        ids = state.config.identities
+        project = {"id": ids.project_id, "name": ids.region, "enabled": True, "domain_id": ids.domain_id}
+        return json_response({"projects": [project], "links": {"self": AUTH_PROJECTS_PATH}}, 200)
 
     @router.post(SECURITY_TOKENS_PATH)
     async def create_security_token(request: Request) -> Response:
