@@ -114,6 +114,11 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
             yield self._event("error", f"cannot use connection {self.conn_id!r}: {exc}")
             return
         progress = ProgressLog(self.log)
+        self.log.info(
+            "Waiting for %s in the triggerer until %s (deadline)",
+            label,
+            datetime.fromtimestamp(self.deadline, tz=timezone.utc).isoformat(timespec="seconds"),
+        )
         last: TaskStatus | None = None
         polls = 0
         try:
