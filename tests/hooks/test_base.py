@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from airflow.sdk.log import redact
+from airflow.sdk.log import redact  # type: ignore[attr-defined]
 
 from airflow_provider.core.errors import ApiError, ConfigurationError
 from airflow_provider.core.request import ApiRequest

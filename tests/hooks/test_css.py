@@ -45,7 +45,7 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def record(rid: str, *, job_types: str = "Manual", created: int | None = None, **extra: Any) -> dict[str, Any]:
+def record(rid: str, *, job_types: str = "Manual", created: int | str | None = None, **extra: Any) -> dict[str, Any]:
     return {
         "id": rid,
         "clusterId": CLUSTER,
@@ -76,7 +76,7 @@ def error(status: int, code: str, msg: str) -> dict[str, Any]:
 
 def test_create_log_backup_posts_without_body(cloud, requests_mock):
     requests_mock.post(COLLECT_URL, status_code=200)
-    assert CssHook().create_log_backup(CLUSTER) is None
+    CssHook().create_log_backup(CLUSTER)
     request = requests_mock.last_request
     assert request.method == "POST"
     assert url_parts(request) == (f"/v1.0/{PROJECT_ID}/clusters/{CLUSTER}/logs/collect", [])

@@ -1,0 +1,361 @@
+"""EdgeManagerHook against requests_mock: MEF envelopes, HTTP 400 errors, mTLS files, downloads."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from airflow_provider.core.errors import (
+    ApiError,
+    BadResponseError,
+    DumpBusyError,
+    EdgeManagerError,
+    InvalidInputError,
+    TransportError,
+)
+from airflow_provider.get_provider_info import EDGE_UI_FIELD_BEHAVIOUR
+from airflow_provider.hooks.edge import EdgeManagerHook
+from tests.hooks._support import EDGE_BASE, EDGE_TASK_ID, HTML_BODY, body_bytes, mef, url_parts
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+TASK_PATH = "/edgemanager/v1/logmgmt/dump/task"
+TASK_URL = f"{EDGE_BASE}{TASK_PATH}"
+DOWNLOAD_PATH = "/edgemanager/v1/logmgmt/dump/download/edgeNodes.tar.gz"
+DOWNLOAD_URL = f"{EDGE_BASE}{DOWNLOAD_PATH}"
+ARCHIVE = b"\x1f\x8b\x08\x00" + os.urandom(70_000)
+CERT = "-----BEGIN CERTIFICATE-----\nMIIBclientcert\n-----END CERTIFICATE-----\n"
+KEY = "-----BEGIN PRIVATE KEY-----\nMIIEclientkeysecret\n-----END PRIVATE KEY-----\n"
+CA = "-----BEGIN CERTIFICATE-----\nMIIBrootca\n-----END CERTIFICATE-----\n"
+
+# Seed 000, verbatim.
+SEED_POLL = """{
+    "status": "00000000",
+    "msg": "success",
+    "data": {
+        "createdAt": "2023-08-23T17:06:56.28075167Z",
+        "data": {
+            "fileName": "edgeNodes.tar.gz"
+        },
+        "finishedAt": "2023-08-23T17:07:05.67786258Z",
+        "progress": 100,
+        "reason": "task succeeded",
+        "startedAt": "2023-08-23T17:06:56.28095697Z",
+        "status": "succeed",
+        "taskId": "dumpMultiNodesLog.eca14a007f930e5689652a30"
+    }
+}"""
+
+
+def mef_error(code: str, msg: str, status: int = 400) -> dict[str, Any]:
+    return {"status_code": status, "json": mef(None, status=code, msg=msg)}
+
+
+def test_class_attributes():
+    assert EdgeManagerHook.conn_type == "huawei_edge_manager"
+    assert EdgeManagerHook.default_conn_name == "edge_manager_default"
+    assert EdgeManagerHook.get_ui_field_behaviour() == EDGE_UI_FIELD_BEHAVIOUR
+
+
+# --- create -----------------------------------------------------------------------------------
+
+
+def test_create_dump_task(edge_env, requests_mock, monkeypatch):
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    requests_mock.post(TASK_URL, json=mef({"taskId": EDGE_TASK_ID}))
+    with EdgeManagerHook() as hook:
+        assert hook.create_log_dump_task([2, 7]) == EDGE_TASK_ID
+    request = requests_mock.last_request
+    assert request.method == "POST"
+    assert url_parts(request) == (TASK_PATH, [])
+    assert json.loads(body_bytes(request)) == {"module": "edgeNode", "edgeNodes": [2, 7]}
+    assert request.headers["Content-Type"] == "application/json"
+    assert "Authorization" not in request.headers
+    assert "X-Auth-Token" not in request.headers
+    assert request.verify is True
+
+
+def test_create_accepts_any_iterable_and_digit_strings(edge_env, requests_mock):
+    requests_mock.post(TASK_URL, json=mef({"taskId": EDGE_TASK_ID}))
+    EdgeManagerHook().create_log_dump_task(n for n in (1, 2**32 - 1))
+    EdgeManagerHook().create_log_dump_task(["5"])  # type: ignore[list-item]
+    first, second = (json.loads(body_bytes(r))["edgeNodes"] for r in requests_mock.request_history)
+    assert first == [1, 2**32 - 1]
+    assert second == [5]
+
+
+@pytest.mark.parametrize(
+    "node_ids",
+    [[], [0], [-1], [2**32], [1, 1], ["x"], [True], [1.5], list(range(1, 102))],
+)
+def test_bad_node_ids_rejected_before_any_request(edge_env, requests_mock, node_ids):
+    with pytest.raises(InvalidInputError) as info:
+        EdgeManagerHook().create_log_dump_task(node_ids)
+    assert info.value.field == "node_ids"
+    assert requests_mock.call_count == 0
+
+
+@pytest.mark.parametrize(
+    ("code", "msg", "error_class"),
+    [
+        ("40052001", "log dump busy", DumpBusyError),
+        ("00001005", "invalid parameter", EdgeManagerError),
+        ("40051002", "node (3) not found", EdgeManagerError),
+        ("40052002", "log dump business error", EdgeManagerError),
+    ],
+)
+def test_create_mef_error_envelopes(edge_env, requests_mock, code, msg, error_class):
+    requests_mock.post(TASK_URL, **mef_error(code, msg))
+    with pytest.raises(error_class) as info:
+        EdgeManagerHook().create_log_dump_task([3])
+    assert type(info.value) is error_class
+    assert (info.value.service, info.value.status, info.value.error_code, info.value.error_msg) == (
+        "edge",
+        400,
+        code,
+        msg,
+    )
+    assert requests_mock.call_count == 1
+
+
+def test_error_envelope_inside_http_200_raises_the_same_error(edge_env, requests_mock):
+    requests_mock.post(TASK_URL, **mef_error("40052001", "log dump busy", status=200))
+    with pytest.raises(DumpBusyError) as info:
+        EdgeManagerHook().create_log_dump_task([3])
+    assert info.value.error_code == "40052001"
+
+
+def test_create_html_error(edge_env, requests_mock):
+    requests_mock.post(TASK_URL, status_code=400, text=HTML_BODY)
+    with pytest.raises(ApiError) as info:
+        EdgeManagerHook().create_log_dump_task([3])
+    assert not isinstance(info.value, EdgeManagerError)
+    assert info.value.error_msg == "non-JSON (HTML) error body"
+
+
+def test_create_is_not_retried_on_500(edge_env, requests_mock):
+    requests_mock.post(TASK_URL, status_code=500, text="internal")
+    with pytest.raises(ApiError):
+        EdgeManagerHook().create_log_dump_task([3])
+    assert requests_mock.call_count == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ('{"status": "00000000", "msg": "success", "data": {"taskId": "other.123"}}', "data.taskId"),
+        ('{"status": "00000000", "msg": "success", "data": {}}', "taskId"),
+        ('{"status": "00000000", "msg": "success", "data"', "<body>"),
+        ('{"status": "OK", "msg": "success", "data": {"taskId": "x"}}', "status"),
+        ('{"msg": "success"}', "status"),
+    ],
+)
+def test_create_malformed_200(edge_env, requests_mock, body, field):
+    requests_mock.post(TASK_URL, text=body)
+    with pytest.raises(BadResponseError) as info:
+        EdgeManagerHook().create_log_dump_task([3])
+    assert (info.value.service, info.value.field) == ("edge", field)
+
+
+# --- poll -------------------------------------------------------------------------------------
+
+
+def test_get_dump_task_parses_seed(edge_env, requests_mock):
+    requests_mock.get(TASK_URL, text=SEED_POLL)
+    task = EdgeManagerHook().get_log_dump_task("dumpMultiNodesLog.eca14a007f930e5689652a30")
+    request = requests_mock.last_request
+    assert request.method == "GET"
+    assert url_parts(request) == (TASK_PATH, [("taskId", "dumpMultiNodesLog.eca14a007f930e5689652a30")])
+    assert body_bytes(request) == b""
+    assert (task.status, task.progress, task.reason) == ("succeed", 100, "task succeeded")
+    assert task.data is not None
+    assert task.data.file_name == "edgeNodes.tar.gz"
+    assert task.finished_at is not None
+    assert task.finished_at.microsecond == 677862
+
+
+def test_get_dump_task_null_times(edge_env, requests_mock):
+    data = {"taskId": EDGE_TASK_ID, "status": "waiting", "progress": 0, "startedAt": None, "finishedAt": None}
+    requests_mock.get(TASK_URL, json=mef(data))
+    task = EdgeManagerHook().get_log_dump_task(EDGE_TASK_ID)
+    assert (task.status, task.started_at, task.finished_at) == ("waiting", None, None)
+
+
+@pytest.mark.parametrize(
+    "task_id", ["abc", "dumpMultiNodesLog", "dumpMultiNodesLog/../x", "dumpMultiNodesLog.a b", "x" + EDGE_TASK_ID]
+)
+def test_bad_task_ids_rejected_before_any_request(edge_env, requests_mock, task_id):
+    with pytest.raises(InvalidInputError) as info:
+        EdgeManagerHook().get_log_dump_task(task_id)
+    assert info.value.field == "dump_task_id"
+    assert requests_mock.call_count == 0
+
+
+def test_get_unknown_task_error(edge_env, requests_mock):
+    requests_mock.get(TASK_URL, **mef_error("40052002", "task not found"))
+    with pytest.raises(EdgeManagerError) as info:
+        EdgeManagerHook().get_log_dump_task(EDGE_TASK_ID)
+    assert info.value.error_code == "40052002"
+    assert not isinstance(info.value, DumpBusyError)
+    assert requests_mock.call_count == 1
+
+
+def test_get_is_retried_on_503(edge_env, requests_mock):
+    requests_mock.get(TASK_URL, [{"status_code": 503, "text": HTML_BODY}, {"text": SEED_POLL}])
+    assert EdgeManagerHook().get_log_dump_task(EDGE_TASK_ID).status == "succeed"
+    assert requests_mock.call_count == 2
+
+
+def test_get_malformed_task(edge_env, requests_mock):
+    requests_mock.get(TASK_URL, json=mef({"taskId": EDGE_TASK_ID, "status": "processing", "progress": "150"}))
+    with pytest.raises(BadResponseError) as info:
+        EdgeManagerHook().get_log_dump_task(EDGE_TASK_ID)
+    assert (info.value.service, info.value.field) == ("edge", "progress")
+
+
+# --- download ---------------------------------------------------------------------------------
+
+
+def test_download_writes_exact_bytes_into_folder(edge_env, requests_mock, tmp_path: Path):
+    requests_mock.get(DOWNLOAD_URL, content=ARCHIVE, headers={"Content-Length": str(len(ARCHIVE))})
+    with EdgeManagerHook() as hook:
+        path = hook.download_log_dump(tmp_path)
+    assert path == tmp_path / "edgeNodes.tar.gz"
+    assert path.read_bytes() == ARCHIVE
+    assert sorted(os.listdir(tmp_path)) == ["edgeNodes.tar.gz"]
+    request = requests_mock.last_request
+    assert (request.method, url_parts(request)) == ("GET", (DOWNLOAD_PATH, []))
+    assert request.stream is True
+
+
+def test_download_to_a_named_file(edge_env, requests_mock, tmp_path: Path):
+    requests_mock.get(DOWNLOAD_URL, content=ARCHIVE)
+    target = tmp_path / "out" / "node-logs.tgz"
+    assert EdgeManagerHook().download_log_dump(str(target)) == target
+    assert target.read_bytes() == ARCHIVE
+
+
+def test_truncated_download_leaves_nothing(edge_env, requests_mock, tmp_path: Path):
+    requests_mock.get(DOWNLOAD_URL, content=ARCHIVE[:100], headers={"Content-Length": str(len(ARCHIVE))})
+    with pytest.raises(TransportError) as info:
+        EdgeManagerHook().download_log_dump(tmp_path)
+    assert info.value.service == "edge"
+    assert requests_mock.call_count == 3
+    assert os.listdir(tmp_path) == []
+
+
+def test_download_error_envelope(edge_env, requests_mock, tmp_path: Path):
+    requests_mock.get(DOWNLOAD_URL, **mef_error("40052002", "no log file to download"))
+    with pytest.raises(EdgeManagerError) as info:
+        EdgeManagerHook().download_log_dump(tmp_path)
+    assert info.value.error_code == "40052002"
+    assert os.listdir(tmp_path) == []
+
+
+# --- mutual TLS -------------------------------------------------------------------------------
+
+
+def test_inline_client_certificate_files_exist_only_until_close(set_edge_conn, requests_mock):
+    set_edge_conn(client_cert=CERT, client_key=KEY, ca_cert=CA)
+    requests_mock.get(TASK_URL, text=SEED_POLL)
+    hook = EdgeManagerHook()
+    hook.get_log_dump_task(EDGE_TASK_ID)
+    request = requests_mock.last_request
+    cert, key = request.cert
+    verify = request.verify
+    folder = os.path.dirname(cert)
+    assert os.path.dirname(key) == folder == os.path.dirname(verify)
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+    for path, text in ((cert, CERT), (key, KEY), (verify, CA)):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        with open(path) as handle:
+            assert handle.read() == text
+    hook.close()
+    assert not os.path.exists(folder)
+
+
+def test_context_manager_removes_files_and_a_new_call_recreates_them(set_edge_conn, requests_mock):
+    set_edge_conn(client_cert=CERT, client_key=KEY)
+    requests_mock.get(TASK_URL, text=SEED_POLL)
+    with EdgeManagerHook() as hook:
+        hook.get_log_dump_task(EDGE_TASK_ID)
+        first_folder = os.path.dirname(requests_mock.last_request.cert[0])
+        assert os.path.isdir(first_folder)
+    assert not os.path.exists(first_folder)
+    hook.get_log_dump_task(EDGE_TASK_ID)
+    second_folder = os.path.dirname(requests_mock.last_request.cert[0])
+    assert os.path.isdir(second_folder)
+    hook.close()
+    assert not os.path.exists(second_folder)
+
+
+def test_client_certificate_paths_are_used_as_given(set_edge_conn, requests_mock, tmp_path: Path):
+    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    cert.write_text(CERT)
+    key.write_text(KEY)
+    set_edge_conn(client_cert=str(cert), client_key=str(key), verify=False)
+    requests_mock.get(TASK_URL, text=SEED_POLL)
+    with EdgeManagerHook() as hook:
+        hook.get_log_dump_task(EDGE_TASK_ID)
+    assert requests_mock.last_request.cert == (str(cert), str(key))
+    assert requests_mock.last_request.verify is False
+    assert cert.exists()
+    assert key.exists()
+
+
+def test_key_without_certificate_fails_before_any_request(set_edge_conn, requests_mock):
+    set_edge_conn(client_key=KEY)
+    hook = EdgeManagerHook()
+    with pytest.raises(Exception, match="must be given together") as info:
+        hook.get_log_dump_task(EDGE_TASK_ID)
+    assert "MIIE" not in str(info.value)
+    hook.close()
+    assert requests_mock.call_count == 0
+
+
+# --- test_connection --------------------------------------------------------------------------
+
+
+def test_test_connection_expects_the_unknown_task_error(edge_env, requests_mock):
+    requests_mock.get(TASK_URL, **mef_error("40052002", "task not found"))
+    hook = EdgeManagerHook()
+    ok, message = hook.test_connection()
+    assert ok is True
+    assert "40052002" in message
+    assert url_parts(requests_mock.last_request) == (TASK_PATH, [("taskId", "dumpMultiNodesLog.connectiontest")])
+    assert "transport" not in hook.__dict__
+
+
+def test_test_connection_ok_body(edge_env, requests_mock):
+    requests_mock.get(TASK_URL, text=SEED_POLL)
+    assert EdgeManagerHook().test_connection() == (True, "Connected")
+
+
+def test_test_connection_html_error_is_a_failure(edge_env, requests_mock):
+    requests_mock.get(TASK_URL, status_code=403, text=HTML_BODY)
+    ok, message = EdgeManagerHook().test_connection()
+    assert ok is False
+    assert "403" in message
+
+
+def test_test_connection_cleans_up_inline_key(set_edge_conn, requests_mock):
+    set_edge_conn(client_cert=CERT, client_key=KEY)
+    requests_mock.get(TASK_URL, **mef_error("40052002", "task not found"))
+    ok, _ = EdgeManagerHook().test_connection()
+    assert ok is True
+    folder = os.path.dirname(requests_mock.last_request.cert[0])
+    assert not os.path.exists(folder)
+
+
+def test_test_connection_reports_bad_configuration(set_edge_conn, requests_mock, tmp_path: Path):
+    set_edge_conn(ca_cert=str(tmp_path / "missing.pem"))
+    ok, message = EdgeManagerHook().test_connection()
+    assert ok is False
+    assert "extra.ca_cert" in message
+    assert requests_mock.call_count == 0
