@@ -325,7 +325,7 @@ def test_wait_raises_task_failed_for_a_failed_task(emulator: EmulatorHandle) -> 
     wait = dcs_wait(emulator, task_id)
     hook = wait.hook()
     try:
-        with pytest.raises(TaskFailedError, match="DCS.5012"):
+        with pytest.raises(TaskFailedError, match=r"DCS\.5012"):
             wait.wait(hook, timeout=60, sleep=lambda _s: None)
     finally:
         hook.close()
@@ -348,7 +348,7 @@ def test_probe_of_a_task_never_seen_says_not_found(emulator: EmulatorHandle) -> 
     wait = dcs_wait(emulator, "f" * 32)
     hook = wait.hook()
     try:
-        with pytest.raises(HuaweiCloudError, match="DCS background task f+ not found: ") as info:
+        with pytest.raises(HuaweiCloudError, match=r"DCS background task f+ not found: ") as info:
             wait.probe(hook)
     finally:
         hook.close()
