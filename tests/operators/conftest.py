@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -11,6 +11,8 @@ from tests.operators._support import FAST_RETRY, XComRecorder
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from airflow.sdk import Context
 
     from airflow_provider.testing.emulator_runner import EmulatorHandle
 
@@ -52,15 +54,16 @@ def ti() -> XComRecorder:
 
 
 @pytest.fixture
-def context(ti: XComRecorder) -> dict[str, Any]:
-    return {"ti": ti}
+def context(ti: XComRecorder) -> Context:
+    """The minimal context the operators use: only ``ti``."""
+    return cast("Context", {"ti": ti})
 
 
 @pytest.fixture(scope="session")
 def memory_fs() -> Any:
     """``memory://`` for ObjectStoragePath (Airflow registers only ``file`` itself; S3 etc. come from providers)."""
     from airflow.sdk.io import attach
-    from fsspec.implementations.memory import MemoryFileSystem
+    from fsspec.implementations.memory import MemoryFileSystem  # type: ignore[import-untyped]
 
     fs = MemoryFileSystem()
     attach("memory", fs=fs)

@@ -20,6 +20,8 @@ from tests.operators._support import FAST_POLL, FAST_RETRY
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from airflow.sdk import Context
+
     from airflow_provider.testing.emulator_runner import EmulatorHandle
     from tests.operators._support import XComRecorder
 
@@ -72,7 +74,7 @@ def mef_mock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # Success, XCom and download -------------------------------------------------------------------
 def test_success_pushes_id_then_url_and_downloads_a_tar_with_one_log_per_node(
-    emulator: EmulatorHandle, context: dict[str, Any], ti: XComRecorder, tmp_path: Path
+    emulator: EmulatorHandle, context: Context, ti: XComRecorder, tmp_path: Path
 ) -> None:
     emulator.admin.set_outcome("mef", "succeed", duration=2)
     result = dump_op(node_ids=[1, 2, 3], download_to=f"{tmp_path}/logs/").execute(context)
@@ -98,7 +100,7 @@ def test_success_pushes_id_then_url_and_downloads_a_tar_with_one_log_per_node(
     assert sorted(p.name for p in target.parent.iterdir()) == ["edgeNodes.tar.gz"]  # no temp file left
 
 
-def test_templated_node_ids_string_is_accepted(emulator: EmulatorHandle, context: dict[str, Any]) -> None:
+def test_templated_node_ids_string_is_accepted(emulator: EmulatorHandle, context: Context) -> None:
     emulator.admin.set_outcome("mef", "succeed", duration=1)
     result = dump_op(node_ids="[4, 5]").execute(context)
     assert result["state"] == "SUCCEEDED"
@@ -106,7 +108,7 @@ def test_templated_node_ids_string_is_accepted(emulator: EmulatorHandle, context
     assert len(created) == 1
 
 
-def test_download_to_memory_object_storage(emulator: EmulatorHandle, memory_fs: Any, context: dict[str, Any]) -> None:
+def test_download_to_memory_object_storage(emulator: EmulatorHandle, memory_fs: Any, context: Context) -> None:
     emulator.admin.set_outcome("mef", "succeed", duration=1)
     result = dump_op(node_ids=[2, 5], download_to="memory://edge-ok/run-1/").execute(context)
 
@@ -119,7 +121,7 @@ def test_download_to_memory_object_storage(emulator: EmulatorHandle, memory_fs: 
 
 @pytest.mark.parametrize("kind", ["reset_mid_body", "drop"])
 def test_interrupted_download_leaves_nothing_locally(
-    emulator: EmulatorHandle, context: dict[str, Any], ti: XComRecorder, tmp_path: Path, kind: str
+    emulator: EmulatorHandle, context: Context, ti: XComRecorder, tmp_path: Path, kind: str
 ) -> None:
     emulator.admin.set_outcome("mef", "succeed", duration=1)
     emulator.admin.add_fault(kind, path_glob=DOWNLOAD_GLOB, count=20)
@@ -130,7 +132,7 @@ def test_interrupted_download_leaves_nothing_locally(
 
 
 def test_interrupted_download_leaves_nothing_in_object_storage(
-    emulator: EmulatorHandle, memory_fs: Any, context: dict[str, Any]
+    emulator: EmulatorHandle, memory_fs: Any, context: Context
 ) -> None:
     emulator.admin.set_outcome("mef", "succeed", duration=1)
     emulator.admin.add_fault("reset_mid_body", path_glob=DOWNLOAD_GLOB, count=20)
@@ -142,7 +144,7 @@ def test_interrupted_download_leaves_nothing_in_object_storage(
 
 # Failure and partial failure -------------------------------------------------------------------
 def test_failed_dump_raises_with_mef_reason_after_pushing_the_id(
-    emulator: EmulatorHandle, context: dict[str, Any], ti: XComRecorder, tmp_path: Path
+    emulator: EmulatorHandle, context: Context, ti: XComRecorder, tmp_path: Path
 ) -> None:
     emulator.admin.set_outcome("mef", "fail", duration=1)
     with pytest.raises(TaskFailedError) as caught:
@@ -156,7 +158,7 @@ def test_failed_dump_raises_with_mef_reason_after_pushing_the_id(
     assert list(tmp_path.iterdir()) == []  # nothing downloaded for a failed task
 
 
-def test_partially_failed_fails_by_default(emulator: EmulatorHandle, context: dict[str, Any], tmp_path: Path) -> None:
+def test_partially_failed_fails_by_default(emulator: EmulatorHandle, context: Context, tmp_path: Path) -> None:
     emulator.admin.set_outcome("mef", "partial", duration=1)
     with pytest.raises(TaskFailedError, match=r"\(3\)dump log timeout"):
         dump_op(node_ids=[1, 2, 3, 4], download_to=f"{tmp_path}/").execute(context)
@@ -164,7 +166,7 @@ def test_partially_failed_fails_by_default(emulator: EmulatorHandle, context: di
 
 
 def test_partially_failed_accepted_downloads_the_logs_that_exist(
-    emulator: EmulatorHandle, context: dict[str, Any], tmp_path: Path
+    emulator: EmulatorHandle, context: Context, tmp_path: Path
 ) -> None:
     emulator.admin.set_outcome("mef", "partial", duration=1)
     result = dump_op(node_ids=[1, 2, 3, 4], download_to=f"{tmp_path}/", accept_partial_failure=True).execute(context)
@@ -177,7 +179,7 @@ def test_partially_failed_accepted_downloads_the_logs_that_exist(
 
 
 def test_unknown_node_is_a_clear_error_and_nothing_is_pushed(
-    emulator: EmulatorHandle, context: dict[str, Any], ti: XComRecorder
+    emulator: EmulatorHandle, context: Context, ti: XComRecorder
 ) -> None:
     with pytest.raises(HuaweiCloudError, match="40051002"):
         dump_op(node_ids=[1, 99]).execute(context)
@@ -185,7 +187,7 @@ def test_unknown_node_is_a_clear_error_and_nothing_is_pushed(
 
 
 def test_wait_timeout_raises_after_the_id_was_pushed(
-    emulator: EmulatorHandle, context: dict[str, Any], ti: XComRecorder
+    emulator: EmulatorHandle, context: Context, ti: XComRecorder
 ) -> None:
     emulator.admin.set_outcome("mef", "succeed", duration=1e6)
     with pytest.raises(AirflowException, match="after waiting"):
@@ -194,7 +196,7 @@ def test_wait_timeout_raises_after_the_id_was_pushed(
 
 
 def test_wait_for_completion_false_returns_the_first_status(
-    emulator: EmulatorHandle, context: dict[str, Any], ti: XComRecorder, tmp_path: Path
+    emulator: EmulatorHandle, context: Context, ti: XComRecorder, tmp_path: Path
 ) -> None:
     emulator.admin.set_outcome("mef", "succeed", duration=1e6)
     result = dump_op(wait_for_completion=False, download_to=f"{tmp_path}/").execute(context)
@@ -205,7 +207,9 @@ def test_wait_for_completion_false_returns_the_first_status(
 
 
 # Dump busy -------------------------------------------------------------------------------------
-def test_busy_is_retried_until_mef_accepts(mef_mock: None, requests_mock: Any, context: dict[str, Any]) -> None:
+def test_busy_is_retried_until_mef_accepts(
+    mef_mock: None, requests_mock: Any, context: Context, ti: XComRecorder
+) -> None:
     create = requests_mock.post(
         TASK_URL,
         [
@@ -220,10 +224,12 @@ def test_busy_is_retried_until_mef_accepts(mef_mock: None, requests_mock: Any, c
     assert create.call_count == 3
     assert all(call.json() == {"module": "edgeNode", "edgeNodes": [1, 2, 3]} for call in create.request_history)
     assert result["state"] == "SUCCEEDED"
-    assert context["ti"].value("dump_task_id") == TASK_ID
+    assert ti.value("dump_task_id") == TASK_ID
 
 
-def test_busy_gives_up_after_busy_timeout(mef_mock: None, requests_mock: Any, context: dict[str, Any]) -> None:
+def test_busy_gives_up_after_busy_timeout(
+    mef_mock: None, requests_mock: Any, context: Context, ti: XComRecorder
+) -> None:
     create = requests_mock.post(TASK_URL, status_code=400, json=BUSY)
     query = requests_mock.get(TASK_URL, json=mef_task("succeed"))
     with pytest.raises(HuaweiCloudError, match=r"stayed busy with another log dump for 0 s.*40052001") as caught:
@@ -232,10 +238,10 @@ def test_busy_gives_up_after_busy_timeout(mef_mock: None, requests_mock: Any, co
     assert not isinstance(caught.value, TaskFailedError)
     assert 2 <= create.call_count <= 8
     assert query.call_count == 0
-    assert context["ti"].pushed == []
+    assert ti.pushed == []
 
 
-def test_busy_with_a_running_emulator_dump_then_succeeds(emulator: EmulatorHandle, context: dict[str, Any]) -> None:
+def test_busy_with_a_running_emulator_dump_then_succeeds(emulator: EmulatorHandle, context: Context) -> None:
     running = emulator.admin.create_task("mef", nodes=[1], duration=10)  # 0.5 s at the test speed
     emulator.admin.set_outcome("mef", "succeed", duration=1)
     result = dump_op(node_ids=[2], busy_retry_interval=0.05, busy_timeout=120).execute(context)
@@ -245,16 +251,18 @@ def test_busy_with_a_running_emulator_dump_then_succeeds(emulator: EmulatorHandl
     assert len(creates) >= 2  # at least one busy answer before the accepted call
 
 
-def test_busy_with_a_never_ending_emulator_dump_gives_up(emulator: EmulatorHandle, context: dict[str, Any]) -> None:
+def test_busy_with_a_never_ending_emulator_dump_gives_up(
+    emulator: EmulatorHandle, context: Context, ti: XComRecorder
+) -> None:
     emulator.admin.create_task("mef", nodes=[1], duration=1e6)
     with pytest.raises(HuaweiCloudError, match="stayed busy"):
         dump_op(node_ids=[2], busy_retry_interval=0.05, busy_timeout=0.25).execute(context)
-    assert context["ti"].pushed == []
+    assert ti.pushed == []
 
 
 # Deferrable ------------------------------------------------------------------------------------
 def test_deferrable_defers_with_a_trigger_that_carries_no_secret(
-    emulator: EmulatorHandle, context: dict[str, Any], ti: XComRecorder
+    emulator: EmulatorHandle, context: Context, ti: XComRecorder
 ) -> None:
     emulator.admin.set_outcome("mef", "succeed", duration=1e6)
     with pytest.raises(TaskDeferred) as caught:
@@ -279,7 +287,7 @@ def test_deferrable_defers_with_a_trigger_that_carries_no_secret(
 
 
 async def test_deferred_run_end_to_end_through_the_trigger(
-    emulator: EmulatorHandle, context: dict[str, Any], ti: XComRecorder, tmp_path: Path
+    emulator: EmulatorHandle, context: Context, ti: XComRecorder, tmp_path: Path
 ) -> None:
     emulator.admin.set_outcome("mef", "succeed", duration=2)
     op = dump_op(deferrable=True, download_to=f"{tmp_path}/")
@@ -297,7 +305,7 @@ async def test_deferred_run_end_to_end_through_the_trigger(
     assert (tmp_path / "edgeNodes.tar.gz").stat().st_size == result["download"]["bytes"]
 
 
-def test_deferrable_finished_at_first_probe_does_not_defer(emulator: EmulatorHandle, context: dict[str, Any]) -> None:
+def test_deferrable_finished_at_first_probe_does_not_defer(emulator: EmulatorHandle, context: Context) -> None:
     emulator.admin.set_outcome("mef", "succeed", duration=0)
     result = dump_op(deferrable=True).execute(context)
     assert result["state"] == "SUCCEEDED"
@@ -326,13 +334,13 @@ def event(status: str, task_status: dict[str, Any] | None = None, message: str =
     }
 
 
-def test_execute_complete_success_returns_the_status(context: dict[str, Any]) -> None:
+def test_execute_complete_success_returns_the_status(context: Context) -> None:
     result = dump_op().execute_complete(context, event("success", status_json("SUCCEEDED", "succeed")))
     assert result["state"] == "SUCCEEDED"
     assert result["task_id"] == TASK_ID
 
 
-def test_execute_complete_failed_raises_the_remote_reason(context: dict[str, Any]) -> None:
+def test_execute_complete_failed_raises_the_remote_reason(context: Context) -> None:
     reason = "failed to dump log for following nodes:(7)dump log timeout;"
     failed = event("failed", status_json("FAILED", "failed", message=reason), reason)
     with pytest.raises(TaskFailedError, match=r"\(7\)dump log timeout") as caught:
@@ -340,14 +348,14 @@ def test_execute_complete_failed_raises_the_remote_reason(context: dict[str, Any
     assert caught.value.task_id == TASK_ID
 
 
-def test_execute_complete_timeout_and_error(context: dict[str, Any]) -> None:
+def test_execute_complete_timeout_and_error(context: Context) -> None:
     with pytest.raises(AirflowException, match="deadline reached"):
         dump_op().execute_complete(context, event("timeout", None, "still RUNNING after 600 s (deadline reached)"))
     with pytest.raises(HuaweiCloudError, match="connection refused"):
         dump_op().execute_complete(context, event("error", None, "connection refused"))
 
 
-def test_execute_complete_rejects_foreign_or_malformed_events(context: dict[str, Any]) -> None:
+def test_execute_complete_rejects_foreign_or_malformed_events(context: Context) -> None:
     other = event("success", status_json("SUCCEEDED", "succeed"))
     other["task_id"] = "dumpMultiNodesLog.other"
     with pytest.raises(HuaweiCloudError, match="not"):
@@ -358,7 +366,7 @@ def test_execute_complete_rejects_foreign_or_malformed_events(context: dict[str,
         dump_op().execute_complete(context, {**event("success"), "status": "done"})
 
 
-def test_execute_complete_success_event_with_partial_status_needs_acceptance(context: dict[str, Any]) -> None:
+def test_execute_complete_success_event_with_partial_status_needs_acceptance(context: Context) -> None:
     partial = event("success", status_json("PARTIALLY_FAILED", "partiallyFailed"))
     with pytest.raises(TaskFailedError):
         dump_op().execute_complete(context, partial)
