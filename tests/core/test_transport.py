@@ -404,7 +404,14 @@ def test_html_error_body(requests_mock, clock: Clock):
     [
         (400, {"error_code": "DCS.4065", "error_msg": "bad task"}, ApiError, "DCS.4065", "bad task"),
         (400, {"errorCode": "DIS.4301", "message": "stream missing"}, ApiError, "DIS.4301", None),
-        (409, {"code": "C1", "message": "conflict"}, ApiError, None, "conflict"),
+        pytest.param(
+            409,
+            {"code": "C1", "message": "conflict"},
+            ApiError,
+            "C1",
+            "conflict",
+            marks=pytest.mark.xfail(strict=True, reason="BUG: errors._find_pair drops 'code' (see test_errors)"),
+        ),
         (400, {"status": "40052001", "msg": "log dump busy"}, DumpBusyError, "40052001", "log dump busy"),
         (400, {"status": "40051002", "msg": "node (3) not found"}, EdgeManagerError, "40051002", "node (3) not found"),
     ],
