@@ -16,7 +16,10 @@ from airflow_provider.core.status import TaskState, TaskStatus
 from airflow_provider.triggers.task import HuaweiCloudTaskTrigger
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator
+
     from airflow.sdk import Context
+    from airflow.triggers.base import TriggerEvent
 
     from airflow_provider.sensors.base import HuaweiCloudTaskSensor
     from airflow_provider.testing.emulator_runner import EmulatorHandle
@@ -108,7 +111,7 @@ def first_event(trigger: HuaweiCloudTaskTrigger) -> dict[str, Any]:
 
     async def go() -> dict[str, Any]:
         try:
-            events = trigger.run()
+            events = cast("AsyncGenerator[TriggerEvent, None]", trigger.run())
             event = await events.__anext__()
             await events.aclose()
             payload: dict[str, Any] = event.payload
@@ -144,7 +147,7 @@ def assert_reschedules(sensor: HuaweiCloudTaskSensor) -> datetime:
     before = datetime.now(timezone.utc)
     with pytest.raises(AirflowRescheduleException) as info:
         sensor.execute(reschedule_context())
-    when = info.value.reschedule_date
+    when: datetime = info.value.reschedule_date
     assert before <= when <= datetime.now(timezone.utc) + timedelta(seconds=sensor.poke_interval)
     return when
 

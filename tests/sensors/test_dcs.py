@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 
 def instance_of(emulator: EmulatorHandle) -> str:
-    return next(iter(resources(emulator)["dcs_instances"]))
+    return str(next(iter(resources(emulator)["dcs_instances"])))
 
 
 def new_task(emulator: EmulatorHandle, outcome: str = "succeed", duration: float = 100_000.0) -> str:
@@ -101,7 +101,7 @@ def test_failed_step_raises_naming_step_and_error_code(emulator: EmulatorHandle)
 def test_waiting_when_every_step_waits(monkeypatch: pytest.MonkeyPatch, requests_mock: requests_mock.Mocker) -> None:
     use_mock_connections(monkeypatch)
     task_id = "a" * 32
-    steps = [
+    steps: list[dict[str, Any]] = [
         {"step_name": name, "step_status": "WAITING", "error_code": "DCS.4064", "sub_step_details": []}
         for name in ("Pre-check.", "Data migration.")
     ]
@@ -118,7 +118,7 @@ def test_templated_ids_reach_the_request(emulator: EmulatorHandle) -> None:
     wait = DcsBackgroundTaskSensor(
         task_id="w", instance_id="{{ params.instance }}", dcs_task_id="{{ params.task }}", **SENSOR_ARGS
     )
-    wait.render_template_fields({"params": {"instance": instance_of(emulator), "task": task_id}})  # type: ignore[arg-type]
+    wait.render_template_fields({"params": {"instance": instance_of(emulator), "task": task_id}})
     assert wait.dcs_task_id == task_id
     assert_running(wait)
     last = emulator.admin.requests("dcs")[-1]
