@@ -1,0 +1,227 @@
+"""DisTransferTaskSensor against the emulator: dump periods after ``completed_after`` and
+``min_records``; a transfer task in ERROR fails the wait when ``stream_name`` is given.
+
+The emulator's clock runs slowly here so that no dump period closes unless a test advances it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from airflow.sdk.exceptions import AirflowSkipException
+
+from airflow_provider.core.errors import HuaweiCloudError, TaskFailedError
+from airflow_provider.core.status import TaskState, TaskStatus
+from airflow_provider.sensors.dis import DisTransferTaskSensor
+from tests.sensors._support import (
+    CONTEXT,
+    SENSOR_ARGS,
+    assert_reschedules,
+    assert_running,
+    assert_soft_fail_on_timeout_event,
+    assert_succeeded,
+    defer,
+    first_event,
+    resources,
+    resume,
+)
+
+if TYPE_CHECKING:
+    from airflow_provider.testing.emulator_runner import EmulatorHandle
+
+PERIOD = 60.0
+_names = itertools.count(1)
+
+
+@pytest.fixture
+def dis(emulator: EmulatorHandle) -> EmulatorHandle:
+    emulator.admin.set_speed(0.01)
+    return emulator
+
+
+def default_task(emulator: EmulatorHandle) -> str:
+    streams = resources(emulator)["dis_streams"]
+    return str(streams["disMonitorTest"]["tasks"]["emulator-obs-task"])
+
+
+def new_task(emulator: EmulatorHandle, outcome: str | None = None, duration: float = 10.0) -> tuple[str, str]:
+    """(stream name, transfer task id) of a new running dump task with no period yet."""
+    if outcome is not None:
+        emulator.admin.set_outcome("dis", outcome, duration=duration)
+    n = next(_names)
+    stream = f"stream{n}"
+    task_id = f"Task{n:015d}"
+    created = emulator.admin.create_resource(
+        "dis_streams", name=stream, transfer_task_name=f"obs-{n}", transfer_task_id=task_id
+    )
+    assert created["transfer_task_id"] == task_id
+    return stream, task_id
+
+
+def emulated_now(emulator: EmulatorHandle) -> datetime:
+    return datetime.fromtimestamp(emulator.admin.now(), tz=timezone.utc)
+
+
+def sensor(task_id: str, **kwargs: Any) -> DisTransferTaskSensor:
+    return DisTransferTaskSensor(task_id="wait_dis", transfer_task_id=task_id, **{**SENSOR_ARGS, **kwargs})
+
+
+def test_template_fields() -> None:
+    assert DisTransferTaskSensor.template_fields == ("transfer_task_id", "completed_after", "stream_name")
+
+
+def test_waiting_until_the_first_period_closes(dis: EmulatorHandle) -> None:
+    _, task_id = new_task(dis)
+    wait = sensor(task_id)
+    waiting = assert_running(wait, TaskState.WAITING)
+    assert waiting.message == "no dump period has ended since the start"
+    dis.admin.advance(PERIOD)
+    done = assert_succeeded(wait)
+    assert len(done.result["periods"]) == 1
+    assert done.result["total_records"] >= 1000
+    assert done.result["file_names"] == [done.result["periods"][0]["file_name"]]
+    assert done.result["file_names"][0].startswith(f"{task_id}.")
+
+
+def test_without_completed_after_any_period_will_do(dis: EmulatorHandle) -> None:
+    done = assert_succeeded(sensor(default_task(dis)))  # the seeded task has three closed periods
+    assert done.result["completed_after"] is None
+    assert done.result["periods"]
+
+
+def test_completed_after_ignores_older_periods(dis: EmulatorHandle) -> None:
+    task_id = default_task(dis)
+    after = emulated_now(dis)
+    wait = sensor(task_id, completed_after=after)
+    waiting = assert_running(wait, TaskState.WAITING)
+    assert "no dump period has ended since" in (waiting.message or "")
+    dis.admin.advance(PERIOD)
+    done = assert_succeeded(wait)
+    assert len(done.result["periods"]) == 1
+    period_end = datetime.fromisoformat(done.result["periods"][0]["end"].replace("Z", "+00:00"))
+    assert period_end >= after.replace(microsecond=0)
+    assert done.result["completed_after"] is not None
+
+
+def test_min_records_waits_for_enough_records(dis: EmulatorHandle) -> None:
+    _, task_id = new_task(dis)
+    dis.admin.advance(PERIOD)
+    first = assert_succeeded(sensor(task_id))
+    records = first.result["total_records"]
+
+    wait = sensor(task_id, min_records=records + 1)
+    running = assert_running(wait)
+    assert running.progress == pytest.approx(100.0 * records / (records + 1))
+    assert f"{records} records" in (running.message or "")
+    dis.admin.advance(PERIOD)
+    done = assert_succeeded(wait)
+    assert done.result["total_records"] >= records + 1000
+    assert len(done.result["periods"]) == 2
+    assert done.result["min_records"] == records + 1
+
+
+def test_templated_completed_after_reaches_the_probe(dis: EmulatorHandle) -> None:
+    _, task_id = new_task(dis)
+    dis.admin.advance(2 * PERIOD)
+    after = emulated_now(dis)
+    wait = DisTransferTaskSensor(
+        task_id="w",
+        transfer_task_id="{{ params.task }}",
+        completed_after="{{ params.after }}",
+        **SENSOR_ARGS,
+    )
+    wait.render_template_fields({"params": {"task": task_id, "after": after.isoformat()}})
+    assert wait.completed_after == after.isoformat()
+    assert wait.wait_options() == {"completed_after": after.isoformat(), "min_records": 0}
+    assert_running(wait, TaskState.WAITING)  # the two closed periods ended before ``after``
+    last = dis.admin.requests("dis")[-1]
+    assert (last["method"], last["path"]) == ("POST", f"/v1/transfertasklog/{task_id}")
+    dis.admin.advance(PERIOD)
+    assert len(assert_succeeded(wait).result["periods"]) == 1
+
+
+def test_datetime_completed_after_is_sent_as_iso_text() -> None:
+    after = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    wait = sensor("CDaRPdvKUfZrAhzTaYs", completed_after=after, min_records=5)
+    assert wait.wait_options() == {"completed_after": "2024-01-02T03:04:05+00:00", "min_records": 5}
+
+
+def test_task_in_error_fails_when_stream_is_named(dis: EmulatorHandle) -> None:
+    stream, task_id = new_task(dis, outcome="fail", duration=10.0)
+    wait = sensor(task_id, stream_name=stream)
+    assert wait.task_ids() == {"transfer_task_id": task_id, "stream_name": stream}
+    assert_running(wait, TaskState.WAITING)
+    dis.admin.advance(10)
+    with pytest.raises(TaskFailedError, match="is in state ERROR") as info:
+        wait.poke(CONTEXT)
+    assert info.value.task_id == task_id
+    # the task list, not the log, was read last
+    assert dis.admin.requests("dis")[-1]["path"] == f"/v2/{dis.project_id}/streams/{stream}/transfer-tasks"
+
+
+def test_task_in_error_without_stream_name_just_waits(dis: EmulatorHandle) -> None:
+    _, task_id = new_task(dis, outcome="fail", duration=10.0)
+    dis.admin.advance(10)
+    assert_running(sensor(task_id), TaskState.WAITING)
+
+
+def test_deferrable_defers_then_completes(dis: EmulatorHandle) -> None:
+    stream, task_id = new_task(dis)
+    after = emulated_now(dis)
+    wait = sensor(task_id, stream_name=stream, completed_after=after, min_records=1, deferrable=True)
+    trigger = defer(wait, dis, requests=2)  # the task list, then the log
+    assert trigger.options == {"completed_after": after.isoformat(), "min_records": 1}
+    dis.admin.advance(PERIOD)
+    event = first_event(trigger)
+    assert event["status"] == "success"
+    assert event["task_id"] == task_id
+    final = TaskStatus.from_json(resume(wait, event))
+    assert len(final.result["periods"]) == 1
+
+
+def test_deferrable_failed_event(dis: EmulatorHandle) -> None:
+    stream, task_id = new_task(dis, outcome="fail", duration=10.0)
+    wait = sensor(task_id, stream_name=stream, deferrable=True)
+    trigger = defer(wait, dis, requests=2)
+    dis.admin.advance(10)
+    event = first_event(trigger)
+    assert event["status"] == "failed"
+    assert "is in state ERROR" in event["message"]
+    with pytest.raises(TaskFailedError):
+        resume(wait, event)
+
+
+def test_deferrable_already_done_returns_at_once(dis: EmulatorHandle) -> None:
+    result = sensor(default_task(dis), deferrable=True).execute(CONTEXT)
+    assert TaskStatus.from_json(result).state is TaskState.SUCCEEDED
+
+
+def test_deferrable_timeout_with_soft_fail_skips(dis: EmulatorHandle) -> None:
+    _, task_id = new_task(dis)
+    assert_soft_fail_on_timeout_event(sensor(task_id, deferrable=True, soft_fail=True), task_id)
+
+
+def test_poke_mode_timeout_with_soft_fail_skips(dis: EmulatorHandle) -> None:
+    _, task_id = new_task(dis)
+    with pytest.raises(AirflowSkipException):
+        sensor(task_id, timeout=0.3, soft_fail=True).execute(CONTEXT)
+
+
+def test_reschedule_mode(dis: EmulatorHandle) -> None:
+    _, task_id = new_task(dis)
+    assert_reschedules(sensor(task_id, mode="reschedule"))
+
+
+def test_vanished_task_is_a_clear_error(dis: EmulatorHandle) -> None:
+    _, task_id = new_task(dis)
+    wait = sensor(task_id)
+    assert_running(wait, TaskState.WAITING)
+    dis.reset()
+    with pytest.raises(HuaweiCloudError) as info:
+        wait.poke(CONTEXT)
+    text = str(info.value)
+    assert f"Transfer task {task_id} does not exist" in text
+    assert "DIS.4303" in text
