@@ -1,0 +1,181 @@
+"""A real Airflow deployment for one test: api-server, scheduler, dag-processor, triggerer.
+
+LocalExecutor on SQLite (works in 3.3), parallelism 4, a throwaway AIRFLOW_HOME, the emulator in
+its own process. Every process is started here and stopped by PID, also when a test fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BIN = Path(sys.executable).parent
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.5) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log_path: Path
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+        if self.popen.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, sig)
+        try:
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(timeout=10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@dataclass
+class AirflowStack:
+    home: Path
+    dags_folder: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, Process] = field(default_factory=dict)
+    emulator: Process | None = None
+    emulator_env: dict[str, str] = field(default_factory=dict)
+    api_port: int = field(default_factory=free_port)
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "AIRFLOW_HOME": str(self.home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home}/airflow.db",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.api_port}/execution/",
+            "AIRFLOW__API__PORT": str(self.api_port),
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
+            "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "5",
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            **self.emulator_env,
+            **self.extra_env,
+        }
+        env.pop("AIRFLOW__CORE__DAGS_FOLDER_OVERRIDE", None)
+        return env
+
+    def airflow(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / "airflow"), *args], env=self.env, capture_output=True, text=True, timeout=timeout, check=True
+        )
+
+    def _spawn(self, name: str, argv: list[str]) -> Process:
+        log_path = self.home / f"{name}.out"
+        handle = log_path.open("ab")
+        popen = subprocess.Popen(
+            argv,
+            env=self.env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        handle.close()
+        return Process(name, popen, log_path)
+
+    def start_emulator(self, speed: float = 1.0) -> str:
+        argv = [sys.executable, "-m", "airflow_provider.emulator", "--port", "0", "--speed", str(speed), "--seed", "3"]
+        self.emulator = self._spawn("emulator", argv)
+        emulator = self.emulator
+        text = wait_for(lambda: "EMULATOR_READY" in (t := emulator.log()) and t, 60, "the emulator")
+        for line in text.splitlines():
+            if line.startswith(("AIRFLOW_CONN_", "EMULATOR_URL=")):
+                key, _, value = line.partition("=")
+                self.emulator_env[key] = value.strip("'")
+        return self.emulator_env["EMULATOR_URL"]
+
+    def start(self, component: str) -> Process:
+        process = self._spawn(component, [str(BIN / "airflow"), component])
+        self.processes[component] = process
+        return process
+
+    def start_all(self) -> None:
+        self.airflow("db", "migrate")
+        for component in COMPONENTS:
+            self.start(component)
+        wait_for(self.api_ready, 120, "the api-server")
+
+    def api_ready(self) -> bool:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.api_port), timeout=1):
+            return True
+        return False
+
+    def stop_all(self) -> None:
+        for process in list(self.processes.values())[::-1]:
+            process.stop()
+        if self.emulator is not None:
+            self.emulator.stop()
+
+    # Observing runs through the metadata database (fast; no CLI start-up per check).
+    def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        with contextlib.closing(sqlite3.connect(self.home / "airflow.db", timeout=10)) as db:
+            return db.execute(sql, params).fetchall()
+
+    def run_state(self, dag_id: str, run_id: str) -> str | None:
+        rows = self.query("SELECT state FROM dag_run WHERE dag_id=? AND run_id=?", dag_id, run_id)
+        return rows[0][0] if rows else None
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
+        rows = self.query("SELECT task_id, state FROM task_instance WHERE dag_id=? AND run_id=?", dag_id, run_id)
+        return {task_id: state for task_id, state in rows}
+
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
+        run_id = f"manual__test_{secrets.token_hex(4)}"
+        args = ["dags", "trigger", dag_id, "--run-id", run_id]
+        if conf:
+            args += ["--conf", json.dumps(conf)]
+        self.airflow(*args)
+        return run_id
+
+    def task_logs(self, dag_id: str, run_id: str) -> str:
+        folder = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
+        return (
+            "\n".join(p.read_text(errors="replace") for p in sorted(folder.rglob("*.log"))) if folder.exists() else ""
+        )
