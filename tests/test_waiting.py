@@ -220,11 +220,6 @@ def test_complete_rejects_an_event_for_another_task() -> None:
         wait.complete(missing)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: waiting.py TaskWait.complete calls TaskStatus.from_json(event['task_status']) unguarded; "
-    "a success/failed event without a valid task_status raises pydantic ValidationError, not HuaweiCloudError",
-)
 @pytest.mark.parametrize("task_status", [None, {"state": "SUCCEEDED"}, "SUCCEEDED"])
 def test_complete_rejects_a_success_event_without_a_valid_status(task_status: Any) -> None:
     wait = css_wait()

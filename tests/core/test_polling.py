@@ -150,11 +150,6 @@ def test_every_interval_is_within_bounds(
     assert policy.min_interval <= interval <= policy.poke_interval
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: core/polling.py PollPolicy.next_interval computes factor ** (poll_count - 1) unbounded; "
-    "poll 1025 with factor 2 raises OverflowError (a 60 s sensor reaches it in ~17 h)",
-)
 @pytest.mark.parametrize("poll_count", [1025, 100_000])
 def test_exponential_survives_very_long_waits(poll_count: int) -> None:
     policy = PollPolicy(kind="exponential", poke_interval=60.0, min_interval=5.0, factor=2.0)

@@ -154,11 +154,6 @@ def test_progress_log_warns_once_per_unknown_value() -> None:
     assert "'Queued'" in log.warnings[1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: core/progress.py ProgressLog.observe checks `raw_status not in _unknown` but stores "
-    "`raw_status or ''`, so a missing (None) unknown status warns on every poll",
-)
 def test_progress_log_warns_once_for_a_missing_status_value() -> None:
     log = RecordingLog()
     progress = ProgressLog(log)

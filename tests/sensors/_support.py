@@ -154,7 +154,7 @@ def assert_reschedules(sensor: HuaweiCloudTaskSensor) -> datetime:
 
 MOCK_ENDPOINT = "https://hwc.test"
 MOCK_PROJECT = "0123456789abcdef0123456789abcdef"
-MOCK_EDGE = "https://mef.test:30035"
+MOCK_EDGE = "http://mef.test:30035"
 FAST_RETRY = {"base_delay": 0.001, "max_delay": 0.01, "max_attempts": 3}
 
 
@@ -170,7 +170,7 @@ def use_mock_connections(monkeypatch: pytest.MonkeyPatch) -> None:
         "conn_type": "huawei_edge_manager",
         "host": "mef.test",
         "port": 30035,
-        "schema": "https",
+        "schema": "http",  # https needs a client certificate (MEF uses mutual TLS)
         "extra": {"retry": FAST_RETRY},
     }
     monkeypatch.setenv("AIRFLOW_CONN_HUAWEICLOUD_DEFAULT", json.dumps(cloud))
