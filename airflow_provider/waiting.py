@@ -166,7 +166,10 @@ class TaskWait:
             raise AirflowSensorTimeout(f"{self.label}: {message}")
         if kind == "error":
             raise HuaweiCloudError(f"{self.label}: {message}")
-        status = TaskStatus.from_json(event["task_status"])
+        try:
+            status = TaskStatus.from_json(event["task_status"])
+        except (TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+            raise HuaweiCloudError(f"{self.label}: trigger event carries no valid task status: {exc}") from exc
         self.observe(status)
         if kind == "failed" or not self.is_done(status):
             raise failure_error(status)

@@ -55,6 +55,8 @@ def ssl_context(tls: TlsSettings) -> ssl.SSLContext | bool:
             context.verify_mode = ssl.CERT_NONE
     if tls.client_cert:
         context.load_cert_chain(tls.client_cert, tls.client_key)
+    if tls.tls12_only:
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
     return context
 
 

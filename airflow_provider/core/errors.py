@@ -118,16 +118,17 @@ def _find_pair(body: Any, pairs: tuple[tuple[str, str], ...]) -> tuple[str | Non
     """Search a decoded body (and nested dicts) for the first known code/message pair."""
     if not isinstance(body, Mapping):
         return None, None
-    for code_key, msg_key in pairs:
-        if code_key in body or msg_key in body:
+    for need_both in (True, False):
+        for code_key, msg_key in pairs:
             code, msg = body.get(code_key), body.get(msg_key)
-            if code is not None or msg is not None:
+            present = (code is not None and msg is not None) if need_both else (code is not None or msg is not None)
+            if present:
                 return (None if code is None else str(code)), (None if msg is None else str(msg))
     for value in body.values():
         if isinstance(value, Mapping):
-            found = _find_pair(value, pairs)
-            if found != (None, None):
-                return found
+            nested = _find_pair(value, pairs)
+            if nested != (None, None):
+                return nested
     return None, None
 
 

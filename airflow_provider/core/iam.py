@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -32,12 +33,16 @@ class PasswordTokenFetcher:
     project_name: str | None = None
     tls: TlsSettings = field(default_factory=TlsSettings)
     timeout: tuple[float, float] = (10.0, 60.0)
-    proxies: dict[str, str] | None = None
+    proxies: dict[str, str] | None = field(default=None, repr=False)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     @property
     def cache_key(self) -> tuple[str, ...]:
-        return (self.iam_endpoint, self.domain_name, self.user_name, self.project_id or self.project_name or "")
+        """Per (endpoint, domain, user, project) — and password, so a changed one is not masked by
+        a token cached with the old one. Only a digest of it is kept."""
+        fingerprint = hashlib.sha256(self.password.encode("utf-8")).hexdigest()[:16]
+        project = self.project_id or self.project_name or ""
+        return (self.iam_endpoint, self.domain_name, self.user_name, project, fingerprint)
 
     def _request(self) -> ApiRequest:
         scope: dict[str, object] = (
@@ -99,7 +104,10 @@ class PasswordTokenFetcher:
         except ApiError as exc:
             raise self._auth_error(exc) from None
 
-    def _auth_error(self, exc: ApiError) -> AuthenticationError:
+    def _auth_error(self, exc: ApiError) -> ApiError:
+        """Credentials IAM rejected become an AuthenticationError naming the user; outages stay as they are."""
+        if exc.status not in (400, 401, 403):
+            return exc
         return AuthenticationError(
             service="iam",
             status=exc.status,

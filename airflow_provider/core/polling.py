@@ -70,7 +70,8 @@ class PollPolicy:
         if self.kind == "fixed":
             return self.poke_interval
         if self.kind == "exponential":
-            return self.clamp(self.min_interval * self.factor ** max(0, poll_count - 1))
+            exponent = min(max(0, poll_count - 1), 64)  # beyond this the cap applies anyway
+            return self.clamp(self.min_interval * self.factor**exponent)
         now = now or datetime.now(timezone.utc)
         remaining = estimate_remaining(status, now)
         if remaining is not None:

@@ -83,7 +83,7 @@ class ProgressLog:
         self._unknown: set[str] = set()
 
     def observe(self, status: TaskStatus) -> None:
-        if not status.recognized and status.raw_status not in self._unknown:
+        if not status.recognized and (status.raw_status or "") not in self._unknown:
             self._unknown.add(status.raw_status or "")
             self._log.warning(
                 "%s %s reported an unknown status %r; treating it as still running",

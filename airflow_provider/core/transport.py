@@ -9,12 +9,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import ssl
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from airflow_provider import __version__
@@ -42,6 +43,15 @@ class TlsSettings:
     verify: bool | str = True
     client_cert: str | None = None
     client_key: str | None = None
+    #: MEF Center speaks TLS 1.2 only; capping the client makes a rejected client certificate
+    #: fail inside the handshake (a clear TLS error) instead of as a dropped connection later.
+    tls12_only: bool = False
+
+
+def tls12_context() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    return context
 
 
 @dataclass(frozen=True)
@@ -50,7 +60,7 @@ class TransportSettings:
     auth: Auth
     tls: TlsSettings = field(default_factory=TlsSettings)
     timeout: tuple[float, float] = (10.0, 60.0)  # connect, read
-    proxies: dict[str, str] | None = None
+    proxies: dict[str, str] | None = field(default=None, repr=False)  # may embed credentials
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     throttle: Throttle | None = None
 
@@ -127,8 +137,8 @@ class Attempts:
         return delay
 
     def give_up(self, failure: Failure, exc: BaseException) -> TransportError:
-        sent = None if failure in (Failure.CONNECT, Failure.CONNECT_TIMEOUT) else True
-        detail = "" if self.request.idempotent or sent is None else " (not retried: it may have reached the service)"
+        sent = failure not in (Failure.CONNECT, Failure.CONNECT_TIMEOUT)
+        detail = "" if self.request.idempotent or not sent else " (not retried: it may have reached the service)"
         return TransportError(
             self.request.service,
             f"{self.request.describe()}: {failure.value} after {self.number} attempt(s){detail}: {_short(exc)}",
@@ -194,6 +204,8 @@ class SyncTransport:
         self.settings = settings
         self.session = session or requests.Session()
         self.session.trust_env = settings.proxies is None
+        if settings.tls.tls12_only:
+            mount_tls12(self.session)
         self._sleep = sleep
         self._clock = clock
 
@@ -280,22 +292,44 @@ class SyncTransport:
             stream=destination is not None,
             allow_redirects=False,
         )
+        from requests.exceptions import ChunkedEncodingError
+        from requests.structures import CaseInsensitiveDict
+
         with raw:
-            resp_headers = dict(raw.headers)
+            resp_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(raw.headers)
             if destination is None or raw.status_code not in request.expected:
                 return ApiResponse(request.service, raw.status_code, resp_headers, raw.content)
             part = _stream_to_temp(raw.iter_content(DOWNLOAD_CHUNK), destination)
-            expected_length = resp_headers.get("Content-Length")
-            if expected_length is not None and part.stat().st_size != int(expected_length):
-                size = part.stat().st_size
+            expected_length = content_length(resp_headers.get("Content-Length"))
+            received = raw.raw.tell()  # bytes on the wire (the file holds them decoded)
+            if expected_length is not None and received != expected_length:
                 part.unlink(missing_ok=True)
-                import requests
-
-                raise requests.exceptions.ChunkedEncodingError(
-                    f"download ended after {size} of {expected_length} bytes"
-                )
+                raise ChunkedEncodingError(f"download ended after {received} of {expected_length} bytes")
             os.replace(part, destination)
             return ApiResponse(request.service, raw.status_code, resp_headers, b"", file=destination)
+
+
+def mount_tls12(session: requests.Session) -> None:
+    """Make every https:// connection of ``session`` use a TLS 1.2 (max) context."""
+    from requests.adapters import HTTPAdapter
+
+    class Tls12Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["ssl_context"] = tls12_context()
+            super().init_poolmanager(*args, **kwargs)
+
+    session.mount("https://", Tls12Adapter())
+
+
+def content_length(value: str | None) -> int | None:
+    """The one length a (possibly folded, ``"76800, 76800"``) Content-Length names, else None."""
+    if not value:
+        return None
+    lengths = {part.strip() for part in value.split(",")}
+    if len(lengths) != 1:
+        return None
+    (single,) = lengths
+    return int(single) if single.isascii() and single.isdigit() else None
 
 
 def _stream_to_temp(chunks: Iterator[bytes], destination: Path) -> Path:

@@ -75,7 +75,7 @@ def check_edge_node_ids(values: Iterable[object], name: str = "node_ids") -> lis
     for raw in values:
         value = raw
         if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, str) and value.strip().isdigit():
+            if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
                 value = int(value.strip())
             else:
                 raise InvalidInputError(name, value, "each node id must be an integer")

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from airflow_provider.core.auth import AkSkAuth, Auth, IamTokenAuth, NoAuth, StaticTokenAuth
 from airflow_provider.core.endpoints import EndpointResolver
@@ -35,13 +36,14 @@ EDGE_DEFAULT_PORT = 30035
 
 def extras(conn: Any) -> dict[str, Any]:
     """The connection's extra as a dict; accepts both ``field`` and ``extra__<type>__field`` keys."""
-    raw = getattr(conn, "extra_dejson", None)
-    if raw is None:
-        text = getattr(conn, "extra", None) or "{}"
+    text = getattr(conn, "extra", None)
+    if isinstance(text, str) and text.strip():
         try:
             raw = json.loads(text)
-        except ValueError as exc:
-            raise ConfigurationError(f"connection {conn.conn_id!r}: extra is not valid JSON") from exc
+        except ValueError:  # Airflow's extra_dejson would log this and return {}
+            raise ConfigurationError(f"connection {conn.conn_id!r}: extra is not valid JSON") from None
+    else:
+        raw = getattr(conn, "extra_dejson", None) or {}
     if not isinstance(raw, Mapping):
         raise ConfigurationError(f"connection {conn.conn_id!r}: extra must be a JSON object")
     result: dict[str, Any] = {}
@@ -97,14 +99,21 @@ def parse_timeout(conn_id: str, value: Any) -> tuple[float, float]:
     return pair
 
 
-def parse_proxies(conn_id: str, value: Any) -> dict[str, str] | None:
+def parse_proxies(conn_id: str, value: Any, mask: Callable[[str], None] | None = None) -> dict[str, str] | None:
+    """Proxy URLs; a password inside one (``http://user:pw@proxy``) is registered as a secret."""
     if value is None:
         return None
     if isinstance(value, str):
-        return {"http": value, "https": value}
-    if isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        return dict(value)
-    raise ConfigurationError(f"connection {conn_id!r}: extra.proxies must be a URL or a {{scheme: URL}} object")
+        proxies = {"http": value, "https": value}
+    elif isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        proxies = dict(value)
+    else:
+        raise ConfigurationError(f"connection {conn_id!r}: extra.proxies must be a URL or a {{scheme: URL}} object")
+    for url in proxies.values():
+        password = urlsplit(url).password
+        if password and mask is not None:
+            mask(password)
+    return proxies
 
 
 def parse_retry(conn_id: str, value: Any) -> RetryPolicy:
@@ -141,7 +150,7 @@ class CloudConfig:
     resolver: EndpointResolver
     tls: TlsSettings
     timeout: tuple[float, float]
-    proxies: dict[str, str] | None
+    proxies: dict[str, str] | None = field(repr=False)
     retry: RetryPolicy
     auth: Auth = field(repr=False)
 
@@ -188,7 +197,7 @@ def cloud_config(conn: Any, mask: Callable[[str], None] | None = None) -> CloudC
     )
     tls = TlsSettings(verify=parse_verify(conn_id, extra.get("verify")))
     timeout = parse_timeout(conn_id, extra.get("timeout"))
-    proxies = parse_proxies(conn_id, extra.get("proxies"))
+    proxies = parse_proxies(conn_id, extra.get("proxies"), mask)
     retry = parse_retry(conn_id, extra.get("retry"))
     login, password = conn.login or None, conn.password or None
     secrets = [password, extra.get("security_token")]
@@ -263,7 +272,7 @@ class EdgeConfig:
     client_key: str | None = field(default=None, repr=False)
     ca_cert: str | None = field(default=None, repr=False)
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
-    proxies: dict[str, str] | None = None
+    proxies: dict[str, str] | None = field(default=None, repr=False)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def transport_settings(self, tls: TlsSettings) -> TransportSettings:
@@ -304,6 +313,6 @@ def edge_config(conn: Any, mask: Callable[[str], None] | None = None) -> EdgeCon
         client_key=client_key,
         ca_cert=extra.get("ca_cert"),
         timeout=parse_timeout(conn_id, extra.get("timeout")),
-        proxies=parse_proxies(conn_id, extra.get("proxies")),
+        proxies=parse_proxies(conn_id, extra.get("proxies"), mask),
         retry=parse_retry(conn_id, extra.get("retry")),
     )

@@ -63,7 +63,8 @@ class CssHook(HuaweiCloudHook):
         *,
         find_timeout: float = 120.0,
         poll_interval: float = 3.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
         on_started: Callable[[], None] | None = None,
     ) -> ClusterLogRecord:
         """Start a backup and return the record it created.
@@ -78,7 +79,9 @@ class CssHook(HuaweiCloudHook):
         self.create_log_backup(cluster_id)
         if on_started is not None:
             on_started()
-        deadline = time.monotonic() + find_timeout
+        sleep = sleep or time.sleep
+        clock = clock or time.monotonic
+        deadline = clock() + find_timeout
         while True:
             record = css.newest_manual_record(self._recent(cluster_id), before, started_ms - CLOCK_SKEW_MS)
             if record is not None:
@@ -86,7 +89,7 @@ class CssHook(HuaweiCloudHook):
                     "CSS log backup started on cluster %s: record %s (job %s)", cluster_id, record.id, record.job_id
                 )
                 return record
-            if time.monotonic() >= deadline:
+            if clock() >= deadline:
                 raise HuaweiCloudError(
                     f"css: log backup of cluster {cluster_id!r} was started but its record did not appear "
                     f"within {find_timeout:.0f} s"

@@ -56,17 +56,21 @@ class PemFiles:
 
     def tls_settings(self) -> TlsSettings:
         config = self._config
-        cert = self._path("client_cert", config.client_cert)
-        key = self._path("client_key", config.client_key)
-        if (cert is None) != (key is None):
+        if (config.client_cert is None) != (config.client_key is None):
             raise ConfigurationError(
                 f"connection {config.conn_id!r}: extra.client_cert and extra.client_key must be given together"
             )
-        ca = self._path("ca_cert", config.ca_cert)
+        try:
+            cert = self._path("client_cert", config.client_cert)
+            key = self._path("client_key", config.client_key)
+            ca = self._path("ca_cert", config.ca_cert)
+        except BaseException:
+            self.close()
+            raise
         verify: bool | str = config.verify
         if ca is not None and config.verify is not False:
             verify = ca
-        return TlsSettings(verify=verify, client_cert=cert, client_key=key)
+        return TlsSettings(verify=verify, client_cert=cert, client_key=key, tls12_only=True)
 
     @property
     def folder(self) -> str | None:

@@ -87,7 +87,7 @@ class BackgroundTaskProgress(ServiceModel):
 class BackgroundTask(ServiceModel):
     id: Text = None
     name: Text = None
-    details: Text = None
+    details: Any = None  # an object in practice (SDK ``DetailsBody``), a string in some docs
     user_name: Text = None
     user_id: Text = None
     params: Any = None

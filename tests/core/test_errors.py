@@ -22,12 +22,6 @@ from airflow_provider.core.errors import (
     parse_error_body,
 )
 
-PAIR_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="BUG: errors._find_pair returns the first pair with ONE key present, so "
-    "('errorCode','message') swallows the code/message envelope and drops 'code'",
-)
-
 
 def _j(body: object) -> bytes:
     return json.dumps(body).encode()
@@ -45,9 +39,9 @@ def _j(body: object) -> bytes:
             ("DCS.4065", "no such task", None),
         ),
         ({"errorCode": "CSS.0001", "errorMsg": "bad"}, ("CSS.0001", "bad", None)),
-        pytest.param({"code": "E42", "message": "generic"}, ("E42", "generic", None), marks=PAIR_BUG),
-        pytest.param({"code": 42, "message": "numeric code"}, ("42", "numeric code", None), marks=PAIR_BUG),
-        pytest.param({"error": {"code": "X.1", "message": "nested"}}, ("X.1", "nested", None), marks=PAIR_BUG),
+        pytest.param({"code": "E42", "message": "generic"}, ("E42", "generic", None)),
+        pytest.param({"code": 42, "message": "numeric code"}, ("42", "numeric code", None)),
+        pytest.param({"error": {"code": "X.1", "message": "nested"}}, ("X.1", "nested", None)),
         ({"error": {"error_code": "X.2", "error_msg": "nested"}}, ("X.2", "nested", None)),
         ({"status": "40052001", "msg": "log dump busy"}, ("40052001", "log dump busy", None)),
         ({"status": "00001005", "msg": "invalid parameter", "data": None}, ("00001005", "invalid parameter", None)),
@@ -58,11 +52,6 @@ def test_parse_error_body_shapes(body: object, expected: tuple[str | None, str |
     assert parse_error_body(_j(body)) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: errors._find_pair stops at the ('errorCode','errorMsg') pair, so the DIS "
-    "errorCode/message envelope loses its message",
-)
 def test_parse_error_body_dis_envelope_keeps_message():
     assert parse_error_body(_j({"errorCode": "DIS.4301", "message": "stream not found"})) == (
         "DIS.4301",

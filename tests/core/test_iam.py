@@ -11,7 +11,7 @@ import pytest
 import respx
 
 from airflow_provider.core.async_transport import close_shared_clients
-from airflow_provider.core.errors import AuthenticationError, BadResponseError
+from airflow_provider.core.errors import ApiError, AuthenticationError, BadResponseError
 from airflow_provider.core.iam import PasswordTokenFetcher
 from airflow_provider.core.retry import NO_RETRY
 
@@ -69,9 +69,12 @@ def test_fetch_by_project_name(requests_mock):
 
 
 def test_cache_key_identifies_user_and_project():
-    assert _fetcher().cache_key == (IAM, "acme-account", "etl-user", "0123456789abcdef0123456789abcdef")
-    assert _fetcher(project_id=None, project_name="cn-north-4").cache_key[-1] == "cn-north-4"
+    assert _fetcher().cache_key[:4] == (IAM, "acme-account", "etl-user", "0123456789abcdef0123456789abcdef")
+    assert _fetcher(project_id=None, project_name="cn-north-4").cache_key[3] == "cn-north-4"
     assert _fetcher(user_name="other").cache_key != _fetcher().cache_key
+    # a changed password must not be hidden by a token cached with the old one
+    assert _fetcher(password="another-Pass1").cache_key != _fetcher().cache_key
+    assert PASSWORD not in repr(_fetcher().cache_key)
 
 
 def test_expires_at_offset_and_naive_forms(requests_mock):
@@ -101,10 +104,12 @@ def test_401_names_user_and_domain_not_password(requests_mock):
     assert requests_mock.call_count == 1  # a wrong password is not retried
 
 
-def test_server_error_is_reported_as_authentication_error_without_password(requests_mock):
+def test_server_error_stays_a_server_error_without_password(requests_mock):
+    """An IAM outage is not a credentials problem: it keeps its class (retryable by Airflow)."""
     requests_mock.post(URL, status_code=500, json={"error_code": "IAM.0001", "error_msg": "internal"})
-    with pytest.raises(AuthenticationError) as info:
+    with pytest.raises(ApiError) as info:
         _fetcher().fetch()
+    assert not isinstance(info.value, AuthenticationError)
     assert info.value.status == 500
     assert PASSWORD not in str(info.value)
 

@@ -410,7 +410,6 @@ def test_html_error_body(requests_mock, clock: Clock):
             ApiError,
             "C1",
             "conflict",
-            marks=pytest.mark.xfail(strict=True, reason="BUG: errors._find_pair drops 'code' (see test_errors)"),
         ),
         (400, {"status": "40052001", "msg": "log dump busy"}, DumpBusyError, "40052001", "log dump busy"),
         (400, {"status": "40051002", "msg": "node (3) not found"}, EdgeManagerError, "40051002", "node (3) not found"),
@@ -441,11 +440,6 @@ def test_request_id_from_body_and_header(requests_mock, clock: Clock):
     assert "hdr-rid" in str(second.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: ApiResponse.headers is a plain dict (dict(raw.headers)), so the header lookups in "
-    "errors.error_for_status / ApiResponse.request_id are case-sensitive and miss 'X-Request-ID'",
-)
 def test_request_id_header_lookup_is_case_insensitive(requests_mock, clock: Clock):
     requests_mock.get(f"{BASE}/b", status_code=400, json={"error_code": "E"}, headers={"X-Request-ID": "hdr-rid"})
     with pytest.raises(ApiError) as info:
@@ -554,11 +548,6 @@ def test_download_503_then_success(requests_mock, clock: Clock, tmp_path: Path):
     assert clock.sleeps == [1.0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: transport._attempt calls int(Content-Length) on the raw header; a value such as "
-    "'76800, 76800' (duplicate headers folded by a proxy) raises a bare ValueError and leaves the .part file",
-)
 def test_download_odd_content_length_leaves_no_part_file(requests_mock, clock: Clock, tmp_path: Path):
     n = str(len(PAYLOAD))
     requests_mock.get(URL_DL, content=PAYLOAD, headers={"Content-Length": f"{n}, {n}"})
@@ -568,11 +557,6 @@ def test_download_odd_content_length_leaves_no_part_file(requests_mock, clock: C
     assert _leftovers(tmp_path) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: transport._attempt compares the DECODED size written by iter_content with the "
-    "Content-Length of the ENCODED body, so any Content-Encoding: gzip download fails every attempt",
-)
 def test_download_with_content_encoding(requests_mock, clock: Clock, tmp_path: Path):
     encoded = gzip.compress(PAYLOAD)
     requests_mock.get(

@@ -156,11 +156,6 @@ def test_edge_node_ids_reject(values: object, message: str):
     assert info.value.field == "node_ids"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: validation.check_edge_node_ids uses str.isdigit(), which accepts '²' that int() "
-    "rejects, so a plain ValueError escapes instead of an InvalidInputError naming the field",
-)
 def test_edge_node_ids_superscript_digit_is_invalid_input():
     with pytest.raises(InvalidInputError, match="node_ids"):
         check_edge_node_ids(["²"])

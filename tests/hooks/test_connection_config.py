@@ -250,11 +250,6 @@ def test_config_repr_never_shows_secrets():
     assert PASSWORD not in repr(password_config) + repr(password_config.auth)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: proxy credentials (http://user:PASSWORD@proxy) are neither passed to mask() nor hidden from "
-    "CloudConfig/EdgeConfig repr (the proxies field is repr=True)",
-)
 def test_proxy_password_is_masked_and_hidden_from_repr():
     proxy_password = "proxy-Passw0rd-secret"
     seen, mask = _collect()
@@ -293,11 +288,6 @@ def test_extra_that_is_not_an_object_is_rejected():
         cloud_config(Connection(conn_id="hwc", conn_type="huaweicloud", login=AK, password=SK, extra="[1, 2]"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: extras() relies on Connection.extra_dejson, which in the Airflow SDK logs and returns {} for "
-    "invalid JSON, so a malformed extra is silently ignored instead of raising 'extra is not valid JSON'",
-)
 def test_invalid_extra_json_is_a_configuration_error():
     broken = Connection(conn_id="hwc", conn_type="huaweicloud", login=AK, password=SK, extra='{"region": cn-north-4}')
     with pytest.raises(ConfigurationError, match=r"'hwc'.*not valid JSON"):

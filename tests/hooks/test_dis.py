@@ -151,11 +151,6 @@ def test_http_errors(cloud, requests_mock, status, error_class, calls):
     assert requests_mock.call_count == calls
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: core/errors.py _find_pair takes the first pair with EITHER key present, so the "
-    "('errorCode', 'errorMsg') pair shadows ('errorCode', 'message') and the DIS error message is dropped",
-)
 def test_http_error_keeps_the_dis_message(cloud, requests_mock):
     requests_mock.post(LOG_URL, status_code=400, json={"errorCode": "DIS.4200", "message": "Invalid request"})
     with pytest.raises(ApiError) as info:

@@ -125,11 +125,6 @@ def test_cert_and_key_must_come_together(extra, present):
     assert pem.folder is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: PemFiles.tls_settings writes the inline client_key to disk before checking that client_cert "
-    "is present, and leaves the private key file behind when it raises (until close() or garbage collection)",
-)
 def test_rejected_inline_key_is_not_left_on_disk():
     pem = PemFiles(config(client_key=KEY))
     with pytest.raises(ConfigurationError):
