@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from airflow_provider.core.errors import TransportError
+from airflow_provider.core.errors import ConfigurationError, TransportError
 from airflow_provider.hooks.edge import EdgeManagerHook
 from airflow_provider.testing.emulator_runner import run_emulator
 from tests.integration.conftest import FAST_RETRY, TIMEOUT, install
@@ -78,38 +78,73 @@ def test_mtls_with_printed_cert_paths(mtls: EmulatorHandle, monkeypatch: pytest.
 
 
 NO_CERT_BUG = (
-    "BUG: without a client certificate, MEF (TLS 1.3) rejects the client after the handshake, so requests/httpx "
-    "see 'Remote end closed connection without response' and core/transport.py classify_requests_error "
-    "(and async_transport.classify_httpx_error) call it Failure.DISCONNECTED: a read is retried max_attempts "
-    "times and reported as 'connection dropped', a start call as 'may have reached the service'; only "
-    "sometimes (a race) does an SSLError surface as 'TLS error'. Fix: in connection_config.edge_config / "
-    "PemFiles.tls_settings raise ConfigurationError when schema is https and client_cert/client_key are "
-    "missing (MEF always requires mTLS), and cap the edge SSL context at TLS 1.2 (MEF documents TLS 1.2) "
-    "so a rejected certificate fails inside the handshake as an SSLError -> TransportError('TLS error')."
+    "BUG (at HEAD): without a client certificate, MEF (TLS 1.3) rejects the client after the handshake, so "
+    "requests sees 'Remote end closed connection without response' and core/transport.py "
+    "classify_requests_error calls it Failure.DISCONNECTED: a read is retried max_attempts times and reported "
+    "as 'connection dropped', a start call as 'may have reached the service'. Fix: require client_cert/"
+    "client_key for https edge connections (ConfigurationError) and cap the edge SSL context at TLS 1.2 "
+    "(MEF documents TLS 1.2) so a rejected certificate fails inside the handshake as an SSLError."
+)
+ASYNC_NO_CERT_BUG = (
+    "BUG: core/async_transport.py classify_httpx_error tests `'SSL' in str(exc)` on httpx.ConnectError, but a "
+    "failed TLS handshake's ConnectError can have an empty/neutral message (the ssl.SSLError is only in "
+    "__cause__/__context__), so it is classified Failure.CONNECT: retried max_attempts times and reported as "
+    "'connection refused or unreachable'. Fix: walk exc.__cause__/__context__ for ssl.SSLError (or "
+    "ssl.SSLCertVerificationError) and return None (not retryable) so send() raises TransportError naming TLS."
 )
 
 
-@pytest.mark.xfail(strict=True, reason=NO_CERT_BUG)
+def _sync_no_cert_bug_present() -> bool:
+    from airflow_provider.core.transport import TlsSettings
+
+    return "tls12_only" not in getattr(TlsSettings, "__dataclass_fields__", {})
+
+
+def _no_cert_conn(handle: EmulatorHandle) -> dict[str, Any]:
+    return conn(handle, client_cert=None, client_key=None)
+
+
+@pytest.mark.xfail(_sync_no_cert_bug_present(), strict=True, reason=NO_CERT_BUG)
 def test_mtls_without_client_cert_is_a_clear_tls_error(mtls: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every try, read or start, must fail at once with a TransportError that names TLS."""
-    install(monkeypatch, conn(mtls, client_cert=None, client_key=None), CONN_ID)
+    """Every try, read or start, fails with an error that names TLS (a TransportError, or a
+    ConfigurationError before anything is sent), never as a dropped connection."""
+    install(monkeypatch, _no_cert_conn(mtls), CONN_ID)
     messages: list[str] = []
     for attempt in range(6):
-        with EdgeManagerHook() as hook, pytest.raises(TransportError) as caught:
+        with EdgeManagerHook() as hook, pytest.raises((TransportError, ConfigurationError)) as caught:
             if attempt % 2:
                 hook.create_log_dump_task([1])
             else:
                 hook.get_log_dump_task("dumpMultiNodesLog.abc")
-        assert caught.value.service == "edge"
         messages.append(str(caught.value))
     assert all("TLS" in m and "connection dropped" not in m for m in messages), messages
     assert mtls.admin.requests(service="mef") == []  # refused in the handshake: the app never saw it
 
 
+@pytest.mark.xfail(strict=True, reason=ASYNC_NO_CERT_BUG)
+def test_mtls_without_client_cert_async_is_a_clear_tls_error(
+    mtls: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.sdk import Connection
+
+    from airflow_provider.hooks.connection_config import edge_config
+    from airflow_provider.hooks.pem_files import PemFiles
+    from airflow_provider.services import edge
+    from tests.integration.conftest import run_async
+
+    config = edge_config(Connection.from_json(json.dumps(_no_cert_conn(mtls)), conn_id=CONN_ID))
+    with pytest.raises((TransportError, ConfigurationError)) as caught:
+        settings = config.transport_settings(PemFiles(config).tls_settings())
+        run_async(edge.get_dump_task("dumpMultiNodesLog.abc"), settings)
+    message = str(caught.value)
+    assert "TLS" in message or "SSL" in message, message
+    assert "refused" not in message and "connection dropped" not in message, message
+
+
 def test_mtls_without_client_cert_never_reaches_the_app(mtls: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:
     """Whatever the error says, no request without a client certificate gets through, and no task starts."""
-    install(monkeypatch, conn(mtls, client_cert=None, client_key=None), CONN_ID)
-    with EdgeManagerHook() as hook, pytest.raises(TransportError):
+    install(monkeypatch, _no_cert_conn(mtls), CONN_ID)
+    with EdgeManagerHook() as hook, pytest.raises((TransportError, ConfigurationError)):
         hook.create_log_dump_task([1])
     assert mtls.admin.requests(service="mef") == []
     install(monkeypatch, conn(mtls), CONN_ID)
@@ -154,6 +189,27 @@ def test_mtls_with_inline_pem_and_temp_files_removed(
     assert again is not None and not os.path.exists(again)
 
 
+def _verify_false_bug_present() -> bool:
+    """The in-progress TLS 1.2 cap hands urllib3 a context with check_hostname=True; verify=False then fails."""
+    from airflow_provider.core import transport
+
+    make = getattr(transport, "tls12_context", None)
+    return make is not None and bool(make().check_hostname)
+
+
+VERIFY_FALSE_BUG = (
+    "BUG (working tree, uncommitted TLS 1.2 cap): core/transport.py tls12_context() returns "
+    "ssl.create_default_context() (check_hostname=True) and mount_tls12 gives it to every https pool; with "
+    "extra.verify=false requests/urllib3 then set verify_mode=CERT_NONE and raise 'ValueError: Cannot set "
+    "verify_mode to CERT_NONE when check_hostname is enabled' (a raw ValueError, not a HuaweiCloudError). "
+    "Fix: build the context from TlsSettings: context.check_hostname = tls.verify is not False and "
+    "context.verify_mode = CERT_NONE when verify is False (or set check_hostname=False in tls12_context and "
+    "let urllib3 set it per request)."
+)
+
+
+@pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
+@pytest.mark.xfail(_verify_false_bug_present(), strict=True, reason=VERIFY_FALSE_BUG)
 def test_mtls_with_verify_false_logs_a_warning(
     mtls: EmulatorHandle, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
