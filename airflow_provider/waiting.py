@@ -178,7 +178,7 @@ class TaskWait:
 
 def failure_error(status: TaskStatus) -> TaskFailedError:
     details = [status.message or f"ended {status.raw_status or status.state.value}"]
-    if status.error_code:
+    if status.error_code and status.error_code not in details[0]:
         details.append(f"error code {status.error_code}")
     failed_step = status.result.get("failed_step")
     if failed_step:

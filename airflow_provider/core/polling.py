@@ -58,6 +58,20 @@ class PollPolicy:
     def clamp(self, seconds: float) -> float:
         return min(self.poke_interval, max(self.min_interval, seconds))
 
+    def polls_within(self, elapsed: float) -> int:
+        """How many checks this policy makes in ``elapsed`` seconds (without observations).
+
+        Reschedule mode starts a new process for every check, so the poll count has to be
+        recovered from the time waited for the exponential policy to keep growing.
+        """
+        count, total = 1, 0.0
+        while count < 10_000:
+            total += self.next_interval(None, poll_count=count)
+            if total > elapsed:
+                break
+            count += 1
+        return count
+
     def next_interval(
         self,
         status: TaskStatus | None,

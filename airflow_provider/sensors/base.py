@@ -132,6 +132,8 @@ class HuaweiCloudTaskSensor(BaseSensorOperator):
         """Same policy as the trigger: adaptive by default, bounded by the time left."""
         if self.exponential_backoff and self.poll_policy == "fixed":
             return float(super()._get_next_poke_interval(started_at, run_duration, poke_count))
+        if self.reschedule and self.policy.kind == "exponential":
+            poke_count = self.policy.polls_within(run_duration())
         if isinstance(started_at, datetime):
             waiting_since = started_at
         else:

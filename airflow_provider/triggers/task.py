@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider.core.errors import HuaweiCloudError, NotFoundError
@@ -110,7 +111,7 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
         waiting_since = datetime.fromtimestamp(self.waiting_since, tz=timezone.utc)
         try:
             transport, project_id, cleanup = await self._transport()
-        except HuaweiCloudError as exc:
+        except (HuaweiCloudError, AirflowNotFoundException) as exc:
             yield self._event("error", f"cannot use connection {self.conn_id!r}: {exc}")
             return
         progress = ProgressLog(self.log)

@@ -81,11 +81,6 @@ def test_exponential_grows_in_poke_mode() -> None:
     assert [wait._get_next_poke_interval(0.0, lambda: 1.0, n) for n in (1, 2, 3, 4, 10)] == [1, 2, 4, 8, 60]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: sensors/base.py _get_next_poke_interval passes poke_count (always 1 in reschedule mode: "
-    "each reschedule is a new execute()) to the exponential policy, so it polls at min_poll_interval forever",
-)
 def test_exponential_grows_in_reschedule_mode() -> None:
     wait = sensor(mode="reschedule", poll_policy="exponential")
     # after 10 minutes of waiting, the exponential schedule (1, 2, 4, ... capped at 60) is at 60 s

@@ -293,11 +293,6 @@ async def test_unusable_connection_is_an_error_event(emulator: EmulatorHandle, m
     assert emulator.identities.secret_key not in events[0]["message"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: triggers/task.py run() catches only HuaweiCloudError around self._transport(); a conn_id the "
-    "triggerer does not know (e.g. an AIRFLOW_CONN_* set on workers only) raises AirflowNotFoundException out of run()",
-)
 async def test_missing_connection_is_an_error_event(emulator: EmulatorHandle) -> None:
     events = await all_events(dcs_trigger(emulator, new_dcs_task(emulator), conn_id="not_defined_anywhere"))
     assert len(events) == 1
