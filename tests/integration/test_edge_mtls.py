@@ -77,16 +77,8 @@ def test_mtls_with_printed_cert_paths(mtls: EmulatorHandle, monkeypatch: pytest.
     assert len(mtls.admin.requests(service="mef")) == 4
 
 
-NO_CERT_BUG = (
-    "BUG (at HEAD): without a client certificate, MEF (TLS 1.3) rejects the client after the handshake, so "
-    "requests sees 'Remote end closed connection without response' and core/transport.py "
-    "classify_requests_error calls it Failure.DISCONNECTED: a read is retried max_attempts times and reported "
-    "as 'connection dropped', a start call as 'may have reached the service'. Fix: require client_cert/"
-    "client_key for https edge connections (ConfigurationError) and cap the edge SSL context at TLS 1.2 "
-    "(MEF documents TLS 1.2) so a rejected certificate fails inside the handshake as an SSLError."
-)
 ASYNC_NO_CERT_BUG = (
-    "BUG: core/async_transport.py classify_httpx_error tests `'SSL' in str(exc)` on httpx.ConnectError, but a "
+    "BUG: core/async_transport.py:97-100 classify_httpx_error tests `'SSL' in str(exc)` on httpx.ConnectError, but a "
     "failed TLS handshake's ConnectError can have an empty/neutral message (the ssl.SSLError is only in "
     "__cause__/__context__), so it is classified Failure.CONNECT: retried max_attempts times and reported as "
     "'connection refused or unreachable'. Fix: walk exc.__cause__/__context__ for ssl.SSLError (or "
@@ -94,20 +86,14 @@ ASYNC_NO_CERT_BUG = (
 )
 
 
-def _sync_no_cert_bug_present() -> bool:
-    from airflow_provider.core.transport import TlsSettings
-
-    return "tls12_only" not in getattr(TlsSettings, "__dataclass_fields__", {})
-
-
 def _no_cert_conn(handle: EmulatorHandle) -> dict[str, Any]:
     return conn(handle, client_cert=None, client_key=None)
 
 
-@pytest.mark.xfail(_sync_no_cert_bug_present(), strict=True, reason=NO_CERT_BUG)
 def test_mtls_without_client_cert_is_a_clear_tls_error(mtls: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every try, read or start, fails with an error that names TLS (a TransportError, or a
-    ConfigurationError before anything is sent), never as a dropped connection."""
+    ConfigurationError before anything is sent), never as a dropped connection. Regression: before
+    81ecee4 (TLS 1.2 cap) this was 'connection dropped', retried for reads."""
     install(monkeypatch, _no_cert_conn(mtls), CONN_ID)
     messages: list[str] = []
     for attempt in range(6):
@@ -190,7 +176,7 @@ def test_mtls_with_inline_pem_and_temp_files_removed(
 
 
 def _verify_false_bug_present() -> bool:
-    """The in-progress TLS 1.2 cap hands urllib3 a context with check_hostname=True; verify=False then fails."""
+    """The TLS 1.2 cap hands urllib3 a context with check_hostname=True; verify=False then fails."""
     from airflow_provider.core import transport
 
     make = getattr(transport, "tls12_context", None)
@@ -198,8 +184,9 @@ def _verify_false_bug_present() -> bool:
 
 
 VERIFY_FALSE_BUG = (
-    "BUG (working tree, uncommitted TLS 1.2 cap): core/transport.py tls12_context() returns "
-    "ssl.create_default_context() (check_hostname=True) and mount_tls12 gives it to every https pool; with "
+    "BUG (since 81ecee4, TLS 1.2 cap): core/transport.py:51 tls12_context() returns "
+    "ssl.create_default_context() (check_hostname=True) and mount_tls12 (:312, used at :208) gives it to every "
+    "https pool of the edge session; with "
     "extra.verify=false requests/urllib3 then set verify_mode=CERT_NONE and raise 'ValueError: Cannot set "
     "verify_mode to CERT_NONE when check_hostname is enabled' (a raw ValueError, not a HuaweiCloudError). "
     "Fix: build the context from TlsSettings: context.check_hostname = tls.verify is not False and "

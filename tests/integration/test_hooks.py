@@ -306,24 +306,8 @@ def _dcs_tasks(emulator: EmulatorHandle) -> list[str]:
     return list(emulator.admin.info()["resources"]["dcs_instances"][DEFAULT_DCS_INSTANCE])
 
 
-def _dcs_details_bug_present() -> bool:
-    """Probe the model itself: does an object ``details`` (what the API and SDK send) parse?"""
-    try:
-        dcs.BackgroundTask.model_validate({"details": {"old_capacity": "1"}})
-    except Exception:
-        return True
-    return False
-
-
-DCS_DETAILS_BUG = (
-    "BUG: airflow_provider/services/dcs.py:90 BackgroundTask.details is typed Text (string), but "
-    "ListBackgroundTask sends an object (SDK SingleBackgroundTask.details: DetailsBody); every list fails "
-    "with BadResponseError 'tasks[0].details'. Fix: `details: Any = None` (or dict[str, Any] | str | None)."
-)
-
-
-@pytest.mark.xfail(_dcs_details_bug_present(), strict=True, reason=DCS_DETAILS_BUG)
 def test_dcs_list_background_tasks_same_in_both_forms(emulator: EmulatorHandle, form: str) -> None:
+    """Regression: ``details`` is an object (SDK DetailsBody); it was typed as a string (fixed in 81ecee4)."""
     hook = DcsHook()
     listed = hook.list_background_tasks(DEFAULT_DCS_INSTANCE)
     assert listed.task_count == 2
@@ -340,7 +324,6 @@ def test_dcs_list_background_tasks_same_in_both_forms(emulator: EmulatorHandle, 
     assert truncated(again.model_dump()) == truncated(listed.model_dump())
 
 
-@pytest.mark.xfail(_dcs_details_bug_present(), strict=True, reason=DCS_DETAILS_BUG)
 def test_dcs_list_background_tasks_paging_and_time_filter(emulator: EmulatorHandle) -> None:
     hook = DcsHook()
     first = hook.list_background_tasks(DEFAULT_DCS_INSTANCE, offset=0, limit=1)
