@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_provider.testing.admin_client import AdminClient
 
 FAST_RETRY = {"base_delay": 0.001, "max_delay": 0.01, "max_attempts": 3}
 #: Poll often: the emulator runs fast, and no test asserts on timing.
@@ -27,3 +30,12 @@ class XComRecorder:
     @property
     def keys(self) -> list[str]:
         return [k for k, _ in self.pushed]
+
+
+#: Emulated seconds: long enough that a task is certainly still running at the first check.
+FOREVER = 1e6
+
+
+def finish_now(admin: AdminClient, service: str, task_id: str, outcome: str = "succeed") -> None:
+    """Make a running emulator task end now: deterministic, unlike racing a short duration."""
+    admin.set_outcome(service, outcome, duration=0, task_id=task_id)

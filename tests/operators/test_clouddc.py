@@ -15,7 +15,7 @@ from airflow_provider.core.errors import HuaweiCloudError, NotFoundError, TaskFa
 from airflow_provider.operators.clouddc import CloudDCLogExportOperator
 from airflow_provider.operators.links import CONSOLE_URL_KEY
 from airflow_provider.triggers.task import HuaweiCloudTaskTrigger
-from tests.operators._support import FAST_POLL
+from tests.operators._support import FAST_POLL, FOREVER, finish_now
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -162,10 +162,11 @@ def test_deferrable_defers_with_both_ids_and_no_secret(
 async def test_deferred_run_end_to_end_downloads_after_the_event(
     emulator: EmulatorHandle, context: Context, ti: XComRecorder, tmp_path: Path
 ) -> None:
-    emulator.admin.set_outcome("clouddc", "succeed", duration=2)
+    emulator.admin.set_outcome("clouddc", "succeed", duration=FOREVER)
     op = export_op(deferrable=True, download_to=f"{tmp_path}/")
     with pytest.raises(TaskDeferred) as caught:
         op.execute(context)
+    finish_now(emulator.admin, "clouddc", ti.value("export_id"))
     events = [event async for event in caught.value.trigger.run()]
     assert [e.payload["status"] for e in events] == ["success"]
     assert events[0].payload["task_id"] == ti.value("export_id")
@@ -178,10 +179,11 @@ async def test_deferred_run_end_to_end_downloads_after_the_event(
 async def test_deferred_failure_event_raises_task_failed(
     emulator: EmulatorHandle, context: Context, ti: XComRecorder, tmp_path: Path
 ) -> None:
-    emulator.admin.set_outcome("clouddc", "fail", duration=2)
+    emulator.admin.set_outcome("clouddc", "succeed", duration=FOREVER)
     op = export_op(deferrable=True, download_to=f"{tmp_path}/")
     with pytest.raises(TaskDeferred) as caught:
         op.execute(context)
+    finish_now(emulator.admin, "clouddc", ti.value("export_id"), "fail")
     events = [event async for event in caught.value.trigger.run()]
     assert [e.payload["status"] for e in events] == ["failed"]
     with pytest.raises(TaskFailedError) as failed:

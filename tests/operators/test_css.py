@@ -12,7 +12,7 @@ from airflow_provider.core.errors import ApiError, HuaweiCloudError, TaskFailedE
 from airflow_provider.operators.css import CssLogBackupOperator
 from airflow_provider.operators.links import CONSOLE_URL_KEY
 from airflow_provider.triggers.task import HuaweiCloudTaskTrigger
-from tests.operators._support import FAST_POLL
+from tests.operators._support import FAST_POLL, FOREVER, finish_now
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -123,10 +123,11 @@ def test_deferrable_trigger_names_the_record(emulator: EmulatorHandle, context: 
 
 
 async def test_deferred_end_to_end(emulator: EmulatorHandle, context: Context, ti: XComRecorder) -> None:
-    emulator.admin.set_outcome("css", "succeed", duration=2)
+    emulator.admin.set_outcome("css", "succeed", duration=FOREVER)
     op = backup_op(deferrable=True)
     with pytest.raises(TaskDeferred) as caught:
         op.execute(context)
+    finish_now(emulator.admin, "css", ti.value("record_id"))
     events = [event async for event in caught.value.trigger.run()]
     assert [e.payload["status"] for e in events] == ["success"]
     assert events[0].payload["task_id"] == ti.value("record_id")
@@ -136,10 +137,11 @@ async def test_deferred_end_to_end(emulator: EmulatorHandle, context: Context, t
 
 
 async def test_deferred_failure(emulator: EmulatorHandle, context: Context, ti: XComRecorder) -> None:
-    emulator.admin.set_outcome("css", "fail", duration=2)
+    emulator.admin.set_outcome("css", "succeed", duration=FOREVER)
     op = backup_op(deferrable=True)
     with pytest.raises(TaskDeferred) as caught:
         op.execute(context)
+    finish_now(emulator.admin, "css", ti.value("record_id"), "fail")
     events = [event async for event in caught.value.trigger.run()]
     assert [e.payload["status"] for e in events] == ["failed"]
     with pytest.raises(TaskFailedError, match="OBS bucket is not accessible"):
