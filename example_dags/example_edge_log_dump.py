@@ -28,7 +28,9 @@ with DAG(
     catchup=False,
     tags=["huaweicloud", "example"],
     params={
-        "node_ids": Param([1, 2, 3], type="array", description="MEF edge node ids (1-100 of them)"),
+        "node_ids": Param(
+            [1, 2, 3], type="array", items={"type": "integer"}, description="MEF edge node ids (1-100 of them)"
+        ),
         "download_root": Param("/tmp/huaweicloud-examples", type="string", description="Local folder"),
     },
 ) as dag:
