@@ -123,7 +123,7 @@ class TaskWait:
         first: TaskStatus | None = None,
     ) -> TaskStatus:
         """Poll in this process until done (operators with ``deferrable=False``)."""
-        from airflow.sdk.exceptions import AirflowException
+        from airflow.sdk.exceptions import AirflowSensorTimeout
 
         started = time.monotonic()
         waiting_since = datetime.now(timezone.utc)
@@ -131,7 +131,9 @@ class TaskWait:
         while not self.is_done(status):
             left = timeout - (time.monotonic() - started)
             if left <= 0:
-                raise AirflowException(f"{self.label}: still {status.state.value} after waiting {timeout:.0f} s")
+                # Same exception as a deferred wait's timeout: not retried, since a retry of an
+                # operator would start a second remote task while the first may still run.
+                raise AirflowSensorTimeout(f"{self.label}: still {status.state.value} after waiting {timeout:.0f} s")
             sleep(min(left, self.next_interval(polls, waiting_since)))
             status, polls = self.probe(hook), polls + 1
         return status

@@ -46,7 +46,9 @@ with DAG(
     max_active_runs=1,
     tags=["huaweicloud", "example"],
     params={
-        "edge_node_ids": Param([1, 2, 3], type="array", description="MEF edge node ids to collect"),
+        "edge_node_ids": Param(
+            [1, 2, 3], type="array", items={"type": "integer"}, description="MEF edge node ids to collect"
+        ),
         "server_id": Param("a3b1c2d4-0000-4e5f-8a9b-emulator0001", type="string"),
         "css_cluster_id": Param("4213d908-f5dc-4633-8401-cfd7175fca0c", type="string"),
     },

@@ -95,13 +95,24 @@ def classify_httpx_error(exc: BaseException) -> Failure | None:
     if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
         return Failure.CONNECT_TIMEOUT
     if isinstance(exc, httpx.ConnectError):
-        if "SSL" in str(exc) or "CERTIFICATE" in str(exc).upper():
-            return None
-        return Failure.CONNECT
+        return None if tls_cause(exc) is not None else Failure.CONNECT
     if isinstance(exc, httpx.TimeoutException):
         return Failure.TIMEOUT
     if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.CloseError)):
         return Failure.DISCONNECTED
+    return None
+
+
+def tls_cause(exc: BaseException) -> BaseException | None:
+    """The TLS error behind ``exc``: a failed handshake can surface as a bare ConnectError with
+    the SSLError only in its chain."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError) or "SSL" in str(current) or "CERTIFICATE" in str(current).upper():
+            return current
+        current = current.__cause__ or current.__context__
     return None
 
 
@@ -142,7 +153,9 @@ class AsyncTransport:
             except httpx.HTTPError as exc:
                 failure = classify_httpx_error(exc)
                 if failure is None:
-                    raise TransportError(request.service, f"{request.describe()}: {exc!s}") from exc
+                    cause = tls_cause(exc)
+                    detail = f"TLS error: {cause!s}" if cause is not None else f"{type(exc).__name__}: {exc!s}"
+                    raise TransportError(request.service, f"{request.describe()}: {detail}") from exc
                 delay = attempts.after_failure(failure, exc)
                 if delay is None:
                     raise attempts.give_up(failure, exc) from exc

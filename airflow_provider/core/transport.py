@@ -49,9 +49,15 @@ class TlsSettings:
 
 
 def tls12_context() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.maximum_version = ssl.TLSVersion.TLSv1_2
-    return context
+    """urllib3's own default context, capped at TLS 1.2.
+
+    urllib3 applies ``verify`` (CA bundle or CERT_NONE) and matches host names itself on this
+    context for each request, so it must not check host names on its own.
+    """
+    from urllib3.util.ssl_ import create_urllib3_context
+
+    # CERT_NONE only here: it leaves check_hostname off; urllib3 sets the real verify mode per connection.
+    return create_urllib3_context(ssl_maximum_version=ssl.TLSVersion.TLSv1_2, cert_reqs=ssl.CERT_NONE)
 
 
 @dataclass(frozen=True)

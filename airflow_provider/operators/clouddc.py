@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider.core.errors import BadResponseError
+from airflow_provider.core.errors import BadResponseError, InvalidInputError
 from airflow_provider.operators.base import HuaweiCloudTaskOperator
 from airflow_provider.operators.delivery import deliver
 
@@ -35,6 +35,8 @@ class CloudDCLogExportOperator(HuaweiCloudTaskOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if download_to and not self.wait_for_completion:
+            raise InvalidInputError("download_to", download_to, "needs wait_for_completion=True")
         self.server_id = server_id
         self.huaweicloud_conn_id = huaweicloud_conn_id
         self.download_to = download_to

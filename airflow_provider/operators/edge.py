@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import time
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider.core.errors import DumpBusyError, HuaweiCloudError
+from airflow_provider.core.errors import DumpBusyError, HuaweiCloudError, InvalidInputError
 from airflow_provider.core.validation import check_edge_node_ids
 from airflow_provider.operators.base import HuaweiCloudTaskOperator
 from airflow_provider.operators.delivery import deliver
@@ -18,6 +19,18 @@ if TYPE_CHECKING:
 
     from airflow_provider.core.status import TaskStatus
     from airflow_provider.hooks.edge import EdgeManagerHook
+
+
+def parse_node_ids(value: Sequence[object] | str) -> Sequence[object]:
+    """Node ids as given, or as a rendered template: ``"[1, 2]"``, ``"['1', '2']"`` or ``"1,2"``."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    try:
+        parsed = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return [part.strip().strip("'\"") for part in text.strip("[]() ").split(",") if part.strip()]
+    return list(parsed) if isinstance(parsed, (list, tuple, set)) else [parsed]
 
 
 class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
@@ -47,6 +60,8 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if download_to and not self.wait_for_completion:
+            raise InvalidInputError("download_to", download_to, "needs wait_for_completion=True")
         self.node_ids = node_ids
         self.edge_manager_conn_id = edge_manager_conn_id
         self.download_to = download_to
@@ -68,10 +83,7 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
         return self.hook  # type: ignore[return-value]
 
     def start(self, context: Context) -> dict[str, str]:
-        raw: Sequence[object] = self.node_ids
-        if isinstance(raw, str):  # a rendered template such as "[1, 2]" or "1,2"
-            raw = [part.strip() for part in raw.strip("[]() ").split(",") if part.strip()]
-        nodes = check_edge_node_ids(raw)
+        nodes = check_edge_node_ids(parse_node_ids(self.node_ids))
         deadline = time.monotonic() + self.busy_timeout
         while True:
             try:

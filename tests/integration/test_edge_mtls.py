@@ -107,7 +107,6 @@ def test_mtls_without_client_cert_is_a_clear_tls_error(mtls: EmulatorHandle, mon
     assert mtls.admin.requests(service="mef") == []  # refused in the handshake: the app never saw it
 
 
-@pytest.mark.xfail(strict=True, reason=ASYNC_NO_CERT_BUG)
 def test_mtls_without_client_cert_async_is_a_clear_tls_error(
     mtls: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -196,7 +195,6 @@ VERIFY_FALSE_BUG = (
 
 
 @pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
-@pytest.mark.xfail(_verify_false_bug_present(), strict=True, reason=VERIFY_FALSE_BUG)
 def test_mtls_with_verify_false_logs_a_warning(
     mtls: EmulatorHandle, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

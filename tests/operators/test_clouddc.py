@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from airflow.sdk.exceptions import AirflowException, TaskDeferred
 
-from airflow_provider.core.errors import HuaweiCloudError, NotFoundError, TaskFailedError
+from airflow_provider.core.errors import HuaweiCloudError, InvalidInputError, NotFoundError, TaskFailedError
 from airflow_provider.operators.clouddc import CloudDCLogExportOperator
 from airflow_provider.operators.links import CONSOLE_URL_KEY
 from airflow_provider.triggers.task import HuaweiCloudTaskTrigger
@@ -133,7 +133,9 @@ def test_wait_for_completion_false_returns_the_running_status(
     emulator: EmulatorHandle, context: Context, ti: XComRecorder, tmp_path: Path
 ) -> None:
     emulator.admin.set_outcome("clouddc", "succeed", duration=1e6)
-    result = export_op(wait_for_completion=False, download_to=f"{tmp_path}/").execute(context)
+    with pytest.raises(InvalidInputError, match="download_to"):
+        export_op(wait_for_completion=False, download_to=f"{tmp_path}/")
+    result = export_op(wait_for_completion=False).execute(context)
     assert result["state"] == "RUNNING"
     assert result["raw_status"] == "Running"
     assert result["task_id"] == ti.value("export_id")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from airflow.sdk.exceptions import AirflowException, TaskDeferred
 
-from airflow_provider.core.errors import HuaweiCloudError, TaskFailedError
+from airflow_provider.core.errors import HuaweiCloudError, InvalidInputError, TaskFailedError
 from airflow_provider.operators.edge import EdgeLogDumpOperator
 from airflow_provider.operators.links import CONSOLE_URL_KEY
 from airflow_provider.triggers.task import HuaweiCloudTaskTrigger
@@ -110,14 +110,6 @@ def test_templated_node_ids_string_is_accepted(emulator: EmulatorHandle, context
     assert len(created) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: operators/edge.py:73 splits a rendered list on commas but keeps the quotes of string items: "
-        "node_ids='{{ params.node_ids }}' with params ['4', '5'] (what a UI form or JSON conf gives) renders "
-        "\"['4', '5']\" and fails with 'each node id must be an integer'"
-    ),
-)
 def test_templated_list_of_string_ids_is_accepted(emulator: EmulatorHandle, context: Context) -> None:
     emulator.admin.set_outcome("mef", "succeed", duration=0)
     result = dump_op(node_ids="['4', '5']").execute(context)
@@ -215,11 +207,18 @@ def test_wait_for_completion_false_returns_the_first_status(
     emulator: EmulatorHandle, context: Context, ti: XComRecorder, tmp_path: Path
 ) -> None:
     emulator.admin.set_outcome("mef", "succeed", duration=1e6)
-    result = dump_op(wait_for_completion=False, download_to=f"{tmp_path}/").execute(context)
+    result = dump_op(wait_for_completion=False).execute(context)
     assert result["state"] in ("WAITING", "RUNNING")
     assert result["task_id"] == ti.value("dump_task_id")
     assert "download" not in result
     assert list(tmp_path.iterdir()) == []
+
+
+def test_download_without_waiting_is_rejected_up_front(tmp_path: Path) -> None:
+    """Nothing to download before the dump finished: a contradiction, not a silent no-op."""
+    with pytest.raises(InvalidInputError, match="download_to") as info:
+        dump_op(wait_for_completion=False, download_to=f"{tmp_path}/")
+    assert "wait_for_completion" in str(info.value)
 
 
 # Dump busy -------------------------------------------------------------------------------------
