@@ -118,11 +118,12 @@ with DAG(
                 "state": (status or {}).get("state", "FAILED"),
             }
             if status:
-                started, finished = status.get("started_at"), status.get("finished_at")
+                # Services that report no finish time (CloudDC) are bounded by when the end was seen.
+                started = status.get("started_at")
+                finished = status.get("finished_at") or status.get("observed_at")
                 if started and finished:
-                    entry["duration_seconds"] = (
-                        datetime.fromisoformat(finished) - datetime.fromisoformat(started)
-                    ).total_seconds()
+                    seconds = (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
+                    entry["duration_seconds"] = seconds if seconds >= 0 else None  # clocks disagree
                 if status.get("result", {}).get("failed_nodes"):
                     entry["failed_nodes"] = status["result"]["failed_nodes"]
                 if status.get("result", {}).get("log_path"):

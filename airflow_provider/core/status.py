@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -51,6 +51,8 @@ class TaskStatus(BaseModel):
     eta_seconds: float | None = Field(default=None, ge=0)
     recognized: bool = True
     result: dict[str, Any] = Field(default_factory=dict)
+    #: When this status was read: bounds the finish time of APIs that report none (CloudDC).
+    observed_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict for XCom and trigger events."""

@@ -187,3 +187,73 @@ def test_dcs_background_task_runs(airflow_db: None, huaweicloud_emulator: Emulat
     status = xcoms(run)[("wait_for_background_task", "return_value")]
     assert status["state"] == "SUCCEEDED"
     assert status["task_id"] == "d1347120363c2b310653f610d382729b"
+
+
+# The scheduled archival pipeline --------------------------------------------------------------
+def _manifest(root: Path) -> dict[str, Any]:
+    import json
+
+    found = sorted(root.rglob("manifest.json"))
+    assert len(found) == 1, found
+    manifest: dict[str, Any] = json.loads(found[0].read_text())
+    return manifest
+
+
+@pytest.mark.dag
+def test_log_archival_archives_by_date_and_writes_a_manifest(
+    airflow_db: None,
+    huaweicloud_emulator: EmulatorHandle,
+    dagbag: DagBag,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AIRFLOW_VAR_HUAWEICLOUD_LOG_ARCHIVE_ROOT", f"file://{tmp_path}")
+    huaweicloud_emulator.admin.set_outcome("mef", "partial", duration=5)
+    run = run_dag(dagbag, "example_log_archival")
+
+    assert run.state == "success", task_states(run)
+    manifest = _manifest(tmp_path)
+    assert manifest["ok"] is True and manifest["failed_collections"] == []
+    entries = {entry["task"]: entry for entry in manifest["collections"]}
+    assert entries["collect_edge_logs"]["state"] == "PARTIALLY_FAILED"  # accepted, and reported
+    assert entries["collect_edge_logs"]["failed_nodes"]
+    assert entries["backup_css_logs"]["obs_log_path"]
+    assert entries["backup_css_logs"]["remote_ids"]["cluster_id"] == CLUSTER
+    for task_id in ("collect_edge_logs", "export_server_logs"):
+        archived = entries[task_id]["file"]
+        copy = Path(archived["archived_to"].removeprefix("file://"))
+        assert run.logical_date is not None
+        assert copy.parent.parent.name == run.logical_date.strftime("%Y-%m-%d")
+        data = copy.read_bytes()
+        assert len(data) == archived["bytes"]
+        assert hashlib.sha256(data).hexdigest() == archived["sha256"]
+        with tarfile.open(copy, mode="r:gz") as archive:
+            assert archive.getmembers()
+    # MEF reports start and finish; CloudDC only a start (the duration is bounded by when the end was
+    # seen, which the sped-up emulator clock cannot be compared with).
+    assert entries["collect_edge_logs"]["duration_seconds"] > 0
+    assert "duration_seconds" in entries["export_server_logs"]
+
+
+@pytest.mark.dag
+def test_log_archival_fails_loudly_but_still_writes_the_manifest(
+    airflow_db: None,
+    huaweicloud_emulator: EmulatorHandle,
+    dagbag: DagBag,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AIRFLOW_VAR_HUAWEICLOUD_LOG_ARCHIVE_ROOT", f"file://{tmp_path}")
+    huaweicloud_emulator.admin.set_outcome("css", "fail", duration=5)
+    run = run_dag(dagbag, "example_log_archival")
+
+    assert run.state == "failed"
+    states = task_states(run)
+    assert states["backup_css_logs"] == "failed"
+    assert states["write_manifest"] == "failed"  # raised after writing, to fail the run loudly
+    manifest = _manifest(tmp_path)
+    assert manifest["ok"] is False
+    assert manifest["failed_collections"] == ["backup_css_logs"]
+    entries = {entry["task"]: entry for entry in manifest["collections"]}
+    assert entries["backup_css_logs"]["remote_ids"]["record_id"]  # pushed before the wait failed
+    assert entries["export_server_logs"]["state"] == "SUCCEEDED"
