@@ -19,26 +19,12 @@ from airflow_provider.core.errors import (
 )
 from airflow_provider.hooks.css import CssHook
 from tests.hooks._support import BASE, HTML_BODY, PROJECT_ID, assert_signed, body_bytes, url_parts
+from tests.seed_examples import CSS_RECORDS as SEED_RECORDS
 
 CLUSTER = "4213d908-f5dc-4633-8401-cfd7175fca0c"
 COLLECT_URL = f"{BASE}/clusters/{CLUSTER}/logs/collect"
 RECORDS_URL = f"{BASE}/clusters/{CLUSTER}/logs/records"
 RECORDS_PATH = f"/v1.0/{PROJECT_ID}/clusters/{CLUSTER}/logs/records"
-
-# Seed 003 example response, verbatim.
-SEED_RECORDS = """{
-"clusterLogRecord" : [ {
-"id" : "d455a541-597e-4846-a6be-baad0ea361b1",
-"clusterId" : "4213d908-f5dc-4633-8401-cfd7175fca0c",
-"createAt" : 1656042837000,
-"logPath" : "css-backup-1610678043608/css/log",
-"status" : "RUNNING",
-"finishedAt" : null,
-"jobTypes" : "Manual",
-"failedMsg" : null,
-"jobId" : "2c9080df7c171342017c5e0884f8011c"
-} ]
-}"""
 
 
 def now_ms() -> int:

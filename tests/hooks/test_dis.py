@@ -11,6 +11,7 @@ import pytest
 from airflow_provider.core.errors import ApiError, AuthenticationError, BadResponseError, InvalidInputError
 from airflow_provider.hooks.dis import DisHook
 from tests.hooks._support import DIS_TASK_ID, ENDPOINT, HTML_BODY, PROJECT_ID, assert_signed, body_bytes, url_parts
+from tests.seed_examples import DIS_LOG as SEED_LOG
 
 LOG_PATH = f"/v1/transfertasklog/{DIS_TASK_ID}"
 LOG_URL = f"{ENDPOINT}{LOG_PATH}"
@@ -19,32 +20,6 @@ TASKS_PATH = f"/v2/{PROJECT_ID}/streams/{STREAM}/transfer-tasks"
 TASKS_URL = f"{ENDPOINT}{TASKS_PATH}"
 ACTION_URL = f"{TASKS_URL}/action"
 OTHER_TASK_ID = "As805BudhcH1lDs6gbn"
-
-# Seed 002 example response, verbatim: the documented array arrives as one object.
-SEED_LOG = """{
-"errorCode" : -1,
-"totalNum" : 100,
-"message" : null,
-"isStreamFound" : null,
-"streamData" : null,
-"streamDataList" : null,
-"transferTaskList" : null,
-"monitorData" : null,
-"transferTaskLogList" : {
-"transferTaskId" : "CDaRPdvKUfZrAhzTaYs",
-"state" : 0,
-"destinationType" : "OBS",
-"startTime" : 1756539753280,
-"endTime" : 1756540056070,
-"transferBytes" : 30718683,
-"transferRecordsNum" : 32943,
-"transformRecordsNum" : 0,
-"streamId" : "hFKqKEhCZgNayyIS8Zv",
-"projectId" : "575ae927fc644f22b5c5af5209b7cf51",
-"transferFileName" : "CDaRPdvKUfZrAhzTaYs.disMonitorTest.0.1756539753290",
-"num" : 0
-}
-}"""
 
 
 def entry(n: int) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from airflow_provider.core.errors import (
 from airflow_provider.get_provider_info import EDGE_UI_FIELD_BEHAVIOUR
 from airflow_provider.hooks.edge import EdgeManagerHook
 from tests.hooks._support import EDGE_BASE, EDGE_TASK_ID, HTML_BODY, body_bytes, mef, url_parts
+from tests.seed_examples import EDGE_POLL as SEED_POLL
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -32,24 +33,6 @@ ARCHIVE = b"\x1f\x8b\x08\x00" + os.urandom(70_000)
 CERT = "-----BEGIN CERTIFICATE-----\nMIIBclientcert\n-----END CERTIFICATE-----\n"
 KEY = "-----BEGIN PRIVATE KEY-----\nMIIEclientkeysecret\n-----END PRIVATE KEY-----\n"
 CA = "-----BEGIN CERTIFICATE-----\nMIIBrootca\n-----END CERTIFICATE-----\n"
-
-# Seed 000, verbatim.
-SEED_POLL = """{
-    "status": "00000000",
-    "msg": "success",
-    "data": {
-        "createdAt": "2023-08-23T17:06:56.28075167Z",
-        "data": {
-            "fileName": "edgeNodes.tar.gz"
-        },
-        "finishedAt": "2023-08-23T17:07:05.67786258Z",
-        "progress": 100,
-        "reason": "task succeeded",
-        "startedAt": "2023-08-23T17:06:56.28095697Z",
-        "status": "succeed",
-        "taskId": "dumpMultiNodesLog.eca14a007f930e5689652a30"
-    }
-}"""
 
 
 def mef_error(code: str, msg: str, status: int = 400) -> dict[str, Any]:

@@ -12,18 +12,11 @@ from airflow_provider.core.exchange import drive_sync
 from airflow_provider.core.status import TaskState
 from airflow_provider.services import clouddc
 from airflow_provider.services._parsing import parse_model
+from tests.seed_examples import CLOUDDC_POLL as SEED_POLL
 from tests.services._support import FakeSender, json_values, property_settings, response, shaped
 
 PROJECT = "0123456789abcdef0123456789abcdef"
 SERVER = "srv-1"
-
-# Seed 001, verbatim.
-SEED_POLL = """{
-"export_id" : "1",
-"status" : "Running",
-"percentage" : "30%",
-"created_at" : "2024-07-01T11:32:49Z"
-}"""
 
 
 def _export(**fields: object) -> clouddc.ServerLogExport:

@@ -13,26 +13,12 @@ from airflow_provider.core.exchange import drive_sync
 from airflow_provider.core.status import TaskState
 from airflow_provider.services import css
 from airflow_provider.services._parsing import parse_model
+from tests.seed_examples import CSS_RECORDS as SEED_RESPONSE
 from tests.services._support import FakeSender, json_values, property_settings, response, shaped
 
 PROJECT = "0123456789abcdef0123456789abcdef"
 CLUSTER = "4213d908-f5dc-4633-8401-cfd7175fca0c"
 UTC = timezone.utc
-
-# Seed 003, verbatim.
-SEED_RESPONSE = """{
-"clusterLogRecord" : [ {
-"id" : "d455a541-597e-4846-a6be-baad0ea361b1",
-"clusterId" : "4213d908-f5dc-4633-8401-cfd7175fca0c",
-"createAt" : 1656042837000,
-"logPath" : "css-backup-1610678043608/css/log",
-"status" : "RUNNING",
-"finishedAt" : null,
-"jobTypes" : "Manual",
-"failedMsg" : null,
-"jobId" : "2c9080df7c171342017c5e0884f8011c"
-} ]
-}"""
 
 
 def _record(rid: str, **fields: Any) -> dict[str, Any]:

@@ -13,69 +13,13 @@ from airflow_provider.core.exchange import drive_sync
 from airflow_provider.core.status import TaskState
 from airflow_provider.services import dcs
 from airflow_provider.services._parsing import parse_model
+from tests.seed_examples import DCS_PROGRESS as SEED_RESPONSE
 from tests.services._support import FakeSender, json_values, property_settings, response, shaped
 
 PROJECT = "a4d31cb6-3d72-4fdc-8ec9-6e3a41e47f71"
 INSTANCE = "5560df16-cebf-4473-95c4-d1b573c16e79"
 TASK = "8abf6e1e72c12e7c0172c15b508500aa"
 UTC = timezone.utc
-
-# Seed 004, verbatim.
-SEED_RESPONSE = """{
-  "progress" : 30,
-  "remain_time" : 100,
-  "step_details" : [ {
-    "step_id" : "9d1d1da8-650e-406f-81e4-b3c11515869f",
-    "step_name" : "Pre-check.",
-    "step_status" : "FINISH",
-    "begin_time" : "2022-09-01 11:52:24",
-    "end_time" : "2022-09-01 11:52:29",
-    "error_code" : "DCS.4064",
-    "sub_step_details" : [ {
-      "sub_step_id" : "4692b05b-fa55-4f7d-9be6-527bde25b424",
-      "sub_step_name" : "Resource check.",
-      "sub_step_status" : "FINISH",
-      "begin_time" : "2022-09-01 11:52:24",
-      "end_time" : "2022-09-01 11:52:26",
-      "detail" : "",
-      "error_code" : "DCS.4065"
-    }, {
-      "sub_step_id" : "4692b05b-fa55-4f7d-9be6-527bde25b425",
-      "sub_step_name" : "Instance status check.",
-      "sub_step_status" : "FINISH",
-      "begin_time" : "2022-09-01 11:52:26",
-      "end_time" : "2022-09-01 11:52:29",
-      "detail" : "",
-      "error_code" : "DCS.4064"
-    } ]
-  }, {
-    "step_id" : "9d1d1da8-650e-406f-3fad-c4a22515869f",
-    "step_name" : "Data migration.",
-    "step_status" : "EXECUTING",
-    "begin_time" : "2022-09-01 11:52:30",
-    "end_time" : "2022-09-01 11:54:30",
-    "error_code" : "DCS.4065",
-    "sub_step_details" : [ {
-      "sub_step_id" : "cb58a8ea-b8e2-4626-b3fa-57ab1a830724",
-      "sub_step_name" : "Resource request.",
-      "sub_step_status" : "FINISH",
-      "begin_time" : "2022-09-01 11:52:30",
-      "end_time" : "2022-09-01 11:53:30",
-      "detail" : "{node_id:9996c3376318417281fb5e611f3fb1a0,slot_range:[0 5460],\
-full_migration:in progress,inc_migration:in progress}",
-      "error_code" : "DCS.4065"
-    }, {
-      "sub_step_id" : "f9df7fd2-b31f-4ec3-bbb1-3dc740326342",
-      "sub_step_name" : "Resource request.",
-      "sub_step_status" : "FINISH",
-      "begin_time" : "2022-09-01 11:53:30",
-      "end_time" : "2022-09-01 11:54:30",
-      "detail" : "{node_id:5b70f440ccc94789b34a5c98c2ba05ea,slot_range:[5461 10921],\
-full_migration:to start, inc_migration:to start}",
-      "error_code" : "DCS.4066"
-    } ]
-  } ]
-}"""
 
 
 def _step(name: str, status: str, *subs: tuple[str, str], error_code: str | None = "DCS.4064") -> dict[str, Any]:

@@ -13,37 +13,13 @@ from airflow_provider.core.exchange import drive_sync
 from airflow_provider.core.status import TaskState
 from airflow_provider.services import dis
 from airflow_provider.services._parsing import parse_model, to_ms
+from tests.seed_examples import DIS_LOG as SEED_RESPONSE
 from tests.services._support import FakeSender, json_values, property_settings, response, shaped
 
 TASK = "CDaRPdvKUfZrAhzTaYs"
 PROJECT = "575ae927fc644f22b5c5af5209b7cf51"
 UTC = timezone.utc
 
-# Seed 002, verbatim: the list is a single object and errorCode is an integer.
-SEED_RESPONSE = """{
-"errorCode" : -1,
-"totalNum" : 100,
-"message" : null,
-"isStreamFound" : null,
-"streamData" : null,
-"streamDataList" : null,
-"transferTaskList" : null,
-"monitorData" : null,
-"transferTaskLogList" : {
-"transferTaskId" : "CDaRPdvKUfZrAhzTaYs",
-"state" : 0,
-"destinationType" : "OBS",
-"startTime" : 1756539753280,
-"endTime" : 1756540056070,
-"transferBytes" : 30718683,
-"transferRecordsNum" : 32943,
-"transformRecordsNum" : 0,
-"streamId" : "hFKqKEhCZgNayyIS8Zv",
-"projectId" : "575ae927fc644f22b5c5af5209b7cf51",
-"transferFileName" : "CDaRPdvKUfZrAhzTaYs.disMonitorTest.0.1756539753290",
-"num" : 0
-}
-}"""
 
 # ListTransferTasks doc example shape (API_NOTES.md: task_id is only in the raw JSON).
 LIST_TASKS: dict[str, Any] = {

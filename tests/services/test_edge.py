@@ -18,27 +18,11 @@ from airflow_provider.core.exchange import drive_sync
 from airflow_provider.core.status import TaskState
 from airflow_provider.services import edge
 from airflow_provider.services._parsing import parse_model
+from tests.seed_examples import EDGE_POLL as SEED_POLL
 from tests.services._support import FakeSender, json_values, property_settings, response, shaped
 
 TASK_ID = "dumpMultiNodesLog.eca14a007f930e5689652a30"
 
-# Seed 000, verbatim.
-SEED_POLL = """{
-    "status": "00000000",
-    "msg": "success",
-    "data": {
-        "createdAt": "2023-08-23T17:06:56.28075167Z",
-        "data": {
-            "fileName": "edgeNodes.tar.gz"
-        },
-        "finishedAt": "2023-08-23T17:07:05.67786258Z",
-        "progress": 100,
-        "reason": "task succeeded",
-        "startedAt": "2023-08-23T17:06:56.28095697Z",
-        "status": "succeed",
-        "taskId": "dumpMultiNodesLog.eca14a007f930e5689652a30"
-    }
-}"""
 # API_NOTES.md, start response.
 NOTES_CREATE = '{"status":"00000000","msg":"success","data":{"taskId":"dumpMultiNodesLog.413f66d069888b135e976c57"}}'
 
