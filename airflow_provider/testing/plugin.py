@@ -4,8 +4,10 @@ pytest imports this module in every run of every user who installs the provider,
 imports nothing heavy; the emulator loads inside the fixture on first use.
 
 Fixtures:
-    huaweicloud_emulator_options  session; override to pass ``speed``/``seed``/``tls``.
-    huaweicloud_emulator_server   session; one running emulator for the whole session.
+    huaweicloud_emulator_options  session; override (e.g. in a folder's conftest) to pass
+                                  ``speed``/``seed``/``tls``.
+    huaweicloud_emulator_server   one running emulator per distinct options, started on first
+                                  use and stopped at the end of the session.
     huaweicloud_emulator          function; resets state and sets the two Airflow connections.
 """
 
@@ -27,14 +29,27 @@ def huaweicloud_emulator_options() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def huaweicloud_emulator_server(huaweicloud_emulator_options: dict[str, Any]) -> Iterator[EmulatorHandle]:
+def _huaweicloud_emulators() -> Iterator[dict[tuple[tuple[str, Any], ...], EmulatorHandle]]:
+    """Emulators of the session, by options: folders that override the options get their own."""
+    servers: dict[tuple[tuple[str, Any], ...], EmulatorHandle] = {}
+    try:
+        yield servers
+    finally:
+        for handle in servers.values():
+            handle.stop()
+
+
+@pytest.fixture
+def huaweicloud_emulator_server(
+    huaweicloud_emulator_options: dict[str, Any],
+    _huaweicloud_emulators: dict[tuple[tuple[str, Any], ...], EmulatorHandle],
+) -> EmulatorHandle:
     from airflow_provider.testing.emulator_runner import start_emulator
 
-    handle = start_emulator(**huaweicloud_emulator_options)
-    try:
-        yield handle
-    finally:
-        handle.stop()
+    key = tuple(sorted(huaweicloud_emulator_options.items()))
+    if key not in _huaweicloud_emulators:
+        _huaweicloud_emulators[key] = start_emulator(**huaweicloud_emulator_options)
+    return _huaweicloud_emulators[key]
 
 
 @pytest.fixture

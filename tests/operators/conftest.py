@@ -10,8 +10,6 @@ import pytest
 from tests.operators._support import FAST_RETRY, XComRecorder
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from airflow.sdk import Context
 
     from airflow_provider.testing.emulator_runner import EmulatorHandle
@@ -22,18 +20,6 @@ SPEED = 20.0
 @pytest.fixture(scope="session")
 def huaweicloud_emulator_options() -> dict[str, Any]:
     return {"speed": SPEED, "seed": 0, "tls": False}
-
-
-@pytest.fixture(scope="session")
-def huaweicloud_emulator_server(huaweicloud_emulator_options: dict[str, Any]) -> Iterator[EmulatorHandle]:
-    """Our own emulator: the plugin's session server is shared with other test folders that use other seeds."""
-    from airflow_provider.testing.emulator_runner import start_emulator
-
-    handle = start_emulator(**huaweicloud_emulator_options)
-    try:
-        yield handle
-    finally:
-        handle.stop()
 
 
 @pytest.fixture

@@ -23,9 +23,7 @@ def huaweicloud_emulator_options() -> dict[str, Any]:
 
 @pytest.fixture
 def emulator(huaweicloud_emulator: EmulatorHandle) -> Iterator[EmulatorHandle]:
-    """The plugin's fixture; the speed is set again because another folder may have started the
-    session's emulator with its own options."""
-    huaweicloud_emulator.admin.set_speed(SPEED)
+    """The plugin's fixture (an emulator with this folder's options), with a clean token cache."""
     TOKEN_CACHE.clear()
     yield huaweicloud_emulator
     TOKEN_CACHE.clear()
