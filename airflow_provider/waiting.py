@@ -13,7 +13,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider.core.errors import HuaweiCloudError, InvalidInputError, NotFoundError, TaskFailedError
+from airflow_provider.core.errors import (
+    ApiError,
+    AuthenticationError,
+    BadResponseError,
+    HuaweiCloudError,
+    InvalidInputError,
+    NotFoundError,
+    RateLimitedError,
+    TaskFailedError,
+    TransportError,
+)
 from airflow_provider.core.polling import PollPolicy
 from airflow_provider.core.progress import SERVICE_LABELS, LogSink, ProgressLog
 from airflow_provider.core.status import TaskState, TaskStatus
@@ -44,6 +54,103 @@ def primary_id(service: str, ids: dict[str, str]) -> str:
     return str(ids.get(key, "?"))
 
 
+#: Failed checks in a row that a wait rides out; the next one fails it. A wait can last days,
+#: and a gateway answering one HTML page or a 5xx burst beyond the transport's own retries must
+#: not lose it; a check that keeps failing still fails the wait within minutes.
+TOLERATED_FAILURES = 3
+
+#: APIG's answer to an ``X-Sdk-Date`` more than 15 minutes away from its own clock.
+CLOCK_SKEW_CODE = "APIGW.0303"
+CLOCK_SKEW_HINT = (
+    "the gateway rejected the request's X-Sdk-Date: it differs from the gateway's time by more than 15 "
+    "minutes; check this machine's clock (NTP)"
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failed check worth another one later (the transport has already retried it).
+
+    Authentication, not found, invalid input and failed tasks are answers, not hiccups; a TLS
+    error (a ``TransportError`` that never got to send) is configuration.
+    """
+    if isinstance(exc, (AuthenticationError, NotFoundError, InvalidInputError, TaskFailedError)):
+        return False
+    if isinstance(exc, (BadResponseError, RateLimitedError)):
+        return True
+    if isinstance(exc, TransportError):
+        return exc.reached_server is not None
+    return isinstance(exc, ApiError) and exc.status >= 500
+
+
+def explained(exc: HuaweiCloudError) -> HuaweiCloudError:
+    """``exc``, or the same error with a hint the user can act on (clock skew)."""
+    if isinstance(exc, AuthenticationError) and (
+        exc.error_code == CLOCK_SKEW_CODE or "x-sdk-date" in (exc.error_msg or "").lower()
+    ):
+        if CLOCK_SKEW_HINT in str(exc):
+            return exc
+        msg = f"{exc.error_msg} ({CLOCK_SKEW_HINT})" if exc.error_msg else CLOCK_SKEW_HINT
+        return AuthenticationError(
+            service=exc.service,
+            status=exc.status,
+            error_code=exc.error_code,
+            error_msg=msg,
+            request_id=exc.request_id,
+        )
+    return exc
+
+
+class WaitGuard:
+    """The rules a long wait applies between checks, shared by the sync wait and the trigger.
+
+    ``failed`` decides whether a failed check is ridden out (a warning, then the next check at
+    the policy's interval) or ends the wait; ``succeeded`` resets the count and warns once when
+    the reported progress goes backwards (the wait goes on: only the remote state decides).
+    """
+
+    def __init__(self, label: str, logger: LogSink, limit: int = TOLERATED_FAILURES) -> None:
+        self.label = label
+        self.log = logger
+        self.limit = limit
+        self.failures = 0
+        self._progress: float | None = None
+        self._warned_backwards = False
+
+    def failed(self, exc: HuaweiCloudError, *, seen: bool, tolerate: bool = True) -> HuaweiCloudError | None:
+        """None to keep waiting, else the error that ends the wait."""
+        if isinstance(exc, NotFoundError):
+            detail = " (it existed at an earlier check), so it was deleted or expired" if seen else ""
+            return HuaweiCloudError(f"{self.label} not found{detail}: {exc}")
+        if not tolerate or not is_transient(exc):
+            return explained(exc)
+        self.failures += 1
+        if self.failures > self.limit:
+            return HuaweiCloudError(f"{self.label}: {self.failures} checks in a row failed; the last: {exc}")
+        self.log.warning(
+            "%s: check failed (%d of %d tolerated in a row), still waiting: %s",
+            self.label,
+            self.failures,
+            self.limit,
+            exc,
+        )
+        return None
+
+    def succeeded(self, status: TaskStatus) -> None:
+        self.failures = 0
+        progress = status.progress
+        if progress is None:
+            return
+        if self._progress is not None and progress < self._progress and not self._warned_backwards:
+            self._warned_backwards = True
+            self.log.warning(
+                "%s: progress went backwards from %g%% to %g%%; still waiting for a final state",
+                self.label,
+                self._progress,
+                progress,
+            )
+        self._progress = progress if self._progress is None else max(self._progress, progress)
+
+
 @dataclass
 class TaskWait:
     service: str
@@ -55,6 +162,7 @@ class TaskWait:
     logger: LogSink = field(default_factory=lambda: logging.getLogger(__name__))
     last_status: TaskStatus | None = None
     _progress: ProgressLog | None = None
+    _guard: WaitGuard | None = None
 
     def __post_init__(self) -> None:
         if self.service not in PRIMARY_ID:
@@ -76,21 +184,44 @@ class TaskWait:
 
         return HuaweiCloudHook(huaweicloud_conn_id=self.conn_id)
 
-    def probe(self, hook: HuaweiCloudHook | EdgeManagerHook) -> TaskStatus:
-        """One status check through the hook's (sync) transport."""
+    @property
+    def guard(self) -> WaitGuard:
+        """Counts failed checks in a row on this instance (a poke-mode sensor keeps it between pokes)."""
+        if self._guard is None:
+            self._guard = WaitGuard(self.label, self.logger)
+        return self._guard
+
+    def probe(self, hook: HuaweiCloudHook | EdgeManagerHook, *, tolerate: bool = True) -> TaskStatus:
+        """One status check through the hook's (sync) transport.
+
+        A transient failure (see ``is_transient``) within the tolerance is logged and answered
+        with the last status seen (or a not-yet-checked WAITING status): not done, keep waiting.
+        With ``tolerate=False`` every failure raises (a status that is returned, not waited on).
+        """
         from airflow_provider.services.registry import status_exchange
 
         project_id = None if self.service == "edge" else hook.config.project_id  # type: ignore[union-attr]
         try:
             status = hook.run(status_exchange(self.service, project_id, self.ids, **self.options))
-        except NotFoundError as exc:
-            raise self.vanished(exc) from exc
+        except HuaweiCloudError as exc:
+            error = self.guard.failed(exc, seen=self.last_status is not None, tolerate=tolerate)
+            if error is exc:
+                raise
+            if error is not None:
+                raise error from exc
+            return self.last_status or self.unchecked(exc)
+        self.guard.succeeded(status)
         self.observe(status)
         return status
 
-    def vanished(self, exc: NotFoundError) -> HuaweiCloudError:
-        seen = " (it existed at an earlier check: it was deleted or expired)" if self.last_status else ""
-        return HuaweiCloudError(f"{self.label} not found{seen}: {exc}")
+    def unchecked(self, exc: HuaweiCloudError) -> TaskStatus:
+        """What a wait knows before its first successful check: nothing final."""
+        return TaskStatus(
+            service=self.service,
+            task_id=primary_id(self.service, self.ids),
+            state=TaskState.WAITING,
+            message=f"not checked yet: {exc}",
+        )
 
     def observe(self, status: TaskStatus) -> None:
         if self._progress is None:

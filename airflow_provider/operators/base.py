@@ -117,7 +117,8 @@ class HuaweiCloudTaskOperator(BaseOperator):
         try:
             ids = self.start(context)
             wait = self.task_wait(ids)
-            first = wait.probe(self.hook)
+            # A status returned as is must be a real one; a status waited on may ride out a hiccup.
+            first = wait.probe(self.hook, tolerate=self.wait_for_completion)
             if not self.wait_for_completion:
                 return first.to_json()
             if self.deferrable:

@@ -16,7 +16,7 @@ from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider.core.errors import HuaweiCloudError, NotFoundError
+from airflow_provider.core.errors import HuaweiCloudError
 from airflow_provider.core.polling import PollPolicy
 from airflow_provider.core.progress import SERVICE_LABELS, ProgressLog
 from airflow_provider.core.status import TaskState
@@ -105,6 +105,7 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider.core.exchange import drive_async
         from airflow_provider.services.registry import status_exchange
+        from airflow_provider.waiting import WaitGuard
 
         label = f"{SERVICE_LABELS.get(self.service, self.service)} {self.remote_id}"
         policy = PollPolicy.from_dict(self.poll_policy) if self.poll_policy else PollPolicy()
@@ -120,6 +121,7 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
             label,
             datetime.fromtimestamp(self.deadline, tz=timezone.utc).isoformat(timespec="seconds"),
         )
+        guard = WaitGuard(label, self.log)
         last: TaskStatus | None = None
         polls = 0
         try:
@@ -129,29 +131,29 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
                     status = await drive_async(
                         status_exchange(self.service, project_id, self.ids, **self.options), transport
                     )
-                except NotFoundError as exc:
-                    seen = " (it existed at an earlier check)" if last is not None else ""
-                    yield self._event("error", f"{label} not found{seen}: {exc}")
-                    return
                 except HuaweiCloudError as exc:
-                    yield self._event("error", f"{label}: {exc}", last)
-                    return
-                progress.observe(status)
-                last = status
-                if status.state.is_terminal:
-                    ok = status.state is TaskState.SUCCEEDED or (
-                        status.state is TaskState.PARTIALLY_FAILED and self.accept_partial_failure
-                    )
-                    yield self._event("success" if ok else "failed", status.message or status.state.value, status)
-                    return
+                    error = guard.failed(exc, seen=last is not None)
+                    if error is not None:
+                        message = str(error) if str(error).startswith(label) else f"{label}: {error}"
+                        yield self._event("error", message, last)
+                        return
+                else:
+                    guard.succeeded(status)
+                    progress.observe(status)
+                    last = status
+                    if status.state.is_terminal:
+                        ok = status.state is TaskState.SUCCEEDED or (
+                            status.state is TaskState.PARTIALLY_FAILED and self.accept_partial_failure
+                        )
+                        yield self._event("success" if ok else "failed", status.message or status.state.value, status)
+                        return
                 left = self.deadline - time.time()
                 if left <= 0:
                     waited = time.time() - self.waiting_since
-                    yield self._event(
-                        "timeout", f"still {status.state.value} after waiting {waited:.0f} s (deadline reached)", status
-                    )
+                    state = last.state.value if last is not None else "unchecked"
+                    yield self._event("timeout", f"still {state} after waiting {waited:.0f} s (deadline reached)", last)
                     return
-                interval = policy.next_interval(status, poll_count=polls, waiting_since=waiting_since)
+                interval = policy.next_interval(last, poll_count=polls, waiting_since=waiting_since)
                 await asyncio.sleep(min(interval, left))
         finally:
             cleanup()

@@ -199,12 +199,14 @@ async def test_errors_beyond_the_retry_policy_end_in_an_error_event(
 ) -> None:
     use_conn(monkeypatch, emulator.huaweicloud_conn_json, retry={**QUICK_RETRY, "max_attempts": 2})
     task_id = new_dcs_task(emulator)
-    emulator.admin.add_fault("status", path_glob=progress_path(emulator, task_id), status=503, count=5)
+    # 2 attempts per check; 3 failed checks in a row are ridden out, the 4th ends the wait
+    emulator.admin.add_fault("status", path_glob=progress_path(emulator, task_id), status=503, count=8)
     events = await all_events(dcs_trigger(emulator, task_id))
     assert len(events) == 1
     assert events[0]["status"] == "error"
     assert "HTTP 503" in events[0]["message"]
-    assert len(requests_to(emulator, progress_path(emulator, task_id))) == 2
+    assert "4 checks in a row failed" in events[0]["message"]
+    assert len(requests_to(emulator, progress_path(emulator, task_id))) == 8
 
 
 async def test_token_expiry_mid_wait_refreshes_once(emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -302,10 +304,12 @@ async def test_missing_connection_is_an_error_event(emulator: EmulatorHandle) ->
 
 async def test_a_body_that_does_not_parse_is_an_error_event(emulator: EmulatorHandle) -> None:
     task_id = new_dcs_task(emulator)
-    emulator.admin.add_fault("html_200", path_glob=progress_path(emulator, task_id), count=1)
+    # tolerated 3 times in a row (a gateway hiccup during a long wait), the 4th ends the wait
+    emulator.admin.add_fault("html_200", path_glob=progress_path(emulator, task_id), count=4)
     events = await all_events(dcs_trigger(emulator, task_id))
     assert [e["status"] for e in events] == ["error"]
     assert "unexpected response, field '<body>': not JSON" in events[0]["message"]
+    assert len(requests_to(emulator, progress_path(emulator, task_id))) == 4
 
 
 async def test_a_dropped_connection_is_retried(emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:
