@@ -34,9 +34,12 @@ RESULTS = ROOT / "results" / "soak.json"
 DCS_INSTANCE = "5560df16-cebf-4473-95c4-d1b573c16e79"
 
 
-def start_emulator(speed: float, seed: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
+def start_emulator(speed: float, seed: int, log_size: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    config = Path(tempfile.mkdtemp(prefix="soak-emulator-")) / "config.json"
+    config.write_text(json.dumps({"request_log_size": log_size}))  # every request counted, none dropped
+    command = [sys.executable, "-m", "airflow_provider.emulator", "--port", "0", "--seed", str(seed)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider.emulator", "--port", "0", "--seed", str(seed), "--speed", str(speed)],
+        [*command, "--speed", str(speed), "--config", str(config)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -166,7 +169,7 @@ def main() -> int:
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")  # 100k progress/retry lines are noise here
     os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{home}/airflow.db")
-    proc, values = start_emulator(args.speed, args.seed)
+    proc, values = start_emulator(args.speed, args.seed, log_size=args.tasks * 200)
     try:
         conn = json.loads(values["AIRFLOW_CONN_HUAWEICLOUD_DEFAULT"])
         conn["extra"]["retry"] = {"base_delay": 0.2, "max_delay": 2.0, "max_attempts": 5, "max_elapsed": 60}
