@@ -51,8 +51,10 @@ def option_int(name: str, value: object, default: int, low: int, high: int) -> i
     """An integer option; digit strings are accepted because templated fields render as text."""
     if value is None:
         value = default
-    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-        value = int(value.strip())
+    if isinstance(value, str):
+        digits = value.strip().lstrip("+-")
+        if digits.isascii() and digits.isdigit():  # not "²" or other Unicode digit look-alikes
+            value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInputError(name, value, "must be an integer")
     if not low <= value <= high:

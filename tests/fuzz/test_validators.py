@@ -109,11 +109,6 @@ def test_optional_datetime(value: Any) -> None:
     assert moment is None or moment.tzinfo is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: services/_inputs.option_int calls int() on strings str.isdigit() accepts but int() "
-    "does not ('²', '+-5'): ValueError instead of InvalidInputError",
-)
 @given(value=st.sampled_from(["²", "+-5", "-+1"]))
 def test_option_int_digit_lookalikes(value: str) -> None:
     try:
