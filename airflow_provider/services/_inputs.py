@@ -6,6 +6,7 @@ DAG fields), so a missing or mistyped key must fail with the key's name before a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 
@@ -47,14 +48,15 @@ def optional_datetime(name: str, value: object) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
 def option_int(name: str, value: object, default: int, low: int, high: int) -> int:
     """An integer option; digit strings are accepted because templated fields render as text."""
     if value is None:
         value = default
-    if isinstance(value, str):
-        digits = value.strip().lstrip("+-")
-        if digits.isascii() and digits.isdigit():  # not "²" or other Unicode digit look-alikes
-            value = int(value.strip())
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):  # ASCII digits only, one sign
+        value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInputError(name, value, "must be an integer")
     if not low <= value <= high:
