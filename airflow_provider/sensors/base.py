@@ -95,7 +95,9 @@ class HuaweiCloudTaskSensor(BaseSensorOperator):
 
     def poke(self, context: Context) -> PokeReturnValue:
         wait = self.task_wait()
-        status = wait.probe(self.hook)
+        # In reschedule mode every poke is a new process, so a count of failed checks in a row
+        # cannot survive between pokes: there each failure (after the transport's retries) counts.
+        status = wait.probe(self.hook, tolerate=not self.reschedule)
         if wait.is_done(status):
             return PokeReturnValue(is_done=True, xcom_value=status.to_json())
         return PokeReturnValue(is_done=False)
