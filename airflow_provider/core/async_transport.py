@@ -41,6 +41,10 @@ _ClientKey = tuple[str, TlsSettings, tuple[float, float], tuple[tuple[str, str],
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[_ClientKey, httpx.AsyncClient]] = (
     weakref.WeakKeyDictionary()
 )
+#: One gate per client admits at most ``POOL_SIZE`` requests into httpx at a time. httpcore's
+#: pool scans every queued request on each connection hand-over, so 10,000 triggers queued
+#: inside it cost O(N) per response; waiting here instead is O(1) and keeps the pool small.
+_gates: weakref.WeakKeyDictionary[httpx.AsyncClient, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 
 
 def ssl_context(tls: TlsSettings) -> ssl.SSLContext | bool:
@@ -82,6 +86,13 @@ def shared_client(origin: str, settings: TransportSettings) -> httpx.AsyncClient
         )
         per_loop[key] = client
     return client
+
+
+def client_gate(client: httpx.AsyncClient) -> asyncio.Semaphore:
+    gate = _gates.get(client)
+    if gate is None:
+        gate = _gates[client] = asyncio.Semaphore(POOL_SIZE)
+    return gate
 
 
 async def close_shared_clients() -> None:
@@ -147,9 +158,10 @@ class AsyncTransport:
             try:
                 async with self._throttled(target.host):
                     headers = await self.settings.auth.aapply(prepared)
-                    raw = await client.request(
-                        prepared.method, target.url, headers=headers, content=prepared.body or None
-                    )
+                    async with client_gate(client):
+                        raw = await client.request(
+                            prepared.method, target.url, headers=headers, content=prepared.body or None
+                        )
             except httpx.HTTPError as exc:
                 failure = classify_httpx_error(exc)
                 if failure is None:

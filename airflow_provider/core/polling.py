@@ -25,6 +25,10 @@ POLICY_KINDS: tuple[PolicyKind, ...] = ("adaptive", "fixed", "exponential")
 AGE_FRACTION = 0.25
 #: Aim this many seconds past the predicted finish, so the poll lands just after it.
 FINISH_MARGIN = 1.0
+#: While the predicted finish is far, wait only this fraction of the remaining time: a
+#: prediction from a non-linear progress curve (or a pessimistic ``remain_time``) is then
+#: corrected by the next observation instead of being overshot by the whole error.
+APPROACH_FRACTION = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +92,18 @@ class PollPolicy:
             return self.clamp(self.min_interval * self.factor**exponent)
         now = now or datetime.now(timezone.utc)
         remaining = estimate_remaining(status, now)
-        if remaining is not None:
-            return self.clamp(remaining + FINISH_MARGIN)
         started = (status.started_at if status is not None else None) or waiting_since
-        if started is None:
+        age = None if started is None else max(0.0, (now - _aware(started)).total_seconds())
+        if remaining is not None:
+            if remaining <= 2 * self.min_interval:
+                return self.clamp(remaining + FINISH_MARGIN)
+            wait = max(remaining * APPROACH_FRACTION, 2 * self.min_interval)
+            if age is not None and status is not None and status.eta_seconds is None:
+                # Early progress says little about the curve: never wait longer than the task has run.
+                wait = min(wait, max(2 * self.min_interval, age))
+            return self.clamp(wait)
+        if age is None:
             return self.min_interval
-        age = max(0.0, (now - _aware(started)).total_seconds())
         return self.clamp(age * AGE_FRACTION)
 
 

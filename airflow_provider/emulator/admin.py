@@ -273,7 +273,7 @@ def _create_task(state: EmulatorState, service: str, spec: TaskSpec) -> Response
             return _bad("instance_id must name an existing DCS instance")
         assert spec.instance_id is not None
         task = state.dcs.add_task(
-            spec.instance_id, name=spec.name or "ChangeInstanceSpec", started_ago=spec.started_ago
+            spec.instance_id, name=spec.name or "ChangeInstanceSpec", started_ago=spec.started_ago, task_id=spec.id
         )
         return json_response({"id": task.id}, 201)
     if service == "clouddc":

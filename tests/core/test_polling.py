@@ -11,7 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from airflow_provider.core.errors import InvalidInputError
-from airflow_provider.core.polling import AGE_FRACTION, FINISH_MARGIN, PollPolicy, estimate_remaining
+from airflow_provider.core.polling import (
+    AGE_FRACTION,
+    APPROACH_FRACTION,
+    FINISH_MARGIN,
+    PollPolicy,
+    estimate_remaining,
+)
 from airflow_provider.core.status import TaskState, TaskStatus
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
@@ -54,14 +60,23 @@ def test_exponential_with_factor_one_stays_at_min() -> None:
 
 
 # adaptive ---------------------------------------------------------------------------------------
-def test_adaptive_uses_eta_seconds_plus_margin() -> None:
-    assert ADAPTIVE.next_interval(status(eta_seconds=30.0), poll_count=1, now=NOW) == 30.0 + FINISH_MARGIN
+def test_adaptive_uses_eta_seconds_plus_margin_when_close() -> None:
+    # Within two minimum intervals of the predicted finish: aim just past it.
+    assert ADAPTIVE.next_interval(status(eta_seconds=8.0), poll_count=1, now=NOW) == 8.0 + FINISH_MARGIN
+
+
+def test_adaptive_approaches_a_far_eta_by_halves() -> None:
+    # Far from the finish: wait a fraction, so an estimate that is off is corrected, not overshot.
+    assert ADAPTIVE.next_interval(status(eta_seconds=30.0), poll_count=1, now=NOW) == 30.0 * APPROACH_FRACTION
+    assert ADAPTIVE.next_interval(status(eta_seconds=12.0), poll_count=1, now=NOW) == 10.0  # 2 * min_interval
 
 
 def test_adaptive_eta_wins_over_progress_rate_and_age() -> None:
     # progress rate alone would say 100 s remaining, the age 250 s: the service's own ETA wins.
     busy = status(eta_seconds=20.0, progress=50.0, started_at=ago(100))
-    assert ADAPTIVE.next_interval(busy, poll_count=3, waiting_since=ago(1000), now=NOW) == 21.0
+    assert ADAPTIVE.next_interval(busy, poll_count=3, waiting_since=ago(1000), now=NOW) == 20.0 * APPROACH_FRACTION
+    close = status(eta_seconds=4.0, progress=50.0, started_at=ago(100))
+    assert ADAPTIVE.next_interval(close, poll_count=3, waiting_since=ago(1000), now=NOW) == 5.0
 
 
 def test_adaptive_eta_is_clamped_both_ways() -> None:
@@ -70,20 +85,31 @@ def test_adaptive_eta_is_clamped_both_ways() -> None:
 
 
 @pytest.mark.parametrize(
-    ("progress", "elapsed", "remaining"),
-    [(50.0, 100.0, 100.0), (80.0, 40.0, 10.0), (25.0, 30.0, 90.0)],
+    ("progress", "elapsed", "remaining", "interval"),
+    [
+        (50.0, 100.0, 100.0, 100.0 * APPROACH_FRACTION),
+        (80.0, 40.0, 10.0, 10.0 + FINISH_MARGIN),
+        (25.0, 30.0, 90.0, 30.0),  # half of 90 s, but never longer than the task has run
+    ],
 )
-def test_adaptive_progress_rate_from_started_at(progress: float, elapsed: float, remaining: float) -> None:
+def test_adaptive_progress_rate_from_started_at(
+    progress: float, elapsed: float, remaining: float, interval: float
+) -> None:
     busy = status(progress=progress, started_at=ago(elapsed))
     assert estimate_remaining(busy, NOW) == pytest.approx(remaining)
     # waiting_since is ignored when the task reports its own start.
-    interval = ADAPTIVE.next_interval(busy, poll_count=1, waiting_since=ago(5000), now=NOW)
-    assert interval == pytest.approx(remaining + FINISH_MARGIN)
+    assert ADAPTIVE.next_interval(busy, poll_count=1, waiting_since=ago(5000), now=NOW) == pytest.approx(interval)
 
 
 def test_adaptive_progress_rate_is_clamped_to_poke_interval() -> None:
-    slow = status(progress=1.0, started_at=ago(100))  # 9900 s to go
+    slow = status(progress=1.0, started_at=ago(1000))  # 99,000 s to go
     assert ADAPTIVE.next_interval(slow, poll_count=1, now=NOW) == 300.0
+
+
+def test_adaptive_early_progress_waits_no_longer_than_the_task_ran() -> None:
+    # 1 % after 20 s predicts 33 min, but a slow start would make that wait overshoot badly.
+    early = status(progress=1.0, started_at=ago(20))
+    assert ADAPTIVE.next_interval(early, poll_count=2, now=NOW) == 20.0
 
 
 @pytest.mark.parametrize("progress", [None, 0.0, 100.0])

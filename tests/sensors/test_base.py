@@ -55,7 +55,9 @@ def test_deferrable_defaults_to_the_airflow_setting(monkeypatch: pytest.MonkeyPa
 def test_adaptive_interval_from_remain_time_in_poke_mode() -> None:
     wait = sensor()
     observed(wait, eta_seconds=9.0)
-    assert wait._get_next_poke_interval(0.0, lambda: 5.0, 2) == 10.0
+    assert wait._get_next_poke_interval(0.0, lambda: 5.0, 2) == 4.5  # half way to a far finish
+    observed(wait, eta_seconds=1.5)
+    assert wait._get_next_poke_interval(0.0, lambda: 5.0, 3) == 2.5  # then just past it
 
 
 def test_adaptive_interval_from_task_age_in_reschedule_mode() -> None:

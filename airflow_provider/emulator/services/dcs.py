@@ -74,12 +74,17 @@ class DcsService:
             self.instances.setdefault(instance_id, {})
 
     def add_task(
-        self, instance_id: str, *, name: str = "ChangeInstanceSpec", started_ago: float = 0.0
+        self,
+        instance_id: str,
+        *,
+        name: str = "ChangeInstanceSpec",
+        started_ago: float = 0.0,
+        task_id: str | None = None,
     ) -> BackgroundTask:
         with self.rt.lock:
             plan = self.rt.next_plan("dcs")
             task = BackgroundTask(
-                id=self.rt.hex_id(32),
+                id=task_id or self.rt.hex_id(32),
                 created=self.rt.clock.now() - started_ago,
                 duration=plan.duration,
                 outcome=plan.outcome,
