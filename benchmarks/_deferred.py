@@ -26,6 +26,7 @@ import random
 import resource
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -130,7 +131,7 @@ def run_case(
     plan: list[tuple[float, str, str]] | None = None,
     url: str = "",
 ) -> dict[str, Any]:
-    workdir = REPO / "benchmarks" / "results" / ".work"
+    workdir = Path(tempfile.gettempdir()) / "huaweicloud-provider-bench"
     workdir.mkdir(parents=True, exist_ok=True)
     case = workdir / f"{kind}-{n}.json"
     case.write_text(json.dumps({"kind": kind, "n": n, "specs": specs}), encoding="utf-8")

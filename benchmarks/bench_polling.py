@@ -19,6 +19,7 @@ import statistics
 import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 from _common import print_table, write_result
 
@@ -100,6 +101,14 @@ def simulate(policy: PollPolicy, duration: float, curve: Curve | None, bias: flo
         t += policy.next_interval(status, poll_count=calls, waiting_since=EPOCH, now=now)
 
 
+def in_duration(wanted: float, base: float, name: str) -> bool:
+    return base == wanted and name in GOAL_CURVES
+
+
+def on_curve(wanted: str, _base: float, name: str) -> bool:
+    return name == wanted
+
+
 def main() -> int:
     rng = random.Random(4)
     tasks = [
@@ -129,7 +138,7 @@ def main() -> int:
         )
     for base in DURATIONS:
         for label in POLICIES:
-            calls, median_lag, max_lag = summary(label, lambda b, name, base=base: b == base and name in GOAL_CURVES)
+            calls, median_lag, max_lag = summary(label, partial(in_duration, base))
             table.append([label, f"{base:.0f} s", calls, median_lag, max_lag])
             report_rows.append(
                 {
@@ -142,7 +151,7 @@ def main() -> int:
             )
     for name in CURVES:
         for label in POLICIES:
-            calls, median_lag, max_lag = summary(label, lambda _b, n, name=name: n == name)
+            calls, median_lag, max_lag = summary(label, partial(on_curve, name))
             table.append([label, name, calls, median_lag, max_lag])
             report_rows.append(
                 {"policy": label, "tasks": name, "calls": calls, "median_lag_s": median_lag, "max_lag_s": max_lag}
