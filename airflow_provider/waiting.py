@@ -59,13 +59,6 @@ def primary_id(service: str, ids: dict[str, str]) -> str:
 #: not lose it; a check that keeps failing still fails the wait within minutes.
 TOLERATED_FAILURES = 3
 
-#: APIG's answer to an ``X-Sdk-Date`` more than 15 minutes away from its own clock.
-CLOCK_SKEW_CODE = "APIGW.0303"
-CLOCK_SKEW_HINT = (
-    "the gateway rejected the request's X-Sdk-Date: it differs from the gateway's time by more than 15 "
-    "minutes; check this machine's clock (NTP)"
-)
-
 
 def is_transient(exc: BaseException) -> bool:
     """A failed check worth another one later (the transport has already retried it).
@@ -80,24 +73,6 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, TransportError):
         return exc.reached_server is not None
     return isinstance(exc, ApiError) and exc.status >= 500
-
-
-def explained(exc: HuaweiCloudError) -> HuaweiCloudError:
-    """``exc``, or the same error with a hint the user can act on (clock skew)."""
-    if isinstance(exc, AuthenticationError) and (
-        exc.error_code == CLOCK_SKEW_CODE or "x-sdk-date" in (exc.error_msg or "").lower()
-    ):
-        if CLOCK_SKEW_HINT in str(exc):
-            return exc
-        msg = f"{exc.error_msg} ({CLOCK_SKEW_HINT})" if exc.error_msg else CLOCK_SKEW_HINT
-        return AuthenticationError(
-            service=exc.service,
-            status=exc.status,
-            error_code=exc.error_code,
-            error_msg=msg,
-            request_id=exc.request_id,
-        )
-    return exc
 
 
 class WaitGuard:
@@ -122,7 +97,7 @@ class WaitGuard:
             detail = " (it existed at an earlier check), so it was deleted or expired" if seen else ""
             return HuaweiCloudError(f"{self.label} not found{detail}: {exc}")
         if not tolerate or not is_transient(exc):
-            return explained(exc)
+            return exc
         self.failures += 1
         if self.failures > self.limit:
             return HuaweiCloudError(f"{self.label}: {self.failures} checks in a row failed; the last: {exc}")

@@ -14,6 +14,11 @@ from airflow.sdk.exceptions import AirflowException
 
 MEF_SUCCESS = "00000000"
 MEF_DUMP_BUSY = "40052001"
+CLOCK_SKEW_CODE = "APIGW.0303"
+CLOCK_SKEW_HINT = (
+    "the gateway rejected the request's X-Sdk-Date: it differs from the gateway's time by more than 15 "
+    "minutes; check this machine's clock (NTP)"
+)
 _MAX_RAW_TEXT = 300
 
 
@@ -182,6 +187,8 @@ def error_for_status(service: str, status: int, content: bytes, headers: Mapping
     if code is not None and len(code) == 8 and code.isdigit() and code != MEF_SUCCESS:
         return DumpBusyError(**kwargs) if code == MEF_DUMP_BUSY else EdgeManagerError(**kwargs)
     if status in (401, 403):
+        if code == CLOCK_SKEW_CODE or "x-sdk-date" in (msg or "").lower():
+            kwargs["error_msg"] = f"{msg} ({CLOCK_SKEW_HINT})" if msg else CLOCK_SKEW_HINT
         return AuthenticationError(**kwargs)
     if status == 404:
         return NotFoundError(**kwargs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,19 @@ if TYPE_CHECKING:
 
     from airflow_provider.core.async_transport import AsyncTransport
     from airflow_provider.core.status import TaskStatus
+
+
+#: Connection fields that decide the transport. Triggers of one connection in one triggerer share
+#: a transport (thousands of waits, one config object and token source); a changed connection —
+#: fetched anew by every trigger — gets a new one.
+_CONN_FIELDS = ("conn_id", "conn_type", "host", "login", "password", "port", "schema", "extra")
+_CLOUD_TRANSPORTS: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[str, ...], tuple[AsyncTransport, str | None]]
+] = weakref.WeakKeyDictionary()
+
+
+def _nothing() -> None:
+    return None
 
 
 class HuaweiCloudTaskTrigger(BaseTrigger):
@@ -99,8 +113,13 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
             pem = PemFiles(edge)
             tls = await asyncio.to_thread(pem.tls_settings)
             return AsyncTransport(edge.transport_settings(tls)), None, pem.close
-        cloud = cloud_config(conn, mask=mask_secret)
-        return AsyncTransport(cloud.transport_settings()), cloud.project_id, lambda: None
+        key = tuple(str(getattr(conn, name, None)) for name in _CONN_FIELDS)
+        per_loop = _CLOUD_TRANSPORTS.setdefault(asyncio.get_running_loop(), {})
+        cached = per_loop.get(key)
+        if cached is None:
+            cloud = cloud_config(conn, mask=mask_secret)
+            cached = per_loop[key] = (AsyncTransport(cloud.transport_settings()), cloud.project_id)
+        return cached[0], cached[1], _nothing
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider.core.exchange import drive_async

@@ -137,3 +137,14 @@ def test_other_errors_name_their_subject():
     failed = TaskFailedError("edge", "dumpMultiNodesLog.1", "node 3 failed", status="failed")
     assert str(failed) == "edge task dumpMultiNodesLog.1 failed: node 3 failed"
     assert failed.status == "failed"
+
+
+def test_clock_skew_rejection_names_x_sdk_date_and_the_clock() -> None:
+    """APIGW.0303 reaches every caller (hooks too, not only waits) with the fix in the message."""
+    body = b'{"error_code":"APIGW.0303","error_msg":"Incorrect app authentication information: verify x-sdk-date"}'
+    error = error_for_status("dcs", 401, body)
+    assert isinstance(error, AuthenticationError)
+    assert error.error_code == "APIGW.0303"
+    assert "X-Sdk-Date" in str(error) and "clock" in str(error)
+    other = error_for_status("dcs", 401, b'{"error_code":"APIGW.0301","error_msg":"token expires"}')
+    assert "clock" not in str(other)
