@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from airflow.sdk.exceptions import AirflowSkipException
 
-from airflow_provider.core.errors import HuaweiCloudError, TaskFailedError
+from airflow_provider.core.errors import BadResponseError, HuaweiCloudError, TaskFailedError
 from airflow_provider.core.request import ApiRequest
 from airflow_provider.core.status import TaskState, TaskStatus
 from airflow_provider.hooks.base import HuaweiCloudHook
@@ -197,3 +197,20 @@ def test_vanished_task_is_a_clear_error(emulator: EmulatorHandle) -> None:
     assert f"DCS background task {task_id} not found" in text
     assert "existed at an earlier check" in text
     assert "DCS.4011" in text
+
+
+def test_a_failed_check_is_ridden_out_in_poke_mode_but_not_in_reschedule_mode(
+    monkeypatch: pytest.MonkeyPatch, requests_mock: requests_mock.Mocker
+) -> None:
+    """Reschedule mode starts each poke afresh: a count of failures could never reach its limit."""
+    use_mock_connections(monkeypatch)
+    task_id = "b" * 32
+    url = f"{MOCK_ENDPOINT}/v2/{MOCK_PROJECT}/instances/inst-1/tasks/{task_id}/progress"
+    requests_mock.get(url, status_code=200, text="<html>gateway maintenance</html>")
+    args = {"task_id": "w", "instance_id": "inst-1", "dcs_task_id": task_id, **SENSOR_ARGS}
+
+    poking = DcsBackgroundTaskSensor(**args)
+    assert poking.poke(CONTEXT).is_done is False  # tolerated: keep waiting
+    rescheduling = DcsBackgroundTaskSensor(mode="reschedule", **args)
+    with pytest.raises(BadResponseError, match="<body>"):
+        rescheduling.poke(CONTEXT)
