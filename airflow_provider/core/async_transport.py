@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import ssl
 import time
 import weakref
@@ -33,7 +32,6 @@ if TYPE_CHECKING:
 
     from airflow_provider.core.request import ApiRequest
 
-log = logging.getLogger(__name__)
 
 POOL_SIZE = 64
 
@@ -174,17 +172,11 @@ class AsyncTransport:
                 await self._sleep(delay)
                 continue
             response = ApiResponse(request.service, raw.status_code, dict(raw.headers), raw.content)
-            if response.status == 401 and self.settings.auth.can_refresh and not attempts.refreshed_auth:
-                attempts.refreshed_auth = True
-                self.settings.auth.invalidate(headers)
-                log.info("%s %s: HTTP 401, refreshing the token once", request.service, request.describe())
-                continue
-            if response.status not in request.expected:
-                delay = attempts.after_status(response)
-                if delay is not None:
-                    await self._sleep(delay)
-                    continue
-            return check_response(request, response)
+            delay = attempts.after_response(response, self.settings.auth, headers)
+            if delay is None:
+                return check_response(request, response)
+            if delay:
+                await self._sleep(delay)
 
     @contextlib.asynccontextmanager
     async def _throttled(self, host: str) -> AsyncIterator[None]:

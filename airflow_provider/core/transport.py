@@ -118,6 +118,21 @@ class Attempts:
         self.number += 1
         return self.number
 
+    def after_response(self, response: ApiResponse, auth: Auth, sent_headers: dict[str, str]) -> float | None:
+        """None to hand the response on; else seconds to wait before sending again.
+
+        A 401 under refreshable auth invalidates the credential and is retried once at once (0);
+        an unexpected status goes through the retry policy.
+        """
+        if response.status == 401 and auth.can_refresh and not self.refreshed_auth:
+            self.refreshed_auth = True
+            auth.invalidate(sent_headers)
+            log.info("%s %s: HTTP 401, refreshing the token once", self.request.service, self.request.describe())
+            return 0.0
+        if response.status in self.request.expected:
+            return None
+        return self.after_status(response)
+
     def after_status(self, response: ApiResponse) -> float | None:
         """Delay before retrying an HTTP error status, or None to raise."""
         delay = self.retry.delay_for(
@@ -256,17 +271,11 @@ class SyncTransport:
                     raise attempts.give_up(failure, exc) from exc
                 self._sleep(delay)
                 continue
-            if response.status == 401 and self.settings.auth.can_refresh and not attempts.refreshed_auth:
-                attempts.refreshed_auth = True
-                self.settings.auth.invalidate(headers)
-                log.info("%s %s: HTTP 401, refreshing the token once", request.service, request.describe())
-                continue
-            if response.status not in request.expected:
-                delay = attempts.after_status(response)
-                if delay is not None:
-                    self._sleep(delay)
-                    continue
-            return response
+            delay = attempts.after_response(response, self.settings.auth, headers)
+            if delay is None:
+                return response
+            if delay:
+                self._sleep(delay)
 
     @contextlib.contextmanager
     def _throttled(self, host: str) -> Iterator[None]:

@@ -24,7 +24,8 @@ PROGRESS_URL = f"{ENDPOINT}{PROGRESS_PATH}"
 TASKS_PATH = f"/v2/{PROJECT_ID}/instances/{INSTANCE}/tasks"
 TASKS_URL = f"{ENDPOINT}{TASKS_PATH}"
 
-# Seed 004 example response (one step, one sub-step kept).
+# A variant of the seed 004 response: a non-empty sub-step `detail` and an ISO time with milliseconds
+# in the second step, so both documented forms are parsed in one body.
 SEED_PROGRESS = """{
   "progress" : 30,
   "remain_time" : 100,
