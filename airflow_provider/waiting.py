@@ -81,7 +81,10 @@ class WaitGuard:
     ``failed`` decides whether a failed check is ridden out (a warning, then the next check at
     the policy's interval) or ends the wait; ``succeeded`` resets the count and warns once when
     the reported progress goes backwards (the wait goes on: only the remote state decides).
+    Slots: a triggerer keeps one per sleeping wait.
     """
+
+    __slots__ = ("_progress", "_warned_backwards", "failures", "label", "limit", "log")
 
     def __init__(self, label: str, logger: LogSink, limit: int = TOLERATED_FAILURES) -> None:
         self.label = label

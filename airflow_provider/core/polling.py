@@ -8,6 +8,7 @@ and the trigger (resumed after a triggerer restart) on exactly the same schedule
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
@@ -41,6 +42,11 @@ class PollPolicy:
     def __post_init__(self) -> None:
         if self.kind not in POLICY_KINDS:
             raise InvalidInputError("poll_policy", self.kind, f"must be one of {', '.join(POLICY_KINDS)}")
+        for name, value in (("poke_interval", self.poke_interval), ("min_poll_interval", self.min_interval)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise InvalidInputError(name, value, "must be a number of seconds")
+        if isinstance(self.factor, bool) or not isinstance(self.factor, (int, float)):
+            raise InvalidInputError("factor", self.factor, "must be a number")
         if not self.poke_interval > 0:
             raise InvalidInputError("poke_interval", self.poke_interval, "must be positive")
         if not 0 < self.min_interval <= self.poke_interval:
@@ -57,6 +63,13 @@ class PollPolicy:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PollPolicy:
+        """Equal dicts give the same policy object: it is immutable, and thousands of triggers
+        resumed from the same serialized policy then hold one instead of one each."""
+        if cls is PollPolicy:
+            try:
+                return _shared_policy(tuple(sorted(data.items())))
+            except TypeError:  # an unhashable value or an unknown field: the constructor says which
+                pass
         return cls(**data)
 
     def clamp(self, seconds: float) -> float:
@@ -124,3 +137,8 @@ def estimate_remaining(status: TaskStatus | None, now: datetime) -> float | None
     if elapsed <= 0:
         return None
     return elapsed * (100.0 - progress) / progress
+
+
+@functools.lru_cache(maxsize=256)
+def _shared_policy(items: tuple[tuple[str, Any], ...]) -> PollPolicy:
+    return PollPolicy(**dict(items))

@@ -75,15 +75,23 @@ class LogSink(Protocol):
 
 
 class ProgressLog:
-    """Logs a status only when it changed since the last one logged; warns once per unknown value."""
+    """Logs a status only when it changed since the last one logged; warns once per unknown value.
+
+    A triggerer holds one per sleeping wait, thousands at a time, and every object they keep
+    alive lengthens each full garbage collection: hence the slots and the lazily made set.
+    """
+
+    __slots__ = ("_last", "_log", "_unknown")
 
     def __init__(self, logger: LogSink) -> None:
         self._log = logger
         self._last: tuple[object, ...] | None = None
-        self._unknown: set[str] = set()
+        self._unknown: set[str] | None = None
 
     def observe(self, status: TaskStatus) -> None:
-        if not status.recognized and (status.raw_status or "") not in self._unknown:
+        if not status.recognized and (self._unknown is None or (status.raw_status or "") not in self._unknown):
+            if self._unknown is None:
+                self._unknown = set()
             self._unknown.add(status.raw_status or "")
             self._log.warning(
                 "%s %s reported an unknown status %r; treating it as still running",

@@ -134,13 +134,17 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
         except (HuaweiCloudError, AirflowNotFoundException) as exc:
             yield self._event("error", f"cannot use connection {self.conn_id!r}: {exc}")
             return
-        progress = ProgressLog(self.log)
-        self.log.info(
+        # One logger for the class rather than one per instance (Airflow's default): the triggerer
+        # routes lines to each task's log by context variables, not by logger object, and a
+        # triggerer holding thousands of waits then keeps three fewer objects per wait alive.
+        log = self.logger()
+        progress = ProgressLog(log)
+        log.info(
             "Waiting for %s in the triggerer until %s (deadline)",
             label,
             datetime.fromtimestamp(self.deadline, tz=timezone.utc).isoformat(timespec="seconds"),
         )
-        guard = WaitGuard(label, self.log)
+        guard = WaitGuard(label, log)
         last: TaskStatus | None = None
         polls = 0
         try:

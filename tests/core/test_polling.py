@@ -229,3 +229,15 @@ def test_from_dict_validates() -> None:
         PollPolicy.from_dict({"kind": "sometimes", "poke_interval": 1.0, "min_interval": 0.5, "factor": 2.0})
     with pytest.raises(TypeError):
         PollPolicy.from_dict({"kind": "fixed", "jitter": 1.0})
+
+
+def test_from_dict_shares_one_policy_per_distinct_dict() -> None:
+    """Thousands of resumed triggers carry equal policy dicts; they must not hold a copy each."""
+    data = {"kind": "fixed", "poke_interval": 10.0, "min_interval": 10.0}
+    first = PollPolicy.from_dict(dict(data))
+    assert PollPolicy.from_dict(dict(reversed(data.items()))) is first
+    other = PollPolicy.from_dict({**data, "poke_interval": 20.0})
+    assert other is not first
+    assert other.poke_interval == 20.0
+    with pytest.raises(InvalidInputError, match="poke_interval"):
+        PollPolicy.from_dict({"kind": "fixed", "poke_interval": [1]})  # unhashable: still validated
