@@ -242,7 +242,12 @@ class _Connection(asyncio.Protocol):
         self._status = 0
         now = loop.time()
         self._last = now
-        self._timer = loop.call_at(now + self._pool._read_timeout, self._on_timer)
+        if self._timer is None:
+            # One timer per connection, left armed between requests and re-armed from ``_last`` when it
+            # fires: a timer per request would be cancelled on every response, and cancelled handles
+            # stay in the loop's heap until their (read-timeout-distant) deadline — thousands of dead
+            # objects for the garbage collector to walk in a busy triggerer.
+            self._timer = loop.call_at(now + self._pool._read_timeout, self._on_timer)
         transport = self._transport
         assert transport is not None
         transport.write(data)
@@ -275,10 +280,6 @@ class _Connection(asyncio.Protocol):
         waiter = self._waiter
         assert waiter is not None
         self._waiter = None
-        timer = self._timer
-        if timer is not None:
-            self._timer = None
-            timer.cancel()
         if self._reusable and not extra and not waiter.done() and not self._closed:
             self._pool._checkin(self)
         else:
@@ -756,11 +757,14 @@ class ConnectionPool:
         if not isinstance(exc, OSError):
             return None
         detail = str(exc) or type(exc).__name__
-        if self._ssl is not None and isinstance(exc, ConnectionError):
-            # A server that refuses the client certificate may drop the connection instead of sending an
-            # alert. That is indistinguishable from a network fault, so it stays retryable.
-            detail = (
-                f"connection dropped during the TLS handshake ({detail}); a rejected client certificate looks like this"
+        if self._ssl is not None and isinstance(exc, ConnectionError) and not isinstance(exc, ConnectionRefusedError):
+            # TCP was up and the server hung up during the handshake: what a server that requires a client
+            # certificate does when it gets none or one it does not trust (Python's own TLS servers drop
+            # the alert). Retrying cannot help, so it is a TLS error, as the sync path reports it.
+            return TlsFailed(
+                f"TLS handshake with {self.origin} failed: the server closed the connection during the handshake "
+                f"({type(exc).__name__}); it most likely requires a client certificate it was not given or does "
+                "not trust, or a TLS version the client does not offer"
             )
         return ConnectFailed(f"cannot connect to {self.origin}: {detail}")
 

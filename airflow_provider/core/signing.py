@@ -31,7 +31,14 @@ _AUTH_RE = re.compile(
 )
 
 
+#: Characters ``quote(value, safe="~")`` leaves as they are: most path segments and query values,
+#: returned without the (comparatively slow) general quoting.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
 def _encode(value: str) -> str:
+    if _UNRESERVED.fullmatch(value):
+        return value
     return quote(value, safe="~")
 
 
@@ -46,7 +53,7 @@ def parse_sdk_date(value: str) -> datetime:
 
 def canonical_uri(path: str) -> str:
     """Un-quote, quote each segment with ``safe='~'``, always end with ``/``."""
-    encoded = "/".join(_encode(segment) for segment in unquote(path).split("/"))
+    encoded = "/".join(_encode(segment) for segment in (unquote(path) if "%" in path else path).split("/"))
     return encoded if encoded.endswith("/") else encoded + "/"
 
 

@@ -22,8 +22,15 @@ MAX_EDGE_NODE_ID = 2**32 - 1
 MAX_EDGE_NODES = 100
 
 
+#: Ids made only of unreserved characters need no encoding: the common case, checked in one step
+#: (a trigger builds a path on every poll). Anything else goes through every check below.
+_PLAIN = re.compile(r"[A-Za-z0-9_~-]+(?:\.[A-Za-z0-9_~-]+)*")
+
+
 def check_path_param(name: str, value: object, *, max_length: int = MAX_PATH_PARAM_LENGTH) -> str:
     """Validate one path parameter and return it percent-encoded for the URL path."""
+    if isinstance(value, str) and len(value) <= max_length and _PLAIN.fullmatch(value):
+        return value
     if not isinstance(value, str):
         raise InvalidInputError(name, value, f"must be a string, got {type(value).__name__}")
     if not value:

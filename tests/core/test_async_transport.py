@@ -385,7 +385,8 @@ def test_shared_client_needs_a_running_loop():
         shared_client("https://a.example.com", _settings())
 
 
-async def test_transport_without_client_uses_shared_client(monkeypatch: pytest.MonkeyPatch, clock: Clock):
+async def test_proxied_transport_goes_through_the_shared_httpx_client(monkeypatch: pytest.MonkeyPatch, clock: Clock):
+    """The lean pool speaks only direct HTTP/1.1; a configured proxy sends the request through httpx."""
     server = Server(ok())
     mocked = httpx.AsyncClient(transport=httpx.MockTransport(server))
     origins: list[str] = []
@@ -397,10 +398,62 @@ async def test_transport_without_client_uses_shared_client(monkeypatch: pytest.M
     import airflow_provider.core.async_transport as module
 
     monkeypatch.setattr(module, "shared_client", fake_shared)
-    settings = TransportSettings(base_url_for=lambda _s: "https://svc.example.com:8443/base", auth=aksk())
+    settings = TransportSettings(
+        base_url_for=lambda _s: "https://svc.example.com:8443/base",
+        auth=aksk(),
+        proxies={"https": "http://proxy.internal:3128"},
+    )
     await AsyncTransport(settings, sleep=clock.sleep, clock=clock).send(get())
     assert origins == ["https://svc.example.com:8443"]
     assert len(server.requests) == 1
+    assert str(server.requests[0].url).startswith("https://svc.example.com:8443/base/")
+
+
+@pytest.mark.parametrize(
+    ("proxies", "environment", "expected"),
+    [
+        ({"https": "http://p:3128"}, {}, "http://p:3128"),
+        ({"all": "http://p:3128"}, {}, "http://p:3128"),
+        ({"http": "http://p:3128"}, {"HTTPS_PROXY": "http://env:1"}, None),  # configured proxies win over env
+        (None, {"HTTPS_PROXY": "http://env:1"}, "http://env:1"),
+        (None, {"ALL_PROXY": "http://env:2"}, "http://env:2"),
+        (None, {"HTTPS_PROXY": "http://env:1", "NO_PROXY": "svc.example.com"}, None),
+        (None, {"HTTPS_PROXY": "http://env:1", "NO_PROXY": ".example.com"}, None),
+        (None, {"HTTP_PROXY": "http://env:1"}, None),  # only the https proxy applies to an https origin
+        (None, {}, None),
+    ],
+)
+def test_proxy_for(
+    monkeypatch: pytest.MonkeyPatch, proxies: dict[str, str] | None, environment: dict[str, str], expected: str | None
+) -> None:
+    from airflow_provider.core.async_transport import proxy_for
+
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    settings = TransportSettings(base_url_for=lambda _s: BASE, auth=aksk(), proxies=proxies)
+    assert proxy_for("https://svc.example.com:8443", settings) == expected
+
+
+async def test_direct_transport_uses_one_lean_pool_per_origin(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_provider.core.async_transport import shared_pool
+    from airflow_provider.core.http11 import ConnectionPool
+
+    for name in ("HTTPS_PROXY", "ALL_PROXY", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    settings = _settings()
+    try:
+        first = shared_pool("https://a.example.com", settings)
+        assert isinstance(first, ConnectionPool)
+        assert shared_pool("https://a.example.com", _settings()) is first
+        assert shared_pool("https://b.example.com", settings) is not first
+        assert shared_pool("https://a.example.com", _settings(timeout=(1.0, 2.0))) is not first
+        monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+        assert shared_pool("https://c.example.com", settings) is None  # a proxy applies: httpx instead
+    finally:
+        await close_shared_clients()
 
 
 async def test_real_refused_connection_is_classified_as_not_sent(clock: Clock):

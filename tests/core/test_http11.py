@@ -423,6 +423,28 @@ async def test_sequential_requests_share_one_connection(serve, pool_for) -> None
     assert [(seen.connection, seen.target) for seen in server.requests] == [(0, f"/{n}") for n in range(10)]
 
 
+async def test_a_connection_keeps_one_read_timer_across_requests(serve, pool_for, monkeypatch) -> None:
+    """A timer per request would leave a cancelled handle in the loop's heap per response, alive
+    until its read-timeout deadline: thousands of dead objects in a busy triggerer."""
+    server = await serve([ok()])
+    pool = pool_for(server.port, read_timeout=60.0)
+    loop = asyncio.get_running_loop()
+    scheduled: list[str] = []
+    call_at = loop.call_at
+
+    def counting_call_at(when: float, callback: Any, *args: Any, **kwargs: Any) -> asyncio.TimerHandle:
+        scheduled.append(getattr(callback, "__name__", repr(callback)))
+        return call_at(when, callback, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "call_at", counting_call_at)
+    for number in range(20):
+        assert (await pool.request("GET", f"/{number}", {})).status == 200
+
+    assert pool.connections_opened == 1
+    assert scheduled.count("_on_timer") == 1  # armed once, for 20 requests
+    assert scheduled.count("_sweep") == 1
+
+
 @pytest.mark.parametrize(
     ("response", "connections"),
     [
@@ -668,6 +690,30 @@ async def test_an_untrusted_server_certificate(serve, pool_for, tls_files: emula
         await pool.request("GET", "/", {})
     assert caught.value.failure is None
     assert isinstance(caught.value.__cause__, ssl.SSLCertVerificationError)
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("tls12", [True, False])
+async def test_a_server_that_wants_a_client_certificate_and_gets_none(
+    serve, pool_for, tls_files: emulator_tls.TlsFiles, tls12: bool
+) -> None:
+    """The server hangs up in the handshake (TLS 1.2) or right after it (TLS 1.3): a TLS error
+    that is not retried, or a dropped connection whose message points at the certificate."""
+    server = await serve([ok()], context=emulator_tls.server_context(tls_files))
+    context = ssl.create_default_context(cafile=str(tls_files.ca_cert))  # trusts the server, has no client cert
+    if tls12:
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+    pool = pool_for(server.port, ssl_context=context)
+
+    with pytest.raises(HttpClientError) as caught:
+        await pool.request("GET", "/", {})
+    if tls12:
+        assert isinstance(caught.value, TlsFailed)
+        assert caught.value.failure is None
+        assert "client certificate" in str(caught.value)
+    else:
+        assert isinstance(caught.value, (TlsFailed, Disconnected))
+        assert "client certificate" in str(caught.value) or "TLS" in str(caught.value)
     assert server.requests == []
 
 

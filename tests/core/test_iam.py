@@ -1,4 +1,4 @@
-"""The IAM password-token fetcher, sync (requests-mock) and async (respx)."""
+"""The IAM password-token fetcher, sync (requests-mock) and async (a real local HTTP server)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
-import respx
 
 from airflow_provider.core.async_transport import close_shared_clients
 from airflow_provider.core.errors import ApiError, AuthenticationError, BadResponseError
 from airflow_provider.core.iam import PasswordTokenFetcher
 from airflow_provider.core.retry import NO_RETRY
+from tests.local_http import LocalHttpServer, serving
 
 IAM = "https://iam.example.com"
 URL = f"{IAM}/v3/auth/tokens?nocatalog=true"
@@ -149,41 +149,45 @@ def test_non_json_body(requests_mock):
 
 
 @pytest.fixture
-async def iam_mock():
-    with respx.mock(assert_all_called=False) as router:
-        yield router
+async def iam_server() -> Any:
+    """The async fetch goes through the transport's own pool: a real server on 127.0.0.1."""
+    for server in serving():
+        yield server
     await close_shared_clients()
 
 
-async def test_afetch_success(iam_mock: respx.MockRouter):
-    route = iam_mock.post(URL).mock(
-        return_value=httpx.Response(201, headers={"X-Subject-Token": TOKEN}, json=GOOD_BODY)
+async def test_afetch_success(iam_server: LocalHttpServer):
+    route = iam_server.route(
+        "POST", "/v3/auth/tokens", httpx.Response(201, headers={"X-Subject-Token": TOKEN}, json=GOOD_BODY)
     )
-    token = await _fetcher(project_id=None, project_name="cn-north-4").afetch()
+    token = await _fetcher(iam_endpoint=iam_server.url, project_id=None, project_name="cn-north-4").afetch()
     assert token.value == TOKEN
     assert token.expires_at == datetime(2030, 8, 24, 8, 22, 40, 178000, tzinfo=timezone.utc)
-    sent = route.calls.last.request
-    assert str(sent.url) == URL
+    sent = route.last
+    assert str(sent.url) == f"{iam_server.url}/v3/auth/tokens?nocatalog=true"
+    assert sent.headers["Content-Type"] == "application/json"
     assert json.loads(sent.content) == _expected_body({"project": {"name": "cn-north-4"}})
 
 
-async def test_afetch_401(iam_mock: respx.MockRouter):
-    iam_mock.post(URL).mock(return_value=httpx.Response(401, json={"error_code": "x", "error_msg": "bad creds"}))
+async def test_afetch_401(iam_server: LocalHttpServer):
+    iam_server.route("POST", "/v3/auth/tokens", httpx.Response(401, json={"error_code": "x", "error_msg": "bad creds"}))
     with pytest.raises(AuthenticationError) as info:
-        await _fetcher().afetch()
+        await _fetcher(iam_endpoint=iam_server.url).afetch()
     assert "etl-user" in str(info.value) and "acme-account" in str(info.value)
     assert PASSWORD not in str(info.value)
 
 
-async def test_afetch_missing_header(iam_mock: respx.MockRouter):
-    iam_mock.post(URL).mock(return_value=httpx.Response(201, json=GOOD_BODY))
+async def test_afetch_missing_header(iam_server: LocalHttpServer):
+    iam_server.route("POST", "/v3/auth/tokens", httpx.Response(201, json=GOOD_BODY))
     with pytest.raises(BadResponseError, match="X-Subject-Token"):
-        await _fetcher().afetch()
+        await _fetcher(iam_endpoint=iam_server.url).afetch()
 
 
-async def test_afetch_bad_expires_at(iam_mock: respx.MockRouter):
-    iam_mock.post(URL).mock(
-        return_value=httpx.Response(201, headers={"X-Subject-Token": TOKEN}, json={"token": {"expires_at": "x"}})
+async def test_afetch_bad_expires_at(iam_server: LocalHttpServer):
+    iam_server.route(
+        "POST",
+        "/v3/auth/tokens",
+        httpx.Response(201, headers={"X-Subject-Token": TOKEN}, json={"token": {"expires_at": "x"}}),
     )
     with pytest.raises(BadResponseError, match=r"token\.expires_at"):
-        await _fetcher().afetch()
+        await _fetcher(iam_endpoint=iam_server.url).afetch()

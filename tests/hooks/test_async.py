@@ -1,20 +1,20 @@
-"""The same exchanges the hooks run, driven through the async transport (httpx), as triggers do.
+"""The same exchanges the hooks run, driven through the async transport, as triggers do.
 
-Service calls go to an ``httpx.MockTransport``; the IAM token request of the password flow goes
-through the transport's own shared client, so it is answered by ``respx``.
+Service calls go to an ``httpx.MockTransport`` client; the IAM token request of the password
+flow goes through the transport's own connection pool, so a real local server answers it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import httpx
 import pytest
-import respx
 from airflow.sdk import Connection
 
 from airflow_provider.core.async_transport import AsyncTransport, close_shared_clients
@@ -49,6 +49,7 @@ from tests.hooks._support import (
     SK,
     STATIC_TOKEN,
 )
+from tests.local_http import LocalHttpServer, serving
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -533,25 +534,35 @@ async def test_edge_html_and_malformed():
 
 
 # --- password auth: the token comes through the async path ------------------------------------
+# The service calls go to the MockTransport client; the IAM token request goes through the
+# transport's own connection pool, so a real local server answers it.
 
 
 def iam_reply(token: str = IAM_TOKEN) -> httpx.Response:
     return httpx.Response(201, headers={"X-Subject-Token": token}, json={"token": {"expires_at": IAM_EXPIRES}})
 
 
-def password_conn(**extra: Any) -> Connection:
-    return conn({"auth_type": "password", "domain_name": "my-account", **extra}, login="iam-user", password=PASSWORD)
+@pytest.fixture
+def iam() -> Iterator[LocalHttpServer]:
+    yield from serving()
 
 
-async def test_password_token_fetched_via_async_path():
+def password_conn(iam: LocalHttpServer, **extra: Any) -> Connection:
+    return conn(
+        {"auth_type": "password", "domain_name": "my-account", "iam_endpoint": iam.url, **extra},
+        login="iam-user",
+        password=PASSWORD,
+    )
+
+
+async def test_password_token_fetched_via_async_path(iam: LocalHttpServer):
     server = Server(ok_json({"progress": 10}))
-    with respx.mock(assert_all_called=True) as mock:
-        iam = mock.post(f"{ENDPOINT}/v3/auth/tokens").mock(return_value=iam_reply())
-        await run(
-            dcs.get_background_task_progress(PROJECT_ID, INSTANCE, DCS_TASK), server, cloud_config(password_conn())
-        )
-    assert iam.call_count == 1
-    iam_request = iam.calls.last.request
+    route = iam.route("POST", "/v3/auth/tokens", iam_reply())
+    await run(
+        dcs.get_background_task_progress(PROJECT_ID, INSTANCE, DCS_TASK), server, cloud_config(password_conn(iam))
+    )
+    assert route.call_count == 1
+    iam_request = route.last
     assert split(iam_request) == ("/v3/auth/tokens", [("nocatalog", "true")])
     sent = json.loads(iam_request.content)
     assert sent["auth"]["identity"]["password"]["user"] == {
@@ -564,64 +575,57 @@ async def test_password_token_fetched_via_async_path():
     assert "Authorization" not in server.last.headers
 
 
-async def test_hundred_concurrent_tasks_share_one_iam_request():
+async def test_hundred_concurrent_tasks_share_one_iam_request(iam: LocalHttpServer):
     server = Server(ok_json({"progress": 10}))
 
     async def one() -> Any:
-        config = cloud_config(password_conn())
+        config = cloud_config(password_conn(iam))
         return await run(dcs.get_background_task_progress(PROJECT_ID, INSTANCE, DCS_TASK), server, config)
 
-    with respx.mock(assert_all_called=True) as mock:
+    def slow_iam(request: httpx.Request) -> httpx.Response:
+        time.sleep(0.05)  # the other tasks pile up on the single-flight lock meanwhile
+        return iam_reply()
 
-        async def slow_iam(request: httpx.Request) -> httpx.Response:
-            await asyncio.sleep(0)  # let the other tasks pile up on the lock
-            return iam_reply()
-
-        iam = mock.post(f"{ENDPOINT}/v3/auth/tokens").mock(side_effect=slow_iam)
-        results = await asyncio.gather(*(one() for _ in range(100)))
+    route = iam.route("POST", "/v3/auth/tokens", slow_iam)
+    results = await asyncio.gather(*(one() for _ in range(100)))
     assert len(results) == 100
-    assert iam.call_count == 1
+    assert route.call_count == 1
     assert TOKEN_CACHE.fetches == 1
     assert len(server.requests) == 100
     assert {r.headers["X-Auth-Token"] for r in server.requests} == {IAM_TOKEN}
 
 
-async def test_async_401_refreshes_the_token_once():
+async def test_async_401_refreshes_the_token_once(iam: LocalHttpServer):
     server = Server(err(401, "APIGW.0307", "token expired"), ok_json({"progress": 10}))
-    with respx.mock(assert_all_called=True) as mock:
-        iam = mock.post(f"{ENDPOINT}/v3/auth/tokens").mock(side_effect=[iam_reply("MIIold-1"), iam_reply("MIInew-2")])
-        await run(
-            dcs.get_background_task_progress(PROJECT_ID, INSTANCE, DCS_TASK), server, cloud_config(password_conn())
-        )
-    assert iam.call_count == 2
+    route = iam.route("POST", "/v3/auth/tokens", iam_reply("MIIold-1"), iam_reply("MIInew-2"))
+    await run(
+        dcs.get_background_task_progress(PROJECT_ID, INSTANCE, DCS_TASK), server, cloud_config(password_conn(iam))
+    )
+    assert route.call_count == 2
     assert [r.headers["X-Auth-Token"] for r in server.requests] == ["MIIold-1", "MIInew-2"]
 
 
-async def test_async_iam_rejection_is_an_authentication_error_without_password():
+async def test_async_iam_rejection_is_an_authentication_error_without_password(iam: LocalHttpServer):
     server = Server(ok_json({"progress": 10}))
-    with respx.mock(assert_all_called=True) as mock:
-        mock.post(f"{ENDPOINT}/v3/auth/tokens").mock(
-            return_value=httpx.Response(401, json={"error": {"code": "401", "message": "wrong password"}})
+    iam.route(
+        "POST", "/v3/auth/tokens", httpx.Response(401, json={"error": {"code": "401", "message": "wrong password"}})
+    )
+    with pytest.raises(AuthenticationError) as info:
+        await run(
+            dcs.get_background_task_progress(PROJECT_ID, INSTANCE, DCS_TASK), server, cloud_config(password_conn(iam))
         )
-        with pytest.raises(AuthenticationError) as info:
-            await run(
-                dcs.get_background_task_progress(PROJECT_ID, INSTANCE, DCS_TASK), server, cloud_config(password_conn())
-            )
     assert info.value.service == "iam"
     assert "'iam-user'" in str(info.value)
     assert PASSWORD not in str(info.value)
     assert server.requests == []
 
 
-async def test_async_iam_response_without_token_header():
+async def test_async_iam_response_without_token_header(iam: LocalHttpServer):
     server = Server(ok_json({"progress": 10}))
-    with respx.mock(assert_all_called=True) as mock:
-        mock.post(f"{ENDPOINT}/v3/auth/tokens").mock(
-            return_value=httpx.Response(201, json={"token": {"expires_at": IAM_EXPIRES}})
+    iam.route("POST", "/v3/auth/tokens", httpx.Response(201, json={"token": {"expires_at": IAM_EXPIRES}}))
+    with pytest.raises(BadResponseError) as info:
+        await run(
+            dcs.get_background_task_progress(PROJECT_ID, INSTANCE, DCS_TASK), server, cloud_config(password_conn(iam))
         )
-        with pytest.raises(BadResponseError) as info:
-            await run(
-                dcs.get_background_task_progress(PROJECT_ID, INSTANCE, DCS_TASK), server, cloud_config(password_conn())
-            )
     assert (info.value.service, info.value.field) == ("iam", "X-Subject-Token")
     assert server.requests == []
