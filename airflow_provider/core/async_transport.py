@@ -41,9 +41,12 @@ if TYPE_CHECKING:
 
 
 POOL_SIZE = 64
-#: Idle connections are closed after this long, as httpx does by default: servers and load
-#: balancers drop idle keep-alive connections, and reusing one they just dropped fails the request.
-KEEPALIVE_EXPIRY = 5.0
+#: Idle connections are closed after this long. Long enough to carry a poll interval's worth of
+#: quiet (a pool that closes connections between bursts of polls reopens them at every burst), and
+#: below the idle timeouts at which NAT gateways and firewalls drop flows without a word. A server
+#: that closes sooner says so (FIN), which removes the connection; the race of a request with that
+#: close is covered by the pool, which sends a GET once more on a new connection.
+KEEPALIVE_EXPIRY = 20.0
 
 _ClientKey = tuple[str, TlsSettings, tuple[float, float], tuple[tuple[str, str], ...] | None]
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[_ClientKey, httpx.AsyncClient]] = (

@@ -70,6 +70,9 @@ class Disconnected(HttpClientError):
     """The connection ended before the response was complete: the server may have acted on it."""
 
     failure = Failure.DISCONNECTED
+    #: Not one byte of the response arrived: on a reused connection, the server most likely closed
+    #: it as idle just as the request went out.
+    before_response = False
 
 
 class ProtocolViolation(HttpClientError):
@@ -95,6 +98,7 @@ _MAX_HEAD = 64 * 1024  # status line plus header fields, and separately the chun
 _MAX_CHUNK_LINE = 4096  # chunk size plus extensions
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _COMMON_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 #: Validated request header names and their lower-case forms (bounded; the same few names recur).
 _FIELD_NAMES: dict[str, str] = {}
@@ -321,6 +325,7 @@ class _Connection(asyncio.Protocol):
             if not self._served and self._pool._ssl is not None:
                 hint = " (on a new TLS connection: the server may have rejected the client certificate)"
             error = Disconnected(f"connection to {origin} closed before any response arrived{hint}")
+            error.before_response = True
         else:
             error = Disconnected(f"connection to {origin} closed before the response was complete")
         if exc is not None:
@@ -588,14 +593,27 @@ class ConnectionPool:
             if self._closed:
                 raise HttpClientError(f"the connection pool for {self.origin} is closed")
             conn = self._checkout() if self._idle else None
+            if conn is not None and method in _SAFE_METHODS:
+                try:
+                    return await self._exchange(conn, data, method, keep)
+                except Disconnected as exc:
+                    if not exc.before_response:
+                        raise
+                # A kept-alive connection the server closed as idle while the request was on its way (the
+                # race every keep-alive client has): a safe request is sent once more, on a new connection.
+                conn = None
             if conn is None:
                 conn = await self._connect(loop)
-            waiter = conn._send(data, method == "HEAD", keep)
-            try:
-                return await waiter
-            except BaseException:
-                conn._abandon(waiter)
-                raise
+            return await self._exchange(conn, data, method, keep)
+
+    @staticmethod
+    async def _exchange(conn: _Connection, data: bytes, method: str, keep: bool) -> RawResponse:
+        waiter = conn._send(data, method == "HEAD", keep)
+        try:
+            return await waiter
+        except BaseException:
+            conn._abandon(waiter)
+            raise
 
     async def aclose(self) -> None:
         """Close every connection; requests still waiting for a response fail with HttpClientError."""

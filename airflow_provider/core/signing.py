@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -42,8 +43,16 @@ def _encode(value: str) -> str:
     return quote(value, safe="~")
 
 
+_now_text: tuple[int, str] = (-1, "")
+
+
 def format_sdk_date(moment: datetime | None = None) -> str:
-    moment = moment or datetime.now(timezone.utc)
+    global _now_text  # noqa: PLW0603 - a one-entry cache: the text changes once a second, requests come faster
+    if moment is None:
+        second = int(time.time())
+        if _now_text[0] != second:
+            _now_text = (second, time.strftime(DATE_FORMAT, time.gmtime(second)))
+        return _now_text[1]
     return moment.astimezone(timezone.utc).strftime(DATE_FORMAT)
 
 

@@ -9,6 +9,7 @@ quirk is absorbed once here, so the service modules only declare fields. Parsers
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -30,6 +31,9 @@ _ISO_RE = re.compile(
 )
 _NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _GO_ZERO_TIME = datetime(1, 1, 1, tzinfo=timezone.utc)
+_INT_TEXT = re.compile(r"[+-]?\d{1,30}")
+_MS_TEXT = re.compile(r"[+-]?\d{1,20}")
+_PADDED_MS_TEXT = re.compile(r"\s*[+-]?\d{1,20}\s*")
 
 
 class ServiceModel(BaseModel):
@@ -88,7 +92,7 @@ def parse_int(value: object) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,30}", value.strip()):
+    if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
         return int(value.strip())
     raise ValueError(f"expected an integer, got {value!r:.40}")
 
@@ -123,14 +127,17 @@ def parse_ms_epoch(value: object) -> datetime | None:
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError("epoch milliseconds must be finite")
         return ms_to_datetime(value)
-    if isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,20}", value.strip()):
+    if isinstance(value, str) and _MS_TEXT.fullmatch(value.strip()):
         return ms_to_datetime(int(value.strip()))
     raise ValueError(f"expected epoch milliseconds, got {value!r:.40}")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_iso_datetime(text: str) -> datetime:
     """ISO 8601 / RFC 3339 with any number of fractional digits (Go writes nanoseconds),
-    'Z' or an offset, or no zone at all (the DCS "2022-09-01 11:52:24" form), read as UTC."""
+    'Z' or an offset, or no zone at all (the DCS "2022-09-01 11:52:24" form), read as UTC.
+
+    Cached: every poll of a task re-reads the same start and step times (datetimes are immutable)."""
     match = _ISO_RE.fullmatch(text.strip())
     if match is None:
         raise ValueError(f"expected an ISO 8601 time, got {text[:40]!r}")
@@ -156,7 +163,7 @@ def parse_datetime(value: object) -> datetime | None:
         return None
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if isinstance(value, str) and not re.fullmatch(r"\s*[+-]?\d{1,20}\s*", value):
+    if isinstance(value, str) and not _PADDED_MS_TEXT.fullmatch(value):
         parsed = parse_iso_datetime(value)
         return None if parsed == _GO_ZERO_TIME else parsed
     return parse_ms_epoch(value)
@@ -183,6 +190,11 @@ def format_iso(moment: datetime | None) -> str | None:
     """UTC ISO 8601 with 'Z', the form every TaskStatus result uses."""
     if moment is None:
         return None
+    return _format_iso(moment)
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_iso(moment: datetime) -> str:
     aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
     return aware.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 

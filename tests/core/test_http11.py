@@ -488,6 +488,54 @@ async def test_an_idle_connection_closed_by_the_server_is_replaced(serve, pool_f
     assert pool.connections_opened == 2
 
 
+async def test_a_safe_request_meeting_a_just_closed_keep_alive_connection_is_sent_again(serve, pool_for) -> None:
+    """The server drops the kept-alive connection as the request arrives (its idle timeout racing
+    the request): a GET goes out once more on a new connection, and succeeds."""
+    server = await serve([ok(b"first")], [CLOSE], [ok(b"second")])
+    pool = pool_for(server.port)
+
+    assert (await pool.request("GET", "/a", {})).body == b"first"
+    assert (await pool.request("GET", "/b", {})).body == b"second"
+
+    assert [(seen.connection, seen.target) for seen in server.requests] == [(0, "/a"), (0, "/b"), (1, "/b")]
+    assert pool.connections_opened == 2
+
+
+async def test_an_unsafe_request_is_not_sent_again(serve, pool_for) -> None:
+    server = await serve([ok(b"first")], [CLOSE], [ok(b"second")])
+    pool = pool_for(server.port)
+    await pool.request("GET", "/a", {})
+
+    with pytest.raises(Disconnected) as caught:
+        await pool.request("POST", "/start", {}, b"{}")
+
+    assert caught.value.before_response
+    assert [seen.target for seen in server.requests] == ["/a", "/start"]  # it may have been acted on
+
+
+async def test_a_safe_request_is_sent_again_only_once(serve, pool_for) -> None:
+    server = await serve([ok(b"first")], [CLOSE])
+    pool = pool_for(server.port)
+    await pool.request("GET", "/a", {})
+
+    with pytest.raises(Disconnected):
+        await pool.request("GET", "/b", {})
+
+    assert [(seen.connection, seen.target) for seen in server.requests] == [(0, "/a"), (0, "/b"), (1, "/b")]
+
+
+async def test_a_response_cut_short_is_not_sent_again(serve, pool_for) -> None:
+    server = await serve([ok(b"first")], [b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\npart", CLOSE])
+    pool = pool_for(server.port)
+    await pool.request("GET", "/a", {})
+
+    with pytest.raises(Disconnected) as caught:
+        await pool.request("GET", "/b", {})
+
+    assert not caught.value.before_response
+    assert len(server.requests) == 2
+
+
 async def test_idle_connections_are_closed_after_the_keepalive_expiry(serve, pool_for) -> None:
     server = await serve([ok()])
     pool = pool_for(server.port, keepalive_expiry=0.1)
