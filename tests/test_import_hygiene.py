@@ -14,7 +14,7 @@ import sys
 import pytest
 
 SERVICES = ["css", "dcs", "dis", "clouddc", "edge"]
-HEAVY = ("airflow_provider.core.async_transport", "airflow_provider.triggers.task")
+HEAVY = ("airflow_provider.core.async_transport", "airflow_provider.core.http11", "airflow_provider.triggers.task")
 HEAVY_PREFIXES = ("airflow_provider.emulator", "airflow_provider.testing", "fastapi")
 
 

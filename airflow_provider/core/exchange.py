@@ -2,7 +2,7 @@
 
 A call that needs several requests (paging, "snapshot, start, find the new record") yields
 ``ApiRequest``s and receives ``ApiResponse``s; its return value is the result. The sync hook
-drives it with ``requests`` and the async trigger with ``httpx`` — no twin methods.
+drives it with ``requests`` and the async trigger with ``AsyncTransport`` — no twin methods.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Sending an ``ApiRequest``: the parts both transports share, and the sync transport.
 
 The async twin lives in ``async_transport`` so that code paths that never defer (and DAG
-parsing) do not import httpx clients.
+parsing) do not import the async HTTP clients.
 """
 
 from __future__ import annotations
