@@ -27,6 +27,7 @@ from airflow_provider.core.response import ApiResponse
 from airflow_provider.core.retry import Failure
 from airflow_provider.core.transport import (
     Attempts,
+    Target,
     TlsSettings,
     TransportSettings,
     check_response,
@@ -63,8 +64,14 @@ _gates: weakref.WeakKeyDictionary[httpx.AsyncClient, asyncio.Semaphore] = weakre
 
 
 def ssl_context(tls: TlsSettings) -> ssl.SSLContext | bool:
+    """httpx's ``verify``: False (no TLS checks at all) when nothing is verified or presented."""
     if tls.verify is False and not tls.client_cert:
         return False
+    return tls_context(tls)
+
+
+def tls_context(tls: TlsSettings) -> ssl.SSLContext:
+    """The context for an https origin: always a context, verifying or not (the lean pool needs one)."""
     if isinstance(tls.verify, str):
         context = ssl.create_default_context(cafile=tls.verify)
     else:
@@ -77,17 +84,6 @@ def ssl_context(tls: TlsSettings) -> ssl.SSLContext | bool:
     if tls.tls12_only:
         context.maximum_version = ssl.TLSVersion.TLSv1_2
     return context
-
-
-def tls_context(tls: TlsSettings) -> ssl.SSLContext:
-    """The lean pool's context for an https origin: always a context, verifying or not."""
-    context = ssl_context(tls)
-    if isinstance(context, ssl.SSLContext):
-        return context
-    unverified = ssl.create_default_context()
-    unverified.check_hostname = False
-    unverified.verify_mode = ssl.CERT_NONE
-    return unverified
 
 
 def proxy_for(origin: str, settings: TransportSettings) -> str | None:
@@ -222,17 +218,15 @@ class AsyncTransport:
         self._clock = clock
 
     async def _roundtrip(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes
+        self, method: str, target: Target, headers: Mapping[str, str], body: bytes
     ) -> tuple[int, Mapping[str, str], bytes]:
         if self._client is not None:
-            return await self._via_httpx(self._client, method, url, headers, body)
-        scheme, _, rest = url.partition("://")
-        authority, slash, path = rest.partition("/")
-        origin = f"{scheme}://{authority}"
-        pool = shared_pool(origin, self.settings)
+            return await self._via_httpx(self._client, method, target.url, headers, body)
+        pool = shared_pool(target.origin, self.settings)
         if pool is None:
-            return await self._via_httpx(shared_client(origin, self.settings), method, url, headers, body)
-        raw = await pool.request(method, slash + path, headers, body or None)
+            client = shared_client(target.origin, self.settings)
+            return await self._via_httpx(client, method, target.url, headers, body)
+        raw = await pool.request(method, target.request_target, headers, body or None)
         return raw.status, raw.headers, raw.body
 
     @staticmethod
@@ -253,9 +247,7 @@ class AsyncTransport:
             try:
                 async with self._throttled(target.host):
                     headers = await self.settings.auth.aapply(prepared)
-                    status, received, content = await self._roundtrip(
-                        prepared.method, target.url, headers, prepared.body
-                    )
+                    status, received, content = await self._roundtrip(prepared.method, target, headers, prepared.body)
             except (HttpClientError, httpx.HTTPError) as exc:
                 failure = classify_error(exc)
                 if failure is None:

@@ -78,6 +78,12 @@ class Target:
     url: str
     host: str
     path: str
+    origin: str  # scheme://host[:port]: what a connection pool is chosen by
+
+    @property
+    def request_target(self) -> str:
+        """Path and query, as the request line carries them."""
+        return self.url[len(self.origin) :]
 
 
 def resolve_target(base_url: str, request: ApiRequest) -> Target:
@@ -86,8 +92,9 @@ def resolve_target(base_url: str, request: ApiRequest) -> Target:
         raise HuaweiCloudError(f"{request.service}: endpoint {base_url!r} is not an http(s) URL")
     path = parts.path.rstrip("/") + request.path
     query = signing.canonical_query(request.query)
-    url = f"{parts.scheme}://{parts.netloc}{path}" + (f"?{query}" if query else "")
-    return Target(url=url, host=parts.netloc, path=path)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    url = f"{origin}{path}" + (f"?{query}" if query else "")
+    return Target(url=url, host=parts.netloc, path=path, origin=origin)
 
 
 def outgoing(request: ApiRequest, target: Target) -> OutgoingRequest:

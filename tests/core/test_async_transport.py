@@ -472,3 +472,34 @@ async def test_real_refused_connection_is_classified_as_not_sent(clock: Clock):
         await close_shared_clients()
     assert clock.sleeps == [1.0, 2.0]
     assert info.value.reached_server is not True
+
+
+@pytest.mark.parametrize(
+    "tls",
+    [
+        TlsSettings(verify=False, tls12_only=True),
+        TlsSettings(verify=True, tls12_only=True),
+    ],
+)
+def test_the_lean_pool_context_keeps_the_tls12_cap_verified_or_not(tls: TlsSettings) -> None:
+    """httpx gets ``verify=False`` when nothing is checked; the lean pool still needs a context,
+    and it must carry the same settings as the one httpx gets otherwise."""
+    import ssl
+
+    from airflow_provider.core.async_transport import ssl_context, tls_context
+
+    context = tls_context(tls)
+    assert context.maximum_version == ssl.TLSVersion.TLSv1_2
+    assert (context.verify_mode == ssl.CERT_NONE) is (tls.verify is False)
+    assert context.check_hostname is (tls.verify is not False)
+    assert ssl_context(tls) is False if tls.verify is False else isinstance(ssl_context(tls), ssl.SSLContext)
+
+
+def test_the_request_line_target_and_origin_come_from_the_resolved_target() -> None:
+    from airflow_provider.core.transport import resolve_target
+
+    request = ApiRequest(service="svc", method="GET", path="/v1/p/things", query=(("b", "2"), ("a", "x y")))
+    target = resolve_target("https://svc.example.com:8443/base/", request)
+    assert target.origin == "https://svc.example.com:8443"
+    assert target.request_target == "/base/v1/p/things?a=x%20y&b=2"
+    assert target.url == target.origin + target.request_target
