@@ -11,7 +11,6 @@ through httpx, which implements proxy tunnelling.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
 import time
 import urllib.request
@@ -36,8 +35,9 @@ from airflow_provider.core.transport import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+    from collections.abc import Awaitable, Callable, Mapping
 
+    from airflow_provider.core.auth import OutgoingRequest
     from airflow_provider.core.request import ApiRequest
 
 
@@ -211,11 +211,15 @@ class AsyncTransport:
         client: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        read_grid: float = 0.0,
     ) -> None:
+        """``read_grid``: read responses on that grid (``ConnectionPool.request``), for callers whose
+        requests go out on it: the triggers' status polls. Requests through httpx ignore it."""
         self.settings = settings
         self._client = client
         self._sleep = sleep
         self._clock = clock
+        self._read_grid = read_grid
 
     async def _roundtrip(
         self, method: str, target: Target, headers: Mapping[str, str], body: bytes
@@ -226,7 +230,7 @@ class AsyncTransport:
         if pool is None:
             client = shared_client(target.origin, self.settings)
             return await self._via_httpx(client, method, target.url, headers, body)
-        raw = await pool.request(method, target.request_target, headers, body or None)
+        raw = await pool.request(method, target.request_target, headers, body or None, read_grid=self._read_grid)
         return raw.status, raw.headers, raw.body
 
     @staticmethod
@@ -245,9 +249,12 @@ class AsyncTransport:
             attempts.next()
             prepared = outgoing(request, target)
             try:
-                async with self._throttled(target.host):
-                    headers = await self.settings.auth.aapply(prepared)
-                    status, received, content = await self._roundtrip(prepared.method, target, headers, prepared.body)
+                throttle = self.settings.throttle
+                if throttle is None:
+                    headers, status, received, content = await self._attempt(prepared, target)
+                else:
+                    async with throttle.ahold(target.host):
+                        headers, status, received, content = await self._attempt(prepared, target)
             except (HttpClientError, httpx.HTTPError) as exc:
                 failure = classify_error(exc)
                 if failure is None:
@@ -268,10 +275,10 @@ class AsyncTransport:
             if delay:
                 await self._sleep(delay)
 
-    @contextlib.asynccontextmanager
-    async def _throttled(self, host: str) -> AsyncIterator[None]:
-        if self.settings.throttle is None:
-            yield
-        else:
-            async with self.settings.throttle.ahold(host):
-                yield
+    async def _attempt(
+        self, prepared: OutgoingRequest, target: Target
+    ) -> tuple[dict[str, str], int, Mapping[str, str], bytes]:
+        """Sign (the token or signature is per attempt) and send once."""
+        headers = await self.settings.auth.aapply(prepared)
+        status, received, content = await self._roundtrip(prepared.method, target, headers, prepared.body)
+        return headers, status, received, content

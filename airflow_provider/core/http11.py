@@ -13,6 +13,10 @@ Each request allocates one future and one timer handle. The read timeout is an i
 kept by that one timer, which re-arms itself while bytes keep arriving, instead of a per-request
 ``asyncio.wait_for``/``asyncio.timeout`` (each of those costs a task or a handle per wait).
 
+A caller may have a response read on a grid (``read_grid``): it stays in the socket, with the
+socket's reads paused, until the next tick, where every response due is read in one turn of the
+loop. The triggers' status polls use it (see ``core.wake_grid``); nothing else does.
+
 Error messages name the origin and what went wrong, never a header value: request headers carry
 signatures and tokens.
 """
@@ -20,6 +24,7 @@ signatures and tokens.
 from __future__ import annotations
 
 import asyncio
+import math
 import ssl
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
@@ -142,7 +147,9 @@ class _Connection(asyncio.Protocol):
         "_loop",
         "_lost",
         "_parts",
+        "_paused",
         "_pool",
+        "_reader",
         "_remaining",
         "_reusable",
         "_scan",
@@ -159,6 +166,10 @@ class _Connection(asyncio.Protocol):
         self._pool = pool
         self._loop = loop
         self._transport: asyncio.Transport | None = None
+        #: The transport on the socket, the one that wakes the loop: ``_transport`` itself, or on TLS
+        #: the plain transport under it (pausing the TLS transport would not stop the socket reads).
+        self._reader: asyncio.Transport | None = None
+        self._paused = False
         self._closed = False
         self._waiter: asyncio.Future[RawResponse] | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -183,6 +194,8 @@ class _Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast("asyncio.Transport", transport)
+        if self._reader is None:  # the first (socket) transport; a TLS transport comes second
+            self._reader = self._transport
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
@@ -256,6 +269,20 @@ class _Connection(asyncio.Protocol):
         assert transport is not None
         transport.write(data)
         return waiter
+
+    def _defer_read(self) -> None:
+        """Leave the response in the socket until the pool's next harvest (see ``ConnectionPool.request``)."""
+        reader = self._reader
+        if reader is not None and not self._closed and reader.is_reading():
+            reader.pause_reading()
+            self._paused = True
+
+    def _resume_read(self) -> None:
+        if self._paused:
+            self._paused = False
+            reader = self._reader
+            if reader is not None and not self._closed:
+                reader.resume_reading()
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -575,12 +602,30 @@ class ConnectionPool:
         self._conns: set[_Connection] = set()  # every open connection, idle or busy
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sweeper: asyncio.TimerHandle | None = None
+        #: Connections whose response is left in the socket until a tick of the read grid, by tick.
+        self._harvests: dict[int, tuple[asyncio.TimerHandle, list[_Connection]]] = {}
         self._closed = False
         self.connections_opened = 0
 
     async def request(
-        self, method: str, target: str, headers: Mapping[str, str], body: bytes | None = None
+        self,
+        method: str,
+        target: str,
+        headers: Mapping[str, str],
+        body: bytes | None = None,
+        *,
+        read_grid: float = 0.0,
     ) -> RawResponse:
+        """Send one request and return its response.
+
+        ``read_grid`` (seconds, 0: off) leaves the response in the socket until the first multiple
+        of ``read_grid`` on the loop clock at least half a grid after the request went out, and
+        reads every response due then in one go. A caller that sends its requests on the same grid
+        (the trigger's wake-ups) then costs the process one wake-up per tick instead of one per
+        response, for a delay of at most 1.5 grids. Ignored where the delay could approach the
+        read timeout, and while every connection is busy: a deferred response holds its connection,
+        so a request that finds none free has all deferred responses read at once.
+        """
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             if self._loop is not None:
@@ -589,13 +634,17 @@ class ConnectionPool:
         data, keep = self._encode(method, target, headers, body)
         if self._closed:
             raise HttpClientError(f"the connection pool for {self.origin} is closed")
+        if self._harvests and self._gate.locked():
+            self._harvest_all()
         async with self._gate:
             if self._closed:
                 raise HttpClientError(f"the connection pool for {self.origin} is closed")
             conn = self._checkout() if self._idle else None
+            if read_grid and 3 * read_grid >= self._read_timeout:
+                read_grid = 0.0
             if conn is not None and method in _SAFE_METHODS:
                 try:
-                    return await self._exchange(conn, data, method, keep)
+                    return await self._exchange(conn, data, method, keep, read_grid)
                 except Disconnected as exc:
                     if not exc.before_response:
                         raise
@@ -604,16 +653,41 @@ class ConnectionPool:
                 conn = None
             if conn is None:
                 conn = await self._connect(loop)
-            return await self._exchange(conn, data, method, keep)
+            return await self._exchange(conn, data, method, keep, read_grid)
 
-    @staticmethod
-    async def _exchange(conn: _Connection, data: bytes, method: str, keep: bool) -> RawResponse:
+    async def _exchange(self, conn: _Connection, data: bytes, method: str, keep: bool, read_grid: float) -> RawResponse:
         waiter = conn._send(data, method == "HEAD", keep)
+        if read_grid and not self._gate.locked():  # with no connection free, every response is read at once
+            self._read_on_grid(conn, read_grid)
         try:
             return await waiter
         except BaseException:
             conn._abandon(waiter)
             raise
+
+    def _read_on_grid(self, conn: _Connection, grid: float) -> None:
+        loop = conn._loop
+        tick = math.ceil((loop.time() + grid / 2) / grid)
+        due = self._harvests.get(tick)
+        if due is None:
+            # ``tick * grid`` is the very float the trigger's grid-rounded sleeps end on, so both timers
+            # fire in the same turn of the loop.
+            due = self._harvests[tick] = (loop.call_at(tick * grid, self._harvest, tick), [])
+        due[1].append(conn)
+        conn._defer_read()
+
+    def _harvest(self, tick: int) -> None:
+        _timer, due = self._harvests.pop(tick)
+        for conn in due:
+            conn._resume_read()
+
+    def _harvest_all(self) -> None:
+        harvests = self._harvests
+        self._harvests = {}
+        for timer, due in harvests.values():
+            timer.cancel()
+            for conn in due:
+                conn._resume_read()
 
     async def aclose(self) -> None:
         """Close every connection; requests still waiting for a response fail with HttpClientError."""
@@ -621,6 +695,7 @@ class ConnectionPool:
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
+        self._harvest_all()
         pending: list[asyncio.Future[None]] = []
         for conn in list(self._conns):
             if conn._lost is None and self._loop is not None:
@@ -739,19 +814,8 @@ class ConnectionPool:
         # The protocol exists before the attempt, so whatever ends the attempt (including a cancellation
         # racing its completion) can close a transport that was already made.
         conn = _Connection(self, loop)
-        context = self._ssl
         try:
-            await asyncio.wait_for(
-                loop.create_connection(
-                    lambda: conn,
-                    self._host,
-                    self._port,
-                    ssl=context,
-                    server_hostname=self._host if context is not None else None,
-                    ssl_handshake_timeout=self._connect_timeout if context is not None else None,
-                ),
-                self._connect_timeout,
-            )
+            await asyncio.wait_for(self._open(loop, conn), self._connect_timeout)
         except BaseException as exc:
             conn._close(abort=True)
             error = self._connect_error(exc)
@@ -766,6 +830,22 @@ class ConnectionPool:
         self._conns.add(conn)
         self.connections_opened += 1
         return conn
+
+    async def _open(self, loop: asyncio.AbstractEventLoop, conn: _Connection) -> None:
+        transport, _ = await loop.create_connection(lambda: conn, self._host, self._port)
+        if self._ssl is not None:
+            # TLS started over the plain transport, rather than by ``create_connection(ssl=...)``, keeps
+            # that transport at hand: its reads are the ones a deferred read pauses.
+            tls = await loop.start_tls(
+                transport,
+                conn,
+                self._ssl,
+                server_hostname=self._host,
+                ssl_handshake_timeout=self._connect_timeout,
+            )
+            if tls is None:  # pragma: no cover - only when the transport closed during the handshake
+                raise ConnectionResetError("the connection closed during the TLS handshake")
+            conn._transport = tls
 
     def _connect_error(self, exc: BaseException) -> HttpClientError | None:
         if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):

@@ -80,9 +80,14 @@ def payload_hash(headers: Mapping[str, str], body: bytes) -> str:
     if not body:
         return EMPTY_SHA256
     for name, value in headers.items():
-        if name.lower() == HEADER_CONTENT_SHA256.lower() and value:
+        if name.lower() == _CONTENT_SHA256_KEY and value:
             return value
     return hashlib.sha256(body).hexdigest()
+
+
+_CONTENT_SHA256_KEY = HEADER_CONTENT_SHA256.lower()
+_DATE_KEY = HEADER_DATE.lower()
+_SECURITY_TOKEN_KEY = HEADER_SECURITY_TOKEN.lower()
 
 
 def canonical_request(
@@ -97,16 +102,21 @@ def canonical_request(
     missing = [name for name in signed_headers if name not in lowered]
     if missing:
         raise ValueError(f"signed header(s) not present in the request: {', '.join(missing)}")
+    return _canonical(method, path, query, lowered, signed_headers, payload_hash(headers, body))
+
+
+def _canonical(
+    method: str,
+    path: str,
+    query: Sequence[tuple[str, str]],
+    lowered: Mapping[str, str],
+    signed_headers: Sequence[str],
+    body_hash: str,
+) -> str:
     header_block = "".join(f"{name}:{lowered[name]}\n" for name in signed_headers)
-    return "\n".join(
-        [
-            method.upper(),
-            canonical_uri(path),
-            canonical_query(query),
-            header_block,
-            ";".join(signed_headers),
-            payload_hash(headers, body),
-        ]
+    return (
+        f"{method.upper()}\n{canonical_uri(path)}\n{canonical_query(query) if query else ''}\n"
+        f"{header_block}\n{';'.join(signed_headers)}\n{body_hash}"
     )
 
 
@@ -116,7 +126,7 @@ def string_to_sign(canonical: str, sdk_date: str) -> str:
 
 
 def signature(secret_key: str, to_sign: str) -> str:
-    return hmac.new(secret_key.encode("utf-8"), to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(secret_key.encode("utf-8"), to_sign.encode("utf-8"), "sha256").hex()
 
 
 def sign_headers(
@@ -142,24 +152,24 @@ def sign_headers(
     if not secret_key:
         raise ValueError("secret key is empty")
     out = {name: str(value).strip() for name, value in headers.items()}
-    lowered = {name.lower() for name in out}
-    content_type = next((v for k, v in out.items() if k.lower() == "content-type"), None)
+    lowered = {name.lower(): value for name, value in out.items()}  # the last of repeated names wins
+    content_type = lowered.get("content-type")
     if (
         content_type
         and not content_type.startswith("application/json")
         and not content_type.startswith("application/bson")
     ):
-        out[HEADER_CONTENT_SHA256] = UNSIGNED_PAYLOAD
-    if security_token and HEADER_SECURITY_TOKEN.lower() not in lowered:
-        out[HEADER_SECURITY_TOKEN] = security_token
-    if HEADER_DATE.lower() not in lowered:
-        out[HEADER_DATE] = format_sdk_date(now)
+        out[HEADER_CONTENT_SHA256] = lowered[_CONTENT_SHA256_KEY] = UNSIGNED_PAYLOAD
+    if security_token and _SECURITY_TOKEN_KEY not in lowered:
+        out[HEADER_SECURITY_TOKEN] = lowered[_SECURITY_TOKEN_KEY] = security_token
+    if _DATE_KEY not in lowered:
+        out[HEADER_DATE] = lowered[_DATE_KEY] = format_sdk_date(now)
     if "host" not in lowered:
-        out["Host"] = host
-    sdk_date = next(v for k, v in out.items() if k.lower() == HEADER_DATE.lower())
-    names = signed_header_names(out)
-    canonical = canonical_request(method, path, query, out, names, body)
-    sig = signature(secret_key, string_to_sign(canonical, sdk_date))
+        out["Host"] = lowered["host"] = host
+    names = sorted(name for name in lowered if "_" not in name)
+    body_hash = (lowered.get(_CONTENT_SHA256_KEY) or hashlib.sha256(body).hexdigest()) if body else EMPTY_SHA256
+    canonical = _canonical(method, path, query, lowered, names, body_hash)
+    sig = signature(secret_key, string_to_sign(canonical, lowered[_DATE_KEY]))
     out["Authorization"] = f"{ALGORITHM} Access={access_key}, SignedHeaders={';'.join(names)}, Signature={sig}"
     return out
 

@@ -37,9 +37,14 @@ _PADDED_MS_TEXT = re.compile(r"\s*[+-]?\d{1,20}\s*")
 
 
 class ServiceModel(BaseModel):
-    """Base of every response model: seed names as aliases, unknown keys ignored, immutable."""
+    """Base of every response model: seed names as aliases, unknown keys ignored, immutable.
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+    Numbers sent where strings are documented (DIS ``errorCode: -1``) become strings, as
+    ``parse_text`` would make them, but inside pydantic's core: a status body has a score of
+    text fields, and a Python validator per field is most of the cost of reading one.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True, coerce_numbers_to_str=True)
 
 
 def _is_blank(value: object) -> bool:
@@ -159,11 +164,24 @@ def parse_datetime(value: object) -> datetime | None:
 
     Go's zero time (``0001-01-01T00:00:00Z``) means "not set" and is returned as None.
     """
+    if type(value) is str:
+        return _parse_datetime_text(value)
     if _is_blank(value):
         return None
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     if isinstance(value, str) and not _PADDED_MS_TEXT.fullmatch(value):
+        parsed = parse_iso_datetime(value)
+        return None if parsed == _GO_ZERO_TIME else parsed
+    return parse_ms_epoch(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_datetime_text(value: str) -> datetime | None:
+    """Cached: a task's status repeats the same few times (start and step times) on every poll."""
+    if not value.strip():
+        return None
+    if not _PADDED_MS_TEXT.fullmatch(value):
         parsed = parse_iso_datetime(value)
         return None if parsed == _GO_ZERO_TIME else parsed
     return parse_ms_epoch(value)
@@ -202,7 +220,7 @@ def _format_iso(moment: datetime) -> str:
 Percent = Annotated[float | None, BeforeValidator(parse_percent)]
 Number = Annotated[float | None, BeforeValidator(parse_number)]
 LenientInt = Annotated[int | None, BeforeValidator(parse_int)]
-Text = Annotated[str | None, BeforeValidator(parse_text)]
+Text = str | None  # numbers become strings: see ServiceModel
 Timestamp = Annotated[datetime | None, BeforeValidator(parse_datetime)]
 MsTimestamp = Annotated[datetime | None, BeforeValidator(parse_ms_epoch)]
 

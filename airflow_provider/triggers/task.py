@@ -21,6 +21,7 @@ from airflow_provider.core.errors import HuaweiCloudError
 from airflow_provider.core.polling import PollPolicy
 from airflow_provider.core.progress import SERVICE_LABELS, ProgressLog
 from airflow_provider.core.status import TaskState
+from airflow_provider.core.wake_grid import WAKE_GRID_SECONDS, coalesced
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -87,21 +88,6 @@ async def _fetch_for_all(
         raise
     future.set_result(conn)
     return conn
-
-
-#: Waits wake on a shared grid of this many seconds: polls that fall due in the same slot run in
-#: one turn of the loop, on warm caches, instead of each waking an idle process (a check costs
-#: several times the CPU when it runs alone; see benchmarks/README.md). Only the first check and
-#: intervals of 1 s or more are moved, by a small fraction of any of them.
-WAKE_GRID_SECONDS = 0.1
-
-
-def coalesced(delay: float) -> float:
-    """``delay`` (0: now), lengthened by less than ``WAKE_GRID_SECONDS`` to end on the shared wake-up grid."""
-    if 0 < delay < 1.0:
-        return delay
-    wake = asyncio.get_running_loop().time() + delay
-    return delay + (-wake % WAKE_GRID_SECONDS)
 
 
 def _nothing() -> None:
@@ -178,13 +164,16 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
             edge = edge_config(conn, mask=mask_secret)
             pem = PemFiles(edge)
             tls = await asyncio.to_thread(pem.tls_settings)
-            return AsyncTransport(edge.transport_settings(tls)), None, pem.close
+            return AsyncTransport(edge.transport_settings(tls), read_grid=WAKE_GRID_SECONDS), None, pem.close
         key = tuple(str(getattr(conn, name, None)) for name in _CONN_FIELDS)
         per_loop = _CLOUD_TRANSPORTS.setdefault(asyncio.get_running_loop(), {})
         cached = per_loop.get(key)
         if cached is None:
             cloud = cloud_config(conn, mask=mask_secret)
-            cached = per_loop[key] = (AsyncTransport(cloud.transport_settings()), cloud.project_id)
+            cached = per_loop[key] = (
+                AsyncTransport(cloud.transport_settings(), read_grid=WAKE_GRID_SECONDS),
+                cloud.project_id,
+            )
         return cached[0], cached[1], _nothing
 
     async def run(self) -> AsyncIterator[TriggerEvent]:

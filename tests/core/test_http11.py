@@ -816,6 +816,118 @@ async def test_aclose_closes_idle_and_busy_connections(serve, pool_for) -> None:
     assert pool.connections_opened == 2
 
 
+# -- responses read on a grid ----------------------------------------------------------------------
+
+
+async def timed(pool: ConnectionPool, target: str, **options: Any) -> tuple[float, float, RawResponse]:
+    """(sent, answered) on the loop clock, and the response."""
+    loop = asyncio.get_running_loop()
+    sent = loop.time()
+    response = await pool.request("GET", target, {}, **options)
+    return sent, loop.time(), response
+
+
+async def test_responses_wait_in_the_socket_for_the_next_tick_and_are_read_together(serve, pool_for) -> None:
+    """Answered at once, but handed over together on the first tick of the grid at least half a
+    grid after they went out: the process wakes once for all of them."""
+    server = await serve([ok(b"polled")])
+    pool = pool_for(server.port, read_timeout=5.0)
+    grid = 0.4
+    await pool.request("GET", "/warm-up", {})  # the connection count below is then about reuse
+
+    polls = [asyncio.create_task(timed(pool, f"/{n}", read_grid=grid)) for n in range(5)]
+    await until(lambda: len(server.requests) == 6)
+    assert not any(poll.done() for poll in polls)  # every answer is in; none was read
+    results = await asyncio.gather(*polls)
+
+    answered = [at for _sent, at, _response in results]
+    assert max(answered) - min(answered) < 0.02
+    for sent, at, response in results:
+        assert response.body == b"polled"
+        assert at - sent >= grid / 2 - 0.005
+        tick = round(at / grid) * grid
+        assert abs(at - tick) < 0.05  # on the grid, not merely late
+        assert at - sent <= 1.5 * grid + 0.05
+    assert pool.connections_opened == 5
+
+
+async def test_a_deferred_read_over_tls_pauses_the_socket_itself(serve, pool_for, tls_files) -> None:
+    """Pausing only the TLS layer would still wake the loop for each record that arrives."""
+    server = await serve([ok(b"secure")], context=emulator_tls.server_context(tls_files))
+    context = ssl.create_default_context(cafile=str(tls_files.ca_cert))
+    context.load_cert_chain(str(tls_files.client_cert), str(tls_files.client_key))
+    pool = pool_for(server.port, ssl_context=context, read_timeout=5.0)
+    assert (await pool.request("GET", "/", {})).body == b"secure"
+    (conn,) = pool._conns
+
+    poll = asyncio.create_task(pool.request("GET", "/deferred", {}, read_grid=0.4))
+    await until(lambda: len(server.requests) == 2)
+    assert conn._reader is not conn._transport
+    assert conn._reader is not None
+    assert not conn._reader.is_reading()
+    assert (await poll).body == b"secure"
+    assert conn._reader.is_reading()  # an idle connection listens for the server closing it
+
+
+async def test_no_deferral_when_the_grid_could_approach_the_read_timeout(serve, pool_for) -> None:
+    server = await serve([ok()])
+    pool = pool_for(server.port, read_timeout=1.0)
+
+    sent, answered, _response = await timed(pool, "/", read_grid=0.4)
+
+    assert answered - sent < 0.15
+
+
+async def test_a_request_finding_every_connection_busy_has_the_deferred_responses_read_at_once(serve, pool_for) -> None:
+    """A deferred response holds its connection: with none free, waiting for the tick would cap
+    the pool at max_connections requests per tick. Nor is a response deferred on the last free one."""
+    server = await serve(script=lambda seen: [0.3, ok()] if seen.target == "/slow" else [ok()])
+    pool = pool_for(server.port, max_connections=2, read_timeout=10.0)
+    started = asyncio.get_running_loop().time()
+
+    deferred = asyncio.create_task(timed(pool, "/deferred", read_grid=2.0))
+    await until(lambda: len(server.requests) == 1)
+    slow = asyncio.create_task(timed(pool, "/slow", read_grid=2.0))  # takes the last free connection
+    await until(lambda: len(server.requests) == 2)
+    assert not deferred.done()
+    queued = asyncio.create_task(timed(pool, "/queued", read_grid=2.0))  # finds none free
+
+    results = await asyncio.gather(deferred, slow, queued)
+    assert all(response.status == 200 for _sent, _at, response in results)
+    assert max(at for _sent, at, _response in results) - started < 0.8  # not the 1-3 s of the grid
+
+
+async def test_a_server_closing_the_connection_during_a_deferred_read(serve, pool_for) -> None:
+    """The close is only seen at the tick; a GET then goes out again on a new connection."""
+    server = await serve([ok(b"first")], [CLOSE], [ok(b"second")])
+    pool = pool_for(server.port, read_timeout=5.0)
+    assert (await pool.request("GET", "/a", {})).body == b"first"
+
+    _sent, _at, response = await timed(pool, "/b", read_grid=0.2)
+
+    assert response.body == b"second"
+    assert [(seen.connection, seen.target) for seen in server.requests] == [(0, "/a"), (0, "/b"), (1, "/b")]
+
+
+async def test_cancelling_a_deferred_request_and_closing_the_pool_before_the_tick(serve, pool_for) -> None:
+    server = await serve([ok()])
+    pool = pool_for(server.port, read_timeout=30.0)
+
+    cancelled = asyncio.create_task(pool.request("GET", "/cancelled", {}, read_grid=5.0))
+    pending = asyncio.create_task(pool.request("GET", "/pending", {}, read_grid=5.0))
+    await until(lambda: len(server.requests) == 2)
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    await until(lambda: server.closed_by_client == 1)  # its connection is dropped, not reused
+
+    await pool.aclose()  # the pending tick goes with the pool; the loop reports nothing
+
+    with pytest.raises(HttpClientError, match="was closed"):
+        await pending
+    assert pool._harvests == {}
+
+
 # -- parsing without sockets -----------------------------------------------------------------------
 
 

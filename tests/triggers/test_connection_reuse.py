@@ -84,7 +84,7 @@ async def test_a_cancelled_fetcher_does_not_cancel_the_waiters(backend: Backend)
 
 async def test_waits_wake_on_a_shared_grid() -> None:
     """Polls due in the same slot share one turn of the loop; short test intervals are left alone."""
-    from airflow_provider.triggers.task import WAKE_GRID_SECONDS, coalesced
+    from airflow_provider.core.wake_grid import WAKE_GRID_SECONDS, coalesced
 
     loop = asyncio.get_running_loop()
     for delay in (0.0, 1.0, 5.0, 10.0, 299.9):

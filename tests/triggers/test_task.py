@@ -230,6 +230,39 @@ async def test_token_expiry_mid_wait_refreshes_once(emulator: EmulatorHandle, mo
     assert statuses[-1] == 200
 
 
+async def test_status_polls_are_read_on_the_wake_up_grid_and_token_fetches_are_not(
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Waits sleep to the grid and their responses wait in the socket for its next tick, so one
+    wake-up serves every wait due together; a token fetch, which every poll waits for, does not."""
+    from airflow_provider.core.http11 import ConnectionPool
+    from airflow_provider.core.wake_grid import WAKE_GRID_SECONDS
+
+    monkeypatch.setenv("AIRFLOW_CONN_HUAWEICLOUD_DEFAULT", emulator.huaweicloud_password_conn_json)
+    TOKEN_CACHE.clear()
+    seen: list[tuple[str, float, float]] = []  # target, read_grid, seconds to the response
+    request = ConnectionPool.request
+
+    async def timed(self: ConnectionPool, method: str, target: str, *args: Any, **kwargs: Any) -> Any:
+        started = time.monotonic()
+        response = await request(self, method, target, *args, **kwargs)
+        seen.append((target, kwargs.get("read_grid", 0.0), time.monotonic() - started))
+        return response
+
+    monkeypatch.setattr(ConnectionPool, "request", timed)
+    tasks = [new_dcs_task(emulator, duration=100.0) for _ in range(3)]  # 2 s of real time
+    policy = {"kind": "fixed", "poke_interval": 1.0, "min_interval": 1.0}
+    events = await asyncio.gather(*(first_event(dcs_trigger(emulator, t, poll_policy=policy)) for t in tasks))
+
+    assert [event["status"] for event in events] == ["success"] * 3
+    polls = [(grid, took) for target, grid, took in seen if target.endswith("/progress")]
+    tokens = [(grid, took) for target, grid, took in seen if target.startswith("/v3/auth/tokens")]
+    assert len(polls) >= 6
+    assert all(grid == WAKE_GRID_SECONDS and took >= WAKE_GRID_SECONDS / 2 - 0.01 for grid, took in polls)
+    assert tokens
+    assert all(grid == 0.0 for grid, _took in tokens)
+
+
 # edge -------------------------------------------------------------------------------------------------
 def edge_trigger(dump_id: str, **kwargs: Any) -> HuaweiCloudTaskTrigger:
     return HuaweiCloudTaskTrigger(
