@@ -1,14 +1,22 @@
-"""One log line per change of a remote task: ``CSS log backup d455a541: RUNNING 45% (ETA 1m40s)``."""
+"""Log lines of a remote task's progress: ``CSS log backup d455a541: RUNNING 45% (ETA 1m40s)``."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider.core.polling import estimate_remaining
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from airflow_provider.core.status import TaskStatus
+
+#: A change of progress, step or sub-step alone is logged at most this often; a change of state or
+#: of the service's own status word is logged at once. A two-hour task checked every 10 s would
+#: otherwise fill its log with hundreds of lines that differ by a percent.
+PROGRESS_LINE_SECONDS = 60.0
 
 SERVICE_LABELS = {
     "edge": "Edge log dump",
@@ -56,7 +64,8 @@ def describe(status: TaskStatus, now: datetime | None = None) -> str:
 
 
 def change_key(status: TaskStatus) -> tuple[object, ...]:
-    """What counts as a change worth a line: not the ETA, which moves on every poll."""
+    """What counts as a change worth a line: not the ETA, which moves on every poll. The first two
+    (state, status word) are logged at once; the rest at most once per ``PROGRESS_LINE_SECONDS``."""
     return (
         status.state,
         status.raw_status,
@@ -75,17 +84,20 @@ class LogSink(Protocol):
 
 
 class ProgressLog:
-    """Logs a status only when it changed since the last one logged; warns once per unknown value.
+    """Logs a status when it changed since the last one logged (progress alone at most once per
+    ``PROGRESS_LINE_SECONDS``); warns once per unknown value.
 
     A triggerer holds one per sleeping wait, thousands at a time, and every object they keep
     alive lengthens each full garbage collection: hence the slots and the lazily made set.
     """
 
-    __slots__ = ("_last", "_log", "_unknown")
+    __slots__ = ("_clock", "_last", "_logged_at", "_log", "_unknown")
 
-    def __init__(self, logger: LogSink) -> None:
+    def __init__(self, logger: LogSink, clock: Callable[[], float] = time.monotonic) -> None:
         self._log = logger
+        self._clock = clock
         self._last: tuple[object, ...] | None = None
+        self._logged_at = 0.0
         self._unknown: set[str] | None = None
 
     def observe(self, status: TaskStatus) -> None:
@@ -100,6 +112,11 @@ class ProgressLog:
                 status.raw_status,
             )
         key = change_key(status)
-        if key != self._last:
+        last = self._last
+        if key == last:
+            return
+        now = self._clock()
+        if last is None or key[:2] != last[:2] or now - self._logged_at >= PROGRESS_LINE_SECONDS:
             self._last = key
+            self._logged_at = now
             self._log.info("%s", describe(status))

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider.core.progress import ProgressLog, describe, format_duration, short_id
+from airflow_provider.core.progress import PROGRESS_LINE_SECONDS, ProgressLog, describe, format_duration, short_id
 from airflow_provider.core.status import TaskState, TaskStatus
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
@@ -93,15 +93,25 @@ def test_describe_edge_and_unknown_service_labels() -> None:
     assert describe(other, now=NOW) == "obs x: RUNNING"
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_progress_log_logs_once_per_change() -> None:
     log = RecordingLog()
-    progress = ProgressLog(log)
+    clock = Clock()
+    progress = ProgressLog(log, clock)
     first = status(progress=10.0, eta_seconds=90.0)
     for _ in range(3):  # repeated polls with nothing new
         progress.observe(first)
     assert len(log.infos) == 1
     assert log.infos[0].startswith("CSS log backup d455a541: RUNNING 10%")
 
+    clock.now += PROGRESS_LINE_SECONDS
     progress.observe(first.model_copy(update={"eta_seconds": 60.0}))  # the ETA alone moved
     assert len(log.infos) == 1
 
@@ -116,12 +126,39 @@ def test_progress_log_logs_once_per_change() -> None:
     assert log.warnings == []
 
 
+def test_progress_alone_is_logged_at_most_once_per_interval_and_state_changes_at_once() -> None:
+    log = RecordingLog()
+    clock = Clock()
+    progress = ProgressLog(log, clock)
+    progress.observe(status(progress=10.0))
+    for percent in (20.0, 30.0, 40.0):  # polls 10 s apart
+        clock.now += 10
+        progress.observe(status(progress=percent))
+    assert len(log.infos) == 1
+
+    clock.now += PROGRESS_LINE_SECONDS - 30
+    progress.observe(status(progress=40.0))  # nothing new since the suppressed 40%: still due for a line
+    assert len(log.infos) == 2
+    assert "40%" in log.infos[1]
+
+    clock.now += 1
+    progress.observe(status(progress=50.0, raw_status="UPLOADING"))  # the service's own word changed
+    progress.observe(status(state=TaskState.FAILED, raw_status="FAILED", progress=50.0))
+    assert len(log.infos) == 4
+    assert "UPLOADING" not in log.infos[2]  # the line shows the normalized state and progress
+    assert "50%" in log.infos[2]
+    assert log.infos[3].startswith("CSS log backup d455a541: FAILED 50%")
+
+
 def test_progress_log_logs_step_changes() -> None:
     log = RecordingLog()
-    progress = ProgressLog(log)
+    clock = Clock()
+    progress = ProgressLog(log, clock)
     base = status(service="dcs", progress=20.0, result={"current_step": "Pre-check.", "current_sub_step": "A"})
     progress.observe(base)
+    clock.now += PROGRESS_LINE_SECONDS
     progress.observe(base.model_copy(update={"result": {"current_step": "Pre-check.", "current_sub_step": "B"}}))
+    clock.now += PROGRESS_LINE_SECONDS
     progress.observe(base.model_copy(update={"result": {"current_step": "Post.", "current_sub_step": "B"}}))
     assert len(log.infos) == 3
     assert "[Pre-check. / B]" in log.infos[1]
