@@ -91,7 +91,7 @@ class ProgressLog:
     alive lengthens each full garbage collection: hence the slots and the lazily made set.
     """
 
-    __slots__ = ("_clock", "_last", "_logged_at", "_log", "_unknown")
+    __slots__ = ("_clock", "_last", "_log", "_logged_at", "_unknown")
 
     def __init__(self, logger: LogSink, clock: Callable[[], float] = time.monotonic) -> None:
         self._log = logger
