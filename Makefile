@@ -36,7 +36,7 @@ demo: venv
 	$(PY) scripts/demo.py
 
 bench: venv
-	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	@status=0; for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || status=1; done; exit $$status
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
