@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from airflow_provider.core.errors import TransportError
-from airflow_provider.core.http11 import ConnectionPool, HttpClientError, TlsFailed
+from airflow_provider.core.http11 import DEFAULT_PORTS, ConnectionPool, HttpClientError, TlsFailed
 from airflow_provider.core.response import ApiResponse
 from airflow_provider.core.retry import Failure
 from airflow_provider.core.transport import (
@@ -119,7 +119,7 @@ def shared_pool(origin: str, settings: TransportSettings) -> ConnectionPool | No
             pool = ConnectionPool(
                 scheme,
                 parts.hostname or "",
-                parts.port or (443 if scheme == "https" else 80),
+                parts.port or DEFAULT_PORTS.get(scheme, 80),
                 ssl_context=tls_context(settings.tls) if scheme == "https" else None,
                 connect_timeout=connect,
                 read_timeout=read,

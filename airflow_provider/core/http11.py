@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 __all__ = [
+    "DEFAULT_PORTS",
     "ConnectFailed",
     "ConnectTimedOut",
     "ConnectionPool",
@@ -101,7 +102,7 @@ class RawResponse:
 
 _MAX_HEAD = 64 * 1024  # status line plus header fields, and separately the chunked trailer section
 _MAX_CHUNK_LINE = 4096  # chunk size plus extensions
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+DEFAULT_PORTS = {"http": 80, "https": 443}
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _COMMON_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -388,13 +389,9 @@ class _Connection(asyncio.Protocol):
             return
         state = self._state
         if state == _LENGTH:
-            need = self._remaining
-            if end - pos < need:
-                self._parts.append(data[pos:])
-                self._remaining = need - (end - pos)
-            else:
-                self._parts.append(data[pos : pos + need])
-                self._complete(extra=pos + need < end)
+            after = self._take(data, pos)
+            if after >= 0:
+                self._complete(extra=after < end)
         elif state == _UNTIL_CLOSE:
             self._size += end - pos
             if self._size > self._pool._max_response_bytes:
@@ -403,18 +400,26 @@ class _Connection(asyncio.Protocol):
         else:
             self._feed_chunked(data, pos)
 
+    def _take(self, data: bytes, pos: int) -> int:
+        """Keep up to ``_remaining`` body bytes from ``pos``: the position after them, or -1 when
+        ``data`` ended first (``_remaining`` then counts what is still to come)."""
+        need = self._remaining
+        end = len(data)
+        if end - pos < need:
+            self._parts.append(data[pos:])
+            self._remaining = need - (end - pos)
+            return -1
+        self._parts.append(data[pos : pos + need])
+        return pos + need
+
     def _feed_chunked(self, data: bytes, pos: int) -> None:
         end = len(data)
         while pos < end:
             state = self._state
             if state == _CHUNK_DATA:
-                need = self._remaining
-                if end - pos < need:
-                    self._parts.append(data[pos:])
-                    self._remaining = need - (end - pos)
+                pos = self._take(data, pos)
+                if pos < 0:
                     return
-                self._parts.append(data[pos : pos + need])
-                pos += need
                 self._state = _CHUNK_END
             elif state == _CHUNK_SIZE:
                 idx = data.find(b"\r\n", pos)
@@ -579,7 +584,7 @@ class ConnectionPool:
         keepalive_expiry: float = 5.0,
         max_response_bytes: int = 64 * 1024 * 1024,
     ) -> None:
-        if scheme not in _DEFAULT_PORTS:
+        if scheme not in DEFAULT_PORTS:
             raise ValueError(f"unsupported scheme {scheme!r}: expected 'http' or 'https'")
         if (scheme == "https") != (ssl_context is not None):
             raise ValueError("https needs an ssl_context and http must not have one")
@@ -591,7 +596,7 @@ class ConnectionPool:
         bracketed = f"[{self._host}]" if ":" in self._host else self._host
         self._port = port
         self.origin = f"{bracketed}:{port}"
-        self._host_header = bracketed if _DEFAULT_PORTS[scheme] == port else self.origin
+        self._host_header = bracketed if DEFAULT_PORTS[scheme] == port else self.origin
         self._ssl = ssl_context
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout

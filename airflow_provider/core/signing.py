@@ -166,9 +166,8 @@ def sign_headers(
         out[HEADER_DATE] = lowered[_DATE_KEY] = format_sdk_date(now)
     if "host" not in lowered:
         out["Host"] = lowered["host"] = host
-    names = sorted(name for name in lowered if "_" not in name)
-    body_hash = (lowered.get(_CONTENT_SHA256_KEY) or hashlib.sha256(body).hexdigest()) if body else EMPTY_SHA256
-    canonical = _canonical(method, path, query, lowered, names, body_hash)
+    names = signed_header_names(lowered)
+    canonical = _canonical(method, path, query, lowered, names, payload_hash(lowered, body))
     sig = signature(secret_key, string_to_sign(canonical, lowered[_DATE_KEY]))
     out["Authorization"] = f"{ALGORITHM} Access={access_key}, SignedHeaders={';'.join(names)}, Signature={sig}"
     return out

@@ -137,12 +137,9 @@ def parse_ms_epoch(value: object) -> datetime | None:
     raise ValueError(f"expected epoch milliseconds, got {value!r:.40}")
 
 
-@functools.lru_cache(maxsize=4096)
 def parse_iso_datetime(text: str) -> datetime:
     """ISO 8601 / RFC 3339 with any number of fractional digits (Go writes nanoseconds),
-    'Z' or an offset, or no zone at all (the DCS "2022-09-01 11:52:24" form), read as UTC.
-
-    Cached: every poll of a task re-reads the same start and step times (datetimes are immutable)."""
+    'Z' or an offset, or no zone at all (the DCS "2022-09-01 11:52:24" form), read as UTC."""
     match = _ISO_RE.fullmatch(text.strip())
     if match is None:
         raise ValueError(f"expected an ISO 8601 time, got {text[:40]!r}")
@@ -164,21 +161,18 @@ def parse_datetime(value: object) -> datetime | None:
 
     Go's zero time (``0001-01-01T00:00:00Z``) means "not set" and is returned as None.
     """
-    if type(value) is str:
-        return _parse_datetime_text(value)
-    if _is_blank(value):
+    if isinstance(value, str):
+        return _parse_datetime_text(str(value))  # str(): a str subclass as the plain text the cache keys on
+    if value is None:
         return None
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if isinstance(value, str) and not _PADDED_MS_TEXT.fullmatch(value):
-        parsed = parse_iso_datetime(value)
-        return None if parsed == _GO_ZERO_TIME else parsed
     return parse_ms_epoch(value)
 
 
 @functools.lru_cache(maxsize=4096)
 def _parse_datetime_text(value: str) -> datetime | None:
-    """Cached: a task's status repeats the same few times (start and step times) on every poll."""
+    """Cached (datetimes are immutable): every poll of a task re-reads the same start and step times."""
     if not value.strip():
         return None
     if not _PADDED_MS_TEXT.fullmatch(value):
