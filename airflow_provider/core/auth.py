@@ -68,7 +68,8 @@ class AkSkAuth:
     access_key: str
     secret_key: str = field(repr=False)
     security_token: str | None = field(default=None, repr=False)
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc), repr=False)
+    #: None: the wall clock, through the signer's once-a-second cache of the date header.
+    clock: Callable[[], datetime] | None = field(default=None, repr=False)
     can_refresh = False
 
     def apply(self, request: OutgoingRequest) -> dict[str, str]:
@@ -82,7 +83,7 @@ class AkSkAuth:
             access_key=self.access_key,
             secret_key=self.secret_key,
             security_token=self.security_token,
-            now=self.clock(),
+            now=self.clock() if self.clock is not None else None,
         )
 
     async def aapply(self, request: OutgoingRequest) -> dict[str, str]:

@@ -13,6 +13,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import chain
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
@@ -35,6 +36,8 @@ _AUTH_RE = re.compile(
 #: Characters ``quote(value, safe="~")`` leaves as they are: most path segments and query values,
 #: returned without the (comparatively slow) general quoting.
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+#: A path made only of those and slashes is its own canonical form (the common case: ids are hex).
+_UNRESERVED_PATH = re.compile(r"[A-Za-z0-9_.~/-]*")
 
 
 def _encode(value: str) -> str:
@@ -62,13 +65,18 @@ def parse_sdk_date(value: str) -> datetime:
 
 def canonical_uri(path: str) -> str:
     """Un-quote, quote each segment with ``safe='~'``, always end with ``/``."""
+    if _UNRESERVED_PATH.fullmatch(path):
+        return path if path.endswith("/") else path + "/"
     encoded = "/".join(_encode(segment) for segment in (unquote(path) if "%" in path else path).split("/"))
     return encoded if encoded.endswith("/") else encoded + "/"
 
 
 def canonical_query(query: Sequence[tuple[str, str]]) -> str:
     """Pairs sorted by (key, value) before encoding, as the SDK does; also the query we send."""
-    return "&".join(f"{_encode(key)}={_encode(value)}" for key, value in sorted(query))
+    pairs = sorted(query)
+    if _UNRESERVED.fullmatch("".join(chain.from_iterable(pairs))):
+        return "&".join(f"{key}={value}" for key, value in pairs)
+    return "&".join(f"{_encode(key)}={_encode(value)}" for key, value in pairs)
 
 
 def signed_header_names(headers: Mapping[str, str]) -> list[str]:

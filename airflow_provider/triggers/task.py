@@ -21,7 +21,7 @@ from airflow_provider.core.errors import HuaweiCloudError
 from airflow_provider.core.polling import PollPolicy
 from airflow_provider.core.progress import SERVICE_LABELS, ProgressLog
 from airflow_provider.core.status import TaskState
-from airflow_provider.core.wake_grid import WAKE_GRID_SECONDS, coalesced
+from airflow_provider.core.wake_grid import WAKE_GRID_SECONDS, sleep_on_grid
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -203,7 +203,7 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
         last: TaskStatus | None = None
         polls = 0
         try:
-            await asyncio.sleep(coalesced(0.0))  # the first check joins the grid too
+            await sleep_on_grid(0.0)  # the first check joins the grid too
             while True:
                 polls += 1
                 try:
@@ -233,6 +233,6 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
                     yield self._event("timeout", f"still {state} after waiting {waited:.0f} s (deadline reached)", last)
                     return
                 interval = policy.next_interval(last, poll_count=polls, waiting_since=waiting_since)
-                await asyncio.sleep(coalesced(interval) if interval < left else left)
+                await (sleep_on_grid(interval) if interval < left else asyncio.sleep(left))
         finally:
             cleanup()

@@ -80,18 +80,3 @@ async def test_a_cancelled_fetcher_does_not_cancel_the_waiters(backend: Backend)
     assert owner.cancelled()
     assert {c.login for c in conns} == {"AK1"}  # one waiter fetched again, the others shared it
     assert backend.calls == 2
-
-
-async def test_waits_wake_on_a_shared_grid() -> None:
-    """Polls due in the same slot share one turn of the loop; short test intervals are left alone."""
-    from airflow_provider.core.wake_grid import WAKE_GRID_SECONDS, coalesced
-
-    loop = asyncio.get_running_loop()
-    for delay in (0.0, 1.0, 5.0, 10.0, 299.9):
-        now = loop.time()
-        slept = coalesced(delay)
-        assert delay <= slept < delay + WAKE_GRID_SECONDS + 1e-6
-        phase = (now + slept) % WAKE_GRID_SECONDS
-        assert min(phase, WAKE_GRID_SECONDS - phase) < 1e-3  # lands on the grid
-    assert coalesced(0.05) == 0.05
-    assert coalesced(0.5) == 0.5
