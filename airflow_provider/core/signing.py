@@ -7,13 +7,13 @@ emulator, so the client and the emulator cannot drift apart silently.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from itertools import chain
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
@@ -73,10 +73,13 @@ def canonical_uri(path: str) -> str:
 
 def canonical_query(query: Sequence[tuple[str, str]]) -> str:
     """Pairs sorted by (key, value) before encoding, as the SDK does; also the query we send."""
-    pairs = sorted(query)
-    if _UNRESERVED.fullmatch("".join(chain.from_iterable(pairs))):
-        return "&".join(f"{key}={value}" for key, value in pairs)
-    return "&".join(f"{_encode(key)}={_encode(value)}" for key, value in pairs)
+    return _canonical_query(tuple(query)) if query else ""
+
+
+@functools.lru_cache(maxsize=1024)
+def _canonical_query(query: tuple[tuple[str, str], ...]) -> str:
+    """Cached: a wait sends the same query on every poll (and every CSS wait the same first page)."""
+    return "&".join(f"{_encode(key)}={_encode(value)}" for key, value in sorted(query))
 
 
 def signed_header_names(headers: Mapping[str, str]) -> list[str]:
