@@ -47,7 +47,12 @@ def format_duration(seconds: float) -> str:
 
 def describe(status: TaskStatus, now: datetime | None = None) -> str:
     label = SERVICE_LABELS.get(status.service, status.service)
-    parts = [f"{label} {short_id(status.task_id)}: {status.state.value}"]
+    return f"{label} {short_id(status.task_id)}: {describe_state(status, now)}"
+
+
+def describe_state(status: TaskStatus, now: datetime | None = None) -> str:
+    """The part of ``describe`` after the task's name: ``RUNNING 45% (ETA 1m40s)``."""
+    parts = [status.state.value]
     if status.progress is not None:
         parts.append(f"{status.progress:g}%")
     step = status.result.get("current_step")
@@ -91,14 +96,27 @@ class ProgressLog:
     alive lengthens each full garbage collection: hence the slots and the lazily made set.
     """
 
-    __slots__ = ("_clock", "_last", "_log", "_logged_at", "_unknown")
+    __slots__ = ("_clock", "_last", "_log", "_logged_at", "_opening", "_unknown")
 
-    def __init__(self, logger: LogSink, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, logger: LogSink, clock: Callable[[], float] = time.monotonic, opening: str | None = None
+    ) -> None:
         self._log = logger
         self._clock = clock
         self._last: tuple[object, ...] | None = None
         self._logged_at = 0.0
         self._unknown: set[str] | None = None
+        #: A line that opens the wait (what, until when). It is joined to the first status rather than
+        #: logged on its own: the first status arrives within a tick, and a triggerer starting
+        #: thousands of waits logs one line per wait instead of two.
+        self._opening = opening
+
+    def open(self) -> None:
+        """Log the opening line now, on its own, if no status has carried it yet (the first check
+        failed, and the retries' warnings should not come without it)."""
+        if self._opening is not None:
+            self._log.info("%s", self._opening)
+            self._opening = None
 
     def observe(self, status: TaskStatus) -> None:
         if not status.recognized and (self._unknown is None or (status.raw_status or "") not in self._unknown):
@@ -119,4 +137,8 @@ class ProgressLog:
         if last is None or key[:2] != last[:2] or now - self._logged_at >= PROGRESS_LINE_SECONDS:
             self._last = key
             self._logged_at = now
-            self._log.info("%s", describe(status))
+            if self._opening is not None:
+                self._log.info("%s: %s", self._opening, describe_state(status))
+                self._opening = None
+            else:
+                self._log.info("%s", describe(status))

@@ -193,12 +193,8 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
         # routes lines to each task's log by context variables, not by logger object, and a
         # triggerer holding thousands of waits then keeps three fewer objects per wait alive.
         log = self.logger()
-        progress = ProgressLog(log)
-        log.info(
-            "Waiting for %s in the triggerer until %s (deadline)",
-            label,
-            datetime.fromtimestamp(self.deadline, tz=timezone.utc).isoformat(timespec="seconds"),
-        )
+        until = datetime.fromtimestamp(self.deadline, tz=timezone.utc).isoformat(timespec="seconds")
+        progress = ProgressLog(log, opening=f"Waiting for {label} in the triggerer until {until} (deadline)")
         guard = WaitGuard(label, log)
         last: TaskStatus | None = None
         polls = 0
@@ -211,6 +207,7 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
                         status_exchange(self.service, project_id, self.ids, **self.options), transport
                     )
                 except HuaweiCloudError as exc:
+                    progress.open()
                     error = guard.failed(exc, seen=last is not None)
                     if error is not None:
                         message = str(error) if str(error).startswith(label) else f"{label}: {error}"

@@ -198,3 +198,26 @@ def test_progress_log_warns_once_for_a_missing_status_value() -> None:
     for _ in range(3):
         progress.observe(missing)
     assert len(log.warnings) == 1
+
+
+def test_the_opening_line_rides_on_the_first_status_only() -> None:
+    log = RecordingLog()
+    clock = Clock()
+    progress = ProgressLog(log, clock, opening="Waiting for CSS log backup d455a541-full until T (deadline)")
+    progress.observe(status(progress=10.0, eta_seconds=90.0))
+    progress.observe(status(state=TaskState.SUCCEEDED, raw_status="SUCCESS", progress=100.0))
+    assert log.infos == [
+        "Waiting for CSS log backup d455a541-full until T (deadline): RUNNING 10% (ETA 1m30s)",
+        "CSS log backup d455a541: SUCCEEDED 100%",
+    ]
+    progress.open()  # already carried: nothing more
+    assert len(log.infos) == 2
+
+
+def test_the_opening_line_is_logged_alone_when_the_first_check_fails() -> None:
+    log = RecordingLog()
+    progress = ProgressLog(log, opening="Waiting for X until T (deadline)")
+    progress.open()
+    progress.open()  # a second failed check: once is enough
+    progress.observe(status(progress=10.0))
+    assert log.infos == ["Waiting for X until T (deadline)", "CSS log backup d455a541: RUNNING 10%"]
