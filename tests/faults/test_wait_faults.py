@@ -264,20 +264,24 @@ def test_token_revoked_fails_clearly_after_one_refresh(
         assert isinstance(error, AuthenticationError)
 
 
-class _SkewedDatetime(datetime):
-    """``datetime`` whose ``now`` runs 20 minutes ahead: a worker with a wrong clock."""
+class _SkewedTime:
+    """The ``time`` module as the signer sees it, 20 minutes ahead: a worker with a wrong clock."""
 
-    @classmethod
-    def now(cls, tz: Any = None) -> Any:
-        return datetime.now(tz) + timedelta(minutes=20)
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def time() -> float:
+        return time.time() + 20 * 60
 
 
 def test_clock_skew_beyond_15_minutes_names_x_sdk_date(
     emulator: EmulatorHandle, mode: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from airflow_provider.core import auth
+    from airflow_provider.core import signing
 
-    monkeypatch.setattr(auth, "datetime", _SkewedDatetime)
+    monkeypatch.setattr(signing, "time", _SkewedTime())
+    monkeypatch.setattr(signing, "_now_text", (-1, ""))  # the once-a-second cache of the date text
     task_id = dcs_task(emulator)
     outcome = wait_with(mode, dcs_sensor(emulator, task_id), capsys)
     error = outcome.failed()
