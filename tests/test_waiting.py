@@ -14,24 +14,13 @@ from airflow_provider.core.polling import PollPolicy
 from airflow_provider.core.status import TaskState, TaskStatus
 from airflow_provider.triggers.task import HuaweiCloudTaskTrigger
 from airflow_provider.waiting import TaskWait, primary_id
+from tests.recording_log import RecordingLog
 
 if TYPE_CHECKING:
     from airflow_provider.testing.emulator_runner import EmulatorHandle
 
 RECORD = "a1847fb9-b49c-4d20-a577-ecd1cd15e285"
 CLUSTER = "4213d908-f5dc-4633-8401-cfd7175fca0c"
-
-
-class RecordingLog:
-    def __init__(self) -> None:
-        self.infos: list[str] = []
-        self.warnings: list[str] = []
-
-    def info(self, event: Any, *args: Any) -> None:
-        self.infos.append(str(event) % args if args else str(event))
-
-    def warning(self, event: Any, *args: Any) -> None:
-        self.warnings.append(str(event) % args if args else str(event))
 
 
 def css_wait(**kwargs: Any) -> TaskWait:

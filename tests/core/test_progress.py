@@ -9,6 +9,7 @@ import pytest
 
 from airflow_provider.core.progress import PROGRESS_LINE_SECONDS, ProgressLog, describe, format_duration, short_id
 from airflow_provider.core.status import TaskState, TaskStatus
+from tests.recording_log import RecordingLog
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 CSS_ID = "d455a541-6a6f-4b6c-9b65-2c2d1c0b7c11"
@@ -18,20 +19,6 @@ def status(**fields: Any) -> TaskStatus:
     base: dict[str, Any] = {"service": "css", "task_id": CSS_ID, "state": TaskState.RUNNING, "raw_status": "RUNNING"}
     base.update(fields)
     return TaskStatus(**base)
-
-
-class RecordingLog:
-    """A LogSink that keeps the formatted lines."""
-
-    def __init__(self) -> None:
-        self.infos: list[str] = []
-        self.warnings: list[str] = []
-
-    def info(self, event: Any, *args: Any) -> None:
-        self.infos.append(str(event) % args if args else str(event))
-
-    def warning(self, event: Any, *args: Any) -> None:
-        self.warnings.append(str(event) % args if args else str(event))
 
 
 @pytest.mark.parametrize(

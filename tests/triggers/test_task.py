@@ -13,6 +13,7 @@ from airflow_provider.core.async_transport import close_shared_clients
 from airflow_provider.core.auth import TOKEN_CACHE
 from airflow_provider.core.status import TaskState, TaskStatus
 from airflow_provider.triggers.task import HuaweiCloudTaskTrigger
+from tests.recording_log import RecordingLog
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator
@@ -194,28 +195,6 @@ async def test_transient_errors_are_retried_then_success(
     assert emulator.admin.faults() == []
 
 
-class LogLines:
-    """Stands in for the trigger's class logger; keeps the formatted lines in order."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str]] = []
-
-    def _add(self, level: str, event: Any, *args: Any) -> None:
-        self.lines.append((level, str(event) % args if args else str(event)))
-
-    def info(self, event: Any, *args: Any, **kwargs: Any) -> None:
-        self._add("info", event, *args)
-
-    def warning(self, event: Any, *args: Any, **kwargs: Any) -> None:
-        self._add("warning", event, *args)
-
-    def debug(self, event: Any, *args: Any, **kwargs: Any) -> None:
-        self._add("debug", event, *args)
-
-    def error(self, event: Any, *args: Any, **kwargs: Any) -> None:
-        self._add("error", event, *args)
-
-
 @pytest.mark.parametrize("failing_checks", [0, 1])
 async def test_the_wait_opens_with_its_deadline_on_the_first_status_or_before_a_failed_check(
     emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch, failing_checks: int
@@ -223,7 +202,7 @@ async def test_the_wait_opens_with_its_deadline_on_the_first_status_or_before_a_
     """One line opens the wait (what, until when), joined to the first status; when the first
     check fails it comes alone, before the warnings about the failure."""
     use_conn(monkeypatch, emulator.huaweicloud_conn_json, retry={**QUICK_RETRY, "max_attempts": 1})
-    log = LogLines()
+    log = RecordingLog()
     monkeypatch.setattr(HuaweiCloudTaskTrigger, "logger", classmethod(lambda cls: log))
     task_id = new_dcs_task(emulator, duration=1.0)
     emulator.admin.advance(5)
@@ -232,7 +211,7 @@ async def test_the_wait_opens_with_its_deadline_on_the_first_status_or_before_a_
     trigger = dcs_trigger(emulator, task_id, poll_policy={"kind": "fixed", "poke_interval": 1.0, "min_interval": 1.0})
     event = await first_event(trigger)
     assert event["status"] == "success"
-    infos = [text for level, text in log.lines if level == "info"]
+    infos = log.infos
     opening = f"Waiting for DCS background task {task_id} in the triggerer until "
     assert sum(opening in text for text in infos) == 1
     first = log.lines[0]
