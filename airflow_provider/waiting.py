@@ -17,6 +17,7 @@ from airflow_provider.core.errors import (
     ApiError,
     AuthenticationError,
     BadResponseError,
+    EdgeTaskNotFoundError,
     HuaweiCloudError,
     InvalidInputError,
     NotFoundError,
@@ -45,6 +46,20 @@ PRIMARY_ID = {
     "css": "record_id",
     "dcs": "dcs_task_id",
 }
+
+
+#: Why a remote task goes on when Airflow stops waiting for it (a user marked the task failed or
+#: cleared it): none of these services offers a cancel call for the tasks the operators start (the
+#: MEF router registers no abort route; the CloudDC and CSS API references document none).
+KEEPS_RUNNING = {
+    "edge": "MEF Center has no API to cancel a log dump",
+    "clouddc": "CloudDC has no API to cancel a log export",
+    "css": "CSS has no API to cancel a log backup",
+    "dis": "a transfer task is stopped only by its own stop action",
+    "dcs": "DCS background tasks cannot be cancelled",
+}
+#: What a sensor's wait says instead: it never owned the task.
+NOT_OWNED = "a sensor only watches it"
 
 
 def primary_id(service: str, ids: dict[str, str]) -> str:
@@ -96,6 +111,13 @@ class WaitGuard:
 
     def failed(self, exc: HuaweiCloudError, *, seen: bool, tolerate: bool = True) -> HuaweiCloudError | None:
         """None to keep waiting, else the error that ends the wait."""
+        if isinstance(exc, EdgeTaskNotFoundError):
+            if seen:
+                return HuaweiCloudError(
+                    f"{self.label} was deleted by MEF Center (it existed at an earlier check; MEF Center "
+                    f"deletes every task when it restarts): {exc}"
+                )
+            return HuaweiCloudError(f"{self.label} not found on MEF Center: {exc}")
         if isinstance(exc, NotFoundError):
             detail = " (it existed at an earlier check), so it was deleted or expired" if seen else ""
             return HuaweiCloudError(f"{self.label} not found{detail}: {exc}")
@@ -247,7 +269,10 @@ class TaskWait:
             status, polls = self.probe(hook), polls + 1
         return status
 
-    def trigger(self, *, timeout: float, waiting_since: datetime | None = None) -> HuaweiCloudTaskTrigger:
+    def trigger(
+        self, *, timeout: float, waiting_since: datetime | None = None, owned: bool = False
+    ) -> HuaweiCloudTaskTrigger:
+        """The deferred form of this wait. ``owned``: an operator started the task (a sensor only watches)."""
         from airflow_provider.triggers.task import HuaweiCloudTaskTrigger
 
         return HuaweiCloudTaskTrigger(
@@ -259,6 +284,7 @@ class TaskWait:
             deadline=time.time() + timeout,
             accept_partial_failure=self.accept_partial_failure,
             waiting_since=(waiting_since or datetime.now(timezone.utc)).timestamp(),
+            owned=owned,
         )
 
     def complete(self, event: dict[str, Any] | None) -> TaskStatus:
@@ -274,9 +300,9 @@ class TaskWait:
         if kind == "timeout":
             from airflow.sdk.exceptions import AirflowSensorTimeout
 
-            raise AirflowSensorTimeout(f"{self.label}: {message}")
+            raise AirflowSensorTimeout(labelled(self.label, message))
         if kind == "error":
-            raise HuaweiCloudError(f"{self.label}: {message}")
+            raise HuaweiCloudError(labelled(self.label, message))
         try:
             status = TaskStatus.from_json(event["task_status"])
         except (TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
@@ -285,6 +311,11 @@ class TaskWait:
         if kind == "failed" or not self.is_done(status):
             raise failure_error(status)
         return status
+
+
+def labelled(label: str, message: str) -> str:
+    """``label: message``, without a second label when the message already starts with it."""
+    return message if message.startswith(label) else f"{label}: {message}"
 
 
 def failure_error(status: TaskStatus) -> TaskFailedError:

@@ -13,7 +13,17 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowException
 
 MEF_SUCCESS = "00000000"
+#: MEF's "edge node is busy" code (``src/mef-center/common/errcode.go`` in Ascend/MEF).
 MEF_DUMP_BUSY = "40052001"
+#: MEF's "log dump business error": what a create call gets while another dump runs (the dump pool
+#: has one worker and no queue, so ``SubmitTask`` fails with "task queue is full" and
+#: ``create_task_handler.go`` answers this code), and what a query of an unknown task gets
+#: ("no such task", from ``taskschedule.ErrTaskNotFound``).
+MEF_DUMP_BUSINESS = "40052002"
+#: Scheduler messages that mean "another dump holds MEF": retrying later succeeds
+#: (``taskschedule/errors.go``: ErrFullQueue, ErrTooManyTask).
+MEF_BUSY_MESSAGES = ("task queue is full", "too many tasks")
+MEF_NO_SUCH_TASK = "no such task"
 CLOCK_SKEW_CODE = "APIGW.0303"
 CLOCK_SKEW_HINT = (
     "the gateway rejected the request's X-Sdk-Date: it differs from the gateway's time by more than 15 "
@@ -106,7 +116,22 @@ class EdgeManagerError(ApiError):
 
 
 class DumpBusyError(EdgeManagerError):
-    """MEF runs one log dump at a time; another one is in progress (40052001)."""
+    """MEF runs one log dump at a time and another one is in progress: 40052002 "task queue is
+    full" (what MEF's create handler answers), or 40052001 "edge node is busy"."""
+
+
+class EdgeTaskNotFoundError(EdgeManagerError, NotFoundError):
+    """MEF does not know the task (40052002 "no such task"); MEF deletes every task when it restarts."""
+
+
+def mef_error_class(code: str, message: str | None) -> type[EdgeManagerError]:
+    """The error class an MEF envelope code (and message) stands for."""
+    text = (message or "").lower()
+    if code == MEF_DUMP_BUSY or (code == MEF_DUMP_BUSINESS and any(m in text for m in MEF_BUSY_MESSAGES)):
+        return DumpBusyError
+    if code == MEF_DUMP_BUSINESS and MEF_NO_SUCH_TASK in text:
+        return EdgeTaskNotFoundError
+    return EdgeManagerError
 
 
 class TaskFailedError(HuaweiCloudError):
@@ -185,7 +210,7 @@ def error_for_status(service: str, status: int, content: bytes, headers: Mapping
         "request_id": request_id,
     }
     if code is not None and len(code) == 8 and code.isdigit() and code != MEF_SUCCESS:
-        return DumpBusyError(**kwargs) if code == MEF_DUMP_BUSY else EdgeManagerError(**kwargs)
+        return mef_error_class(code, msg)(**kwargs)
     if status in (401, 403):
         if code == CLOCK_SKEW_CODE or "x-sdk-date" in (msg or "").lower():
             kwargs["error_msg"] = f"{msg} ({CLOCK_SKEW_HINT})" if msg else CLOCK_SKEW_HINT

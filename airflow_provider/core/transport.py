@@ -12,7 +12,7 @@ import os
 import ssl
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -243,18 +243,27 @@ class SyncTransport:
     def send(self, request: ApiRequest) -> ApiResponse:
         return check_response(request, self._send(request, None))
 
-    def download(self, request: ApiRequest, destination: Path) -> Path:
+    def download(
+        self, request: ApiRequest, destination: Path, *, accept: Callable[[Mapping[str, str]], None] | None = None
+    ) -> Path:
         """Stream the body to ``destination`` atomically: a temp file in the same folder, then rename.
 
         An interrupted transfer is retried from the start; the destination never holds a partial file.
+        ``accept`` sees the headers of a successful response before any byte of the body is read;
+        whatever it raises ends the download (nothing is written) and reaches the caller.
         """
         destination.parent.mkdir(parents=True, exist_ok=True)
-        response = self._send(request, destination)
+        response = self._send(request, destination, accept)
         check_response(request, response)
         assert response.file is not None
         return response.file
 
-    def _send(self, request: ApiRequest, destination: Path | None) -> ApiResponse:
+    def _send(
+        self,
+        request: ApiRequest,
+        destination: Path | None,
+        accept: Callable[[Mapping[str, str]], None] | None = None,
+    ) -> ApiResponse:
         import requests
 
         base = self.settings.base_url_for(request.service)
@@ -266,7 +275,7 @@ class SyncTransport:
             try:
                 with self._throttled(target.host):
                     headers = self.settings.auth.apply(prepared)
-                    response = self._attempt(request, target, prepared, headers, destination)
+                    response = self._attempt(request, target, prepared, headers, destination, accept)
             except (requests.RequestException, OSError) as exc:
                 failure = classify_requests_error(exc)
                 if failure is None:
@@ -299,6 +308,7 @@ class SyncTransport:
         prepared: OutgoingRequest,
         headers: dict[str, str],
         destination: Path | None,
+        accept: Callable[[Mapping[str, str]], None] | None = None,
     ) -> ApiResponse:
         tls = self.settings.tls
         cert = (tls.client_cert, tls.client_key) if tls.client_cert and tls.client_key else tls.client_cert
@@ -321,6 +331,8 @@ class SyncTransport:
             resp_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(raw.headers)
             if destination is None or raw.status_code not in request.expected:
                 return ApiResponse(request.service, raw.status_code, resp_headers, raw.content)
+            if accept is not None:
+                accept(resp_headers)
             part = _stream_to_temp(raw.iter_content(DOWNLOAD_CHUNK), destination)
             expected_length = content_length(resp_headers.get("Content-Length"))
             received = raw.raw.tell()  # bytes on the wire (the file holds them decoded)

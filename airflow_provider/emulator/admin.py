@@ -72,6 +72,7 @@ class FaultSpec(BaseModel):
     latency: float = Field(default=0.0, ge=0)
     count: int | None = Field(default=None, ge=1)
     rate: float | None = Field(default=None, ge=0, le=1)
+    skip: int = Field(default=0, ge=0)
     body: Any = None
 
 
@@ -166,7 +167,7 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one smal
         with rt.lock:
             if spec.outcome is not None or spec.duration is not None:
                 try:
-                    outcome = check_outcome(spec.outcome or "succeed")
+                    outcome = check_outcome(spec.outcome or "succeed", service)
                 except ValueError as exc:
                     return _bad(str(exc))
                 duration = rt.config.durations.for_service(service) if spec.duration is None else spec.duration
@@ -178,7 +179,7 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one smal
         if spec.service not in SERVICES:
             return _bad(f"service must be one of {SERVICES}")
         try:
-            outcome = check_outcome(spec.outcome)
+            outcome = check_outcome(spec.outcome, spec.service)
         except ValueError as exc:
             return _bad(str(exc))
         rt = state.runtime
@@ -192,6 +193,11 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one smal
                 return _bad(f"no {spec.service} task {spec.task_id}", 404)
             task.replan(Plan(outcome, task.duration if spec.duration is None else spec.duration))
         return json_response({"task_id": spec.task_id, "outcome": outcome, "duration": task.duration})
+
+    @router.post("/mef/restart")
+    async def restart_mef() -> Response:
+        """MEF Center restarts: every dump task and the archive are gone."""
+        return json_response({"deleted_tasks": state.mef.restart()})
 
     @router.get("/requests")
     async def requests(service: str | None = None, limit: int | None = None) -> Response:

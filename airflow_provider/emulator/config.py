@@ -11,7 +11,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
-Outcome = Literal["succeed", "fail", "partial"]
+Outcome = Literal["succeed", "fail", "partial", "abort"]
+#: Outcomes only some services model: MEF dumps can overrun their execute timeout and abort.
+SERVICE_ONLY_OUTCOMES = {"abort": ("mef",)}
 SERVICES = ("mef", "clouddc", "dis", "css", "dcs")
 
 DIS_LOG_LIST_FORMS = ("object_when_single", "array")

@@ -1,8 +1,8 @@
 """Fault rules: which requests misbehave, how, and for how long.
 
-A rule matches a path by regex or glob and optionally a method, and fires for the next
-``count`` matching requests or with probability ``rate`` drawn from a seeded RNG, so a
-flaky run can be reproduced.
+A rule matches a path by regex or glob and optionally a method, lets the first ``skip``
+matching requests through, and then fires for the next ``count`` matching requests or with
+probability ``rate`` drawn from a seeded RNG, so a flaky run can be reproduced.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class FaultRule:
     remaining: int | None = 1
     rate: float | None = None
     body: Any = None
+    skip: int = 0
     fired: int = field(default=0)
 
     def describe(self) -> dict[str, Any]:
@@ -53,6 +54,7 @@ class FaultRule:
             "latency": self.latency,
             "remaining": self.remaining,
             "rate": self.rate,
+            "skip": self.skip,
             "fired": self.fired,
         }
 
@@ -91,6 +93,9 @@ class FaultBook:
             count = 1
         if count is not None and int(count) < 1:
             raise ValueError("count must be >= 1")
+        skip = int(spec.get("skip", 0))
+        if skip < 0:
+            raise ValueError("skip must be >= 0")
         retry_after = spec.get("retry_after")
         method = spec.get("method")
         rule = FaultRule(
@@ -105,6 +110,7 @@ class FaultBook:
             remaining=None if count is None else int(count),
             rate=None if rate is None else float(rate),
             body=spec.get("body"),
+            skip=skip,
         )
         with self._lock:
             self._rules.append(rule)
@@ -129,6 +135,9 @@ class FaultBook:
                 if rule.method is not None and rule.method != method:
                     continue
                 if rule.regex.search(path) is None:
+                    continue
+                if rule.skip:
+                    rule.skip -= 1
                     continue
                 if rule.rate is not None and self._rng.random() >= rule.rate:
                     continue

@@ -8,9 +8,9 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 
 from airflow_provider.emulator.clock import EmulatedClock
-from airflow_provider.emulator.config import SERVICES, EmulatorConfig, Outcome, Quirks
+from airflow_provider.emulator.config import SERVICE_ONLY_OUTCOMES, SERVICES, EmulatorConfig, Outcome, Quirks
 
-OUTCOMES: tuple[Outcome, ...] = ("succeed", "fail", "partial")
+OUTCOMES: tuple[Outcome, ...] = ("succeed", "fail", "partial", "abort")
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,12 @@ class TimedTask:
         self.duration = plan.duration
 
 
-def check_outcome(value: str) -> Outcome:
+def check_outcome(value: str, service: str | None = None) -> Outcome:
     for outcome in OUTCOMES:
         if value == outcome:
+            only = SERVICE_ONLY_OUTCOMES.get(outcome)
+            if only is not None and service is not None and service not in only:
+                raise ValueError(f"outcome {outcome!r} exists only for {', '.join(only)}, not {service}")
             return outcome
     raise ValueError(f"outcome must be one of {OUTCOMES}, not {value!r}")
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
-from airflow_provider.core.errors import HuaweiCloudError
+from airflow_provider.core.errors import ApiError, HuaweiCloudError, InvalidInputError
 from airflow_provider.hooks.base import HuaweiCloudHook
 from airflow_provider.services import css
 
@@ -20,6 +21,54 @@ log = logging.getLogger(__name__)
 
 #: How far back (ms) a new record's createAt may be, to absorb clock skew between us and CSS.
 CLOCK_SKEW_MS = 5 * 60 * 1000
+#: Records per page when looking for a backup's record: the documented maximum, so one request
+#: covers most clusters.
+SCAN_PAGE_SIZE = css.MAX_LIMIT
+IF_RUNNING = ("attach", "fail")
+IfRunning = Literal["attach", "fail"]
+
+
+class LogBackupRunningError(HuaweiCloudError):
+    """A log backup is already running on the cluster (HTTP 409) and ``if_running="fail"``."""
+
+
+class LogBackupNotEnabledError(HuaweiCloudError):
+    """The cluster's log backup setting is off (HTTP 412): nothing can be backed up."""
+
+
+@dataclass(frozen=True)
+class BackupBaseline:
+    """What a cluster's records were just before a backup was requested.
+
+    The start call returns no id: the backup's record is the Manual one that is not ``known``
+    and was created after ``requested_at_ms`` (see ``services.css.started_record``). Only the
+    records created within the clock-skew margin before the request matter for that test, so
+    only their keys are kept: the baseline stays small enough for Airflow's task state store.
+
+    :param cluster_id: the cluster.
+    :param requested_at_ms: this machine's clock just before the start call, epoch ms.
+    :param known: ids and job ids of the records that could pass for new ones.
+    """
+
+    cluster_id: str
+    requested_at_ms: int
+    known: frozenset[str] = frozenset()
+
+    @property
+    def created_after_ms(self) -> int:
+        return self.requested_at_ms - CLOCK_SKEW_MS
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cluster_id": self.cluster_id, "requested_at_ms": self.requested_at_ms, "known": sorted(self.known)}
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> BackupBaseline:
+        cluster_id, requested, known = value.get("cluster_id"), value.get("requested_at_ms"), value.get("known", [])
+        if not isinstance(cluster_id, str) or isinstance(requested, bool) or not isinstance(requested, int):
+            raise InvalidInputError("baseline", value, "needs cluster_id (text) and requested_at_ms (integer)")
+        if not isinstance(known, list) or not all(isinstance(key, str) for key in known):
+            raise InvalidInputError("baseline.known", known, "must be a list of record ids")
+        return cls(cluster_id, requested, frozenset(known))
 
 
 class CssHook(HuaweiCloudHook):
@@ -39,9 +88,13 @@ class CssHook(HuaweiCloudHook):
     def iter_log_backup_records(
         self, cluster_id: str, *, status: str | None = None, page_size: int = 100
     ) -> Iterator[ClusterLogRecord]:
-        """Every record, page by page (newest first), stopping at an empty or short page."""
-        offset, seen = 1, set[str]()
-        while True:
+        """Every record the API lets a client reach, page by page.
+
+        Pages start at 1, 1+page_size, ... within the documented ``start`` range 1-1000 (see
+        ``services.css.page_starts``); the scan stops at an empty or short page or at ``totalSize``.
+        """
+        seen = set[str]()
+        for offset in css.page_starts(page_size):
             page = self.list_log_backup_records(cluster_id, status=status, offset=offset, limit=page_size)
             fresh = [record for record in page.cluster_log_record if record.id not in seen]
             yield from fresh
@@ -50,17 +103,32 @@ class CssHook(HuaweiCloudHook):
                 return
             if page.total_size is not None and len(seen) >= page.total_size:
                 return
-            offset += page_size
 
     def get_log_backup_record(
         self, cluster_id: str, *, record_id: str | None = None, job_id: str | None = None
     ) -> ClusterLogRecord:
         return self.run(css.get_log_backup_record(self.project_id, cluster_id, record_id=record_id, job_id=job_id))
 
+    def log_backup_baseline(self, cluster_id: str) -> BackupBaseline:
+        """Note the records that exist now, just before a backup is requested."""
+        requested_ms = _now_ms()
+        records = list(self.iter_log_backup_records(cluster_id, page_size=SCAN_PAGE_SIZE))
+        after = requested_ms - CLOCK_SKEW_MS
+        recent = [r for r in records if r.create_at_ms is None or r.create_at_ms >= after]
+        known = {r.id for r in recent} | {r.job_id for r in recent if r.job_id}
+        return BackupBaseline(cluster_id, requested_ms, frozenset(known))
+
+    def find_started_backup(self, baseline: BackupBaseline) -> ClusterLogRecord | None:
+        """The record the backup requested after ``baseline`` created, if it is listed yet."""
+        records = self.iter_log_backup_records(baseline.cluster_id, page_size=SCAN_PAGE_SIZE)
+        return css.started_record(records, baseline.known, baseline.created_after_ms)
+
     def start_log_backup(
         self,
         cluster_id: str,
         *,
+        if_running: IfRunning = "attach",
+        baseline: BackupBaseline | None = None,
         find_timeout: float = 120.0,
         poll_interval: float = 3.0,
         sleep: Callable[[float], None] | None = None,
@@ -69,21 +137,34 @@ class CssHook(HuaweiCloudHook):
     ) -> ClusterLogRecord:
         """Start a backup and return the record it created.
 
-        The start call returns no id, so the records are listed before the call and the new
-        Manual record (not in that snapshot, created after the call) is looked for after it,
-        for at most ``find_timeout`` seconds.
+        The start call returns no id, so the records are noted before the call (``baseline``,
+        taken now unless given) and the new Manual record is looked for after it, for at most
+        ``find_timeout`` seconds.
+
+        :param if_running: what to do when the cluster is already running a backup (HTTP 409,
+            whoever started it: an automatic backup, another DAG, the console): ``attach`` returns
+            that backup's record, to be waited for like our own; ``fail`` raises
+            ``LogBackupRunningError``.
+        :raises LogBackupNotEnabledError: the cluster's log backup setting is off (HTTP 412).
         """
-        snapshot = self._recent(cluster_id)
-        before = {record.id for record in snapshot} | {record.job_id for record in snapshot if record.job_id}
-        started_ms = int(datetime.now(timezone.utc).timestamp() * 1000)
-        self.create_log_backup(cluster_id)
+        if if_running not in IF_RUNNING:
+            raise InvalidInputError("if_running", if_running, f"must be one of {', '.join(IF_RUNNING)}")
+        baseline = baseline or self.log_backup_baseline(cluster_id)
+        try:
+            self.create_log_backup(cluster_id)
+        except ApiError as exc:
+            if exc.status == 409:
+                return self._running_backup(cluster_id, if_running, exc)
+            if exc.status == 412:
+                raise LogBackupNotEnabledError(_not_enabled(cluster_id, exc)) from exc
+            raise
         if on_started is not None:
             on_started()
         sleep = sleep or time.sleep
         clock = clock or time.monotonic
         deadline = clock() + find_timeout
         while True:
-            record = css.newest_manual_record(self._recent(cluster_id), before, started_ms - CLOCK_SKEW_MS)
+            record = self.find_started_backup(baseline)
             if record is not None:
                 log.info(
                     "CSS log backup started on cluster %s: record %s (job %s)", cluster_id, record.id, record.job_id
@@ -96,5 +177,40 @@ class CssHook(HuaweiCloudHook):
                 )
             sleep(poll_interval)
 
-    def _recent(self, cluster_id: str) -> list[ClusterLogRecord]:
-        return self.list_log_backup_records(cluster_id, offset=1, limit=100).cluster_log_record
+    def _running_backup(self, cluster_id: str, if_running: IfRunning, exc: ApiError) -> ClusterLogRecord:
+        records = self.iter_log_backup_records(cluster_id, page_size=SCAN_PAGE_SIZE)
+        running = css.running_record(records)
+        who = (
+            f"record {running.id}, job {running.job_id}, {running.job_types or 'unknown'} backup"
+            if running is not None
+            else "its record is not listed"
+        )
+        if if_running == "fail" or running is None:
+            raise LogBackupRunningError(
+                f"css: cluster {cluster_id!r} is already running a log backup ({who}; HTTP 409"
+                f"{', code ' + exc.error_code if exc.error_code else ''}); "
+                + (
+                    "if_running='fail' was asked"
+                    if if_running == "fail"
+                    else "wait for it to end, or use CssLogBackupSensor"
+                )
+            ) from exc
+        log.info(
+            "CSS cluster %s is already running a log backup (%s): waiting for that backup instead of starting one",
+            cluster_id,
+            who,
+        )
+        return running
+
+
+def _not_enabled(cluster_id: str, exc: ApiError) -> str:
+    code = f", code {exc.error_code}" if exc.error_code else ""
+    return (
+        f"css: log backup is not enabled for cluster {cluster_id!r} (HTTP 412{code}). Enable it first: in the "
+        "CSS console (cluster > Logs > enable log backup, with an OBS bucket and an IAM agency), or with the "
+        "StartLogs API (POST /v1.0/{project_id}/clusters/{cluster_id}/logs/open)"
+    )
+
+
+def _now_ms() -> int:
+    return int(datetime.now(timezone.utc).timestamp() * 1000)

@@ -18,7 +18,7 @@ from airflow_provider.hooks.pem_files import PemFiles
 from airflow_provider.services import edge
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable, Mapping
 
     from airflow_provider.core.exchange import Exchange
     from airflow_provider.services.edge import EdgeDumpTask
@@ -81,12 +81,19 @@ class EdgeManagerHook(BaseHook):
     def get_log_dump_task(self, dump_task_id: str) -> EdgeDumpTask:
         return self.run(edge.get_dump_task(dump_task_id))
 
-    def download_log_dump(self, destination: str | Path) -> Path:
-        """Download ``edgeNodes.tar.gz`` of the last finished task to ``destination`` (atomically)."""
+    def download_log_dump(
+        self, destination: str | Path, *, accept: Callable[[Mapping[str, str]], None] | None = None
+    ) -> Path:
+        """Download ``edgeNodes.tar.gz`` of the last finished task to ``destination`` (atomically).
+
+        MEF keeps one archive, the latest finished dump's: ``accept`` sees the response headers
+        before the body is read and may refuse it by raising (``EdgeLogDumpOperator`` checks there
+        that the archive is its own dump's).
+        """
         target = Path(destination)
         if target.is_dir():
             target = target / DOWNLOAD_FILE_NAME
-        path = self.transport.download(edge.download_request(), target)
+        path = self.transport.download(edge.download_request(), target, accept=accept)
         log.info("Downloaded edge node logs to %s (%d bytes)", path, path.stat().st_size)
         return path
 

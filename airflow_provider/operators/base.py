@@ -1,16 +1,24 @@
-"""Start a remote task, publish its id at once, then wait (in the worker or the triggerer)."""
+"""Start a remote task once per attempt series, publish its id at once, then wait (worker or triggerer).
+
+A retry of the Airflow task reattaches to the remote task the earlier try started (see
+``operators.durable``); a user's clear starts a new one.
+"""
 
 from __future__ import annotations
 
+import threading
+import warnings
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider.core.errors import HuaweiCloudError, InvalidInputError, NotFoundError, TaskFailedError
 from airflow_provider.core.polling import PollPolicy
+from airflow_provider.operators.durable import Phase, RemoteTaskMemory
 from airflow_provider.operators.links import CONSOLE_URL_KEY, HuaweiCloudConsoleLink, console_url
 from airflow_provider.sensors.base import default_deferrable
-from airflow_provider.waiting import TaskWait
+from airflow_provider.waiting import KEEPS_RUNNING, TaskWait, primary_id
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -18,21 +26,38 @@ if TYPE_CHECKING:
     from airflow_provider.core.status import TaskStatus
     from airflow_provider.hooks.base import HuaweiCloudHook
     from airflow_provider.hooks.edge import EdgeManagerHook
+    from airflow_provider.operators.durable import RemoteTaskRecord
 
-DEFAULT_WAIT_TIMEOUT = 4 * 3600.0
+DEFAULT_TIMEOUT = 4 * 3600.0
+
+
+def _seconds(name: str, value: object) -> float:
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise InvalidInputError(name, value, "must be a positive number of seconds or a timedelta")
+    return float(value)
 
 
 class HuaweiCloudTaskOperator(BaseOperator):
-    """Base of the operators that start a task and (by default) wait for it.
+    """Base of the operators that start a remote task and (by default) wait for it.
+
+    A retry of the Airflow task does not start a second remote task: the ids are kept in
+    Airflow's task state store from the moment they exist, and a later try of the same attempt
+    series waits on that remote task while it is active, finishes without a new start when it
+    succeeded, and starts a fresh one (saying so in the log) when it failed or is gone. Clearing
+    the task is a deliberate rerun: it starts a new remote task.
 
     :param wait_for_completion: wait for a terminal state (default True); otherwise return the
         first observed status right after starting.
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+        ``deferrable=True`` with ``wait_for_completion=False`` is rejected: there is nothing to defer.
     :param poll_policy: ``adaptive`` (default), ``fixed`` or ``exponential``.
     :param poke_interval: longest wait between checks (the interval itself for ``fixed``).
     :param min_poll_interval: shortest wait between checks.
-    :param wait_timeout: give up waiting after this many seconds (the deadline is absolute: a
-        triggerer restart does not extend it).
+    :param timeout: give up waiting after this many seconds (or a ``timedelta``), as sensors do;
+        the deadline is absolute: a triggerer restart does not extend it. ``wait_timeout`` is
+        accepted as a deprecated alias.
     Returns the final ``TaskStatus`` as JSON; the remote id is pushed to XCom as soon as it exists.
     """
 
@@ -49,19 +74,46 @@ class HuaweiCloudTaskOperator(BaseOperator):
         poll_policy: str = "adaptive",
         poke_interval: float = 60.0,
         min_poll_interval: float = 5.0,
-        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+        timeout: float | timedelta | None = None,
         **kwargs: Any,
     ) -> None:
+        wait_timeout = kwargs.pop("wait_timeout", None)
         super().__init__(**kwargs)
+        if wait_timeout is not None:
+            from airflow.exceptions import AirflowProviderDeprecationWarning
+
+            warnings.warn(
+                f"{type(self).__name__}: wait_timeout is deprecated, use timeout (the name sensors use)",
+                AirflowProviderDeprecationWarning,
+                stacklevel=2,
+            )
+            if timeout is not None:
+                raise InvalidInputError("wait_timeout", wait_timeout, "give timeout or wait_timeout, not both")
+            timeout = wait_timeout
+        if deferrable and not wait_for_completion:
+            raise InvalidInputError(
+                "deferrable",
+                deferrable,
+                "has no effect with wait_for_completion=False (nothing is waited for): drop one of them",
+            )
         self.wait_for_completion = wait_for_completion
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        # A deployment-wide default_deferrable must not break an operator that does not wait.
+        self.deferrable = (default_deferrable() and wait_for_completion) if deferrable is None else deferrable
         self.policy = PollPolicy(
             kind=poll_policy,  # type: ignore[arg-type]  # validated by PollPolicy
             poke_interval=poke_interval,
             min_interval=min(min_poll_interval, poke_interval),
         )
-        self.wait_timeout = wait_timeout
+        self.timeout = _seconds("timeout", DEFAULT_TIMEOUT if timeout is None else timeout)
         self._hook: HuaweiCloudHook | EdgeManagerHook | None = None
+        self._memory: RemoteTaskMemory | None = None
+        self._running_ids: dict[str, str] | None = None
+        self._stop: threading.Event | None = None
+
+    @property
+    def wait_timeout(self) -> float:
+        """Deprecated alias of ``timeout``."""
+        return self.timeout
 
     # What subclasses provide -------------------------------------------------------------
     def start(self, context: Context) -> dict[str, str]:
@@ -71,6 +123,14 @@ class HuaweiCloudTaskOperator(BaseOperator):
     def finish(self, context: Context, status: TaskStatus) -> dict[str, Any]:
         """After a successful wait: downloads etc. Returns the XCom value."""
         return status.to_json()
+
+    def start_detail(self, context: Context) -> dict[str, Any]:
+        """What to remember before the start call, so a retry can find a task whose id never arrived."""
+        return {}
+
+    def recover_start(self, context: Context, record: RemoteTaskRecord) -> dict[str, str] | None:
+        """The ids of the task an earlier try's start call created, if the service can tell (CSS can)."""
+        return None
 
     @property
     def accept_partial(self) -> bool:
@@ -104,8 +164,15 @@ class HuaweiCloudTaskOperator(BaseOperator):
             logger=self.log,
         )
 
+    def memory(self, context: Context) -> RemoteTaskMemory:
+        if self._memory is None:
+            self._memory = RemoteTaskMemory(context, self.service, self.log)
+        return self._memory
+
     def publish(self, context: Context, ids: dict[str, str]) -> None:
-        """XCom the remote ids (and the console URL) right away, before any waiting."""
+        """Record the remote ids for retries, and XCom them (and the console URL), before any waiting."""
+        self._running_ids = dict(ids)
+        self.memory(context).remember_started(ids)
         ti = context["ti"]
         for key, value in ids.items():
             ti.xcom_push(key=key, value=value)
@@ -114,37 +181,121 @@ class HuaweiCloudTaskOperator(BaseOperator):
         ti.xcom_push(key=CONSOLE_URL_KEY, value=console_url(self.service, region, ids, edge_base))
 
     def execute(self, context: Context) -> Any:
+        self._stop = threading.Event()
         try:
-            ids = self.start(context)
-            wait = self.task_wait(ids)
-            # A status returned as is must be a real one; a status waited on may ride out a hiccup.
-            first = wait.probe(self.hook, tolerate=self.wait_for_completion)
-            if not self.wait_for_completion:
-                return first.to_json()
-            if self.deferrable:
-                if wait.is_done(first):
-                    return self.finish(context, first)
-                self.defer(
-                    trigger=wait.trigger(timeout=self.wait_timeout),
-                    method_name="execute_complete",
-                    timeout=timedelta(seconds=self.wait_timeout),
-                )
-            status = wait.wait(self.hook, timeout=self.wait_timeout, first=first)
-            return self.finish(context, status)
+            ids, first = self.reattach(context)
+            if ids is None:
+                self.memory(context).remember_starting(self.start_detail(context))
+                ids = self.start(context)
+            return self.wait_and_finish(context, ids, first)
         finally:
             self._close_hook()
+
+    def reattach(self, context: Context) -> tuple[dict[str, str] | None, TaskStatus | None]:
+        """The remote task an earlier try of this attempt series started, with its status, if it
+        is still worth waiting for (active) or finishing (succeeded); ``(None, None)`` to start anew."""
+        memory = self.memory(context)
+        record = memory.recall()
+        if record is None:
+            return None, None
+        if record.phase is Phase.STARTING:
+            ids = self.recover_start(context, record)
+            if ids is None:
+                self.log.warning(
+                    "%s stopped while starting a %s, before its id was known: starting a new one",
+                    record.by.capitalize(),
+                    self._what(),
+                )
+                return None, None
+        else:
+            ids = record.ids
+        wait = self.task_wait(ids)
+        try:
+            status = wait.probe(self.hook, tolerate=False)
+        except NotFoundError as exc:
+            self.log.warning("%s started by %s is gone (%s): starting a new one", wait.label, record.by, exc)
+            memory.forget()
+            return None, None
+        try:
+            done = wait.is_done(status)
+        except TaskFailedError as exc:
+            self.log.warning("%s started by %s ended badly (%s): starting a new one", wait.label, record.by, exc)
+            memory.forget()
+            return None, None
+        if done:
+            self.log.info(
+                "%s started by %s already ended %s: finishing without starting a new one",
+                wait.label,
+                record.by,
+                status.state.value,
+            )
+        else:
+            self.log.info(
+                "Reattaching to %s started by %s (still %s) instead of starting a new one",
+                wait.label,
+                record.by,
+                status.state.value,
+            )
+        self.publish(context, ids)
+        return ids, status
+
+    def wait_and_finish(self, context: Context, ids: dict[str, str], first: TaskStatus | None = None) -> Any:
+        """Wait for the remote task in this process or the triggerer, then ``finish``."""
+        wait = self.task_wait(ids)
+        if first is None:
+            # A status returned as is must be a real one; a status waited on may ride out a hiccup.
+            first = wait.probe(self.hook, tolerate=self.wait_for_completion)
+        if not self.wait_for_completion:
+            return first.to_json()
+        if wait.is_done(first):
+            return self.finish(context, first)
+        if self.deferrable:
+            self.defer(
+                trigger=wait.trigger(timeout=self.timeout, owned=True),
+                method_name="execute_complete",
+                timeout=timedelta(seconds=self.timeout),
+            )
+        status = wait.wait(self.hook, timeout=self.timeout, first=first, sleep=self._sleep)
+        return self.finish(context, status)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         ids = event.get("ids") if isinstance(event, dict) else None
         if not isinstance(ids, dict):
-            from airflow_provider.core.errors import HuaweiCloudError
-
             raise HuaweiCloudError(f"{self.task_id}: invalid trigger event {event!r}")
+        self._running_ids = {str(k): str(v) for k, v in ids.items()}
         try:
-            status = self.task_wait({str(k): str(v) for k, v in ids.items()}).complete(event)
+            status = self.task_wait(self._running_ids).complete(event)
             return self.finish(context, status)
         finally:
             self._close_hook()
+
+    def on_kill(self) -> None:
+        """A user stopped the task (mark failed, clear) while it waited in this worker.
+
+        None of the services these operators start tasks on offers a cancel call, so the remote
+        task keeps running: say so once, with its id, and stop polling.
+        """
+        if self._stop is not None:
+            self._stop.set()
+        if self._running_ids:
+            self.log.warning(
+                "Stopped waiting for %s %s: %s, so it keeps running",
+                self._what(),
+                primary_id(self.service, self._running_ids),
+                KEEPS_RUNNING[self.service],
+            )
+
+    def _sleep(self, seconds: float) -> None:
+        """Sleep between checks; ``on_kill`` ends it at once."""
+        if self._stop is None:
+            self._stop = threading.Event()
+        if self._stop.wait(seconds):
+            raise HuaweiCloudError(f"{self.task_id}: stopped waiting (the task was killed)")
+
+    def _what(self) -> str:
+        from airflow_provider.core.progress import SERVICE_LABELS
+
+        return SERVICE_LABELS[self.service]
 
     def _close_hook(self) -> None:
         if self._hook is not None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider.core.errors import InvalidInputError
 from airflow_provider.operators.base import HuaweiCloudTaskOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider.hooks.css import CssHook
+    from airflow_provider.hooks.css import BackupBaseline, CssHook, IfRunning
+    from airflow_provider.operators.durable import RemoteTaskRecord
+    from airflow_provider.services.css import ClusterLogRecord
 
 
 class CssLogBackupOperator(HuaweiCloudTaskOperator):
@@ -17,6 +20,12 @@ class CssLogBackupOperator(HuaweiCloudTaskOperator):
 
     The start API returns no id; the operator finds the record the call created (see
     ``CssHook.start_log_backup``) and pushes ``record_id`` and ``job_id`` to XCom.
+
+    :param cluster_id: the CSS cluster (templated).
+    :param if_running: CSS runs one log backup per cluster at a time. When one is already running
+        (an automatic backup, another DAG, the console), ``attach`` (default) waits for that backup
+        and returns its record; ``fail`` raises ``LogBackupRunningError``.
+    :param find_timeout: how long to look for the new record after the start call, in seconds.
     """
 
     service = "css"
@@ -27,24 +36,58 @@ class CssLogBackupOperator(HuaweiCloudTaskOperator):
         *,
         cluster_id: str,
         huaweicloud_conn_id: str = "huaweicloud_default",
+        if_running: IfRunning = "attach",
         find_timeout: float = 120.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if if_running not in ("attach", "fail"):
+            raise InvalidInputError("if_running", if_running, "must be 'attach' or 'fail'")
         self.cluster_id = cluster_id
         self.huaweicloud_conn_id = huaweicloud_conn_id
+        self.if_running: IfRunning = if_running
         self.find_timeout = find_timeout
+        self._baseline: BackupBaseline | None = None
 
     def make_hook(self) -> CssHook:
         from airflow_provider.hooks.css import CssHook
 
         return CssHook(huaweicloud_conn_id=self.huaweicloud_conn_id)
 
+    @property
+    def css_hook(self) -> CssHook:
+        return self.hook  # type: ignore[return-value]
+
+    def start_detail(self, context: Context) -> dict[str, Any]:
+        # Noted before the start call and kept in the task state store: a retry whose earlier try
+        # died between the call and finding the record can then find that record, not start another.
+        self._baseline = self.css_hook.log_backup_baseline(self.cluster_id)
+        return {"baseline": self._baseline.to_json()}
+
+    def recover_start(self, context: Context, record: RemoteTaskRecord) -> dict[str, str] | None:
+        from airflow_provider.hooks.css import BackupBaseline
+
+        stored = record.detail.get("baseline")
+        if not isinstance(stored, dict):
+            return None
+        baseline = BackupBaseline.from_json(stored)
+        if baseline.cluster_id != self.cluster_id:
+            return None
+        found = self.css_hook.find_started_backup(baseline)
+        if found is None:
+            return None
+        self.log.info("Found the log backup record %s that %s started (job %s)", found.id, record.by, found.job_id)
+        return self._ids(found)
+
     def start(self, context: Context) -> dict[str, str]:
-        hook: CssHook = self.hook  # type: ignore[assignment]
-        record = hook.start_log_backup(self.cluster_id, find_timeout=self.find_timeout)
-        ids = {"cluster_id": self.cluster_id, "record_id": record.id}
+        record = self.css_hook.start_log_backup(
+            self.cluster_id, if_running=self.if_running, baseline=self._baseline, find_timeout=self.find_timeout
+        )
+        ids = self._ids(record)
         self.publish(context, ids)
         if record.job_id:
             context["ti"].xcom_push(key="job_id", value=record.job_id)
         return ids
+
+    def _ids(self, record: ClusterLogRecord) -> dict[str, str]:
+        return {"cluster_id": self.cluster_id, "record_id": record.id}

@@ -4,15 +4,31 @@ from __future__ import annotations
 
 import ast
 import time
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
-from airflow_provider.core.errors import DumpBusyError, HuaweiCloudError, InvalidInputError
+from airflow_provider.core.errors import (
+    ApiError,
+    DumpBusyError,
+    EdgeTaskNotFoundError,
+    HuaweiCloudError,
+    InvalidInputError,
+)
 from airflow_provider.core.validation import check_edge_node_ids
 from airflow_provider.operators.base import HuaweiCloudTaskOperator
 from airflow_provider.operators.delivery import deliver
+from airflow_provider.operators.edge_archive import (
+    ArchiveNotOursError,
+    DumpOwner,
+    LatestDumps,
+    VariableLatestDumps,
+    check_latest,
+    check_written,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
     from airflow.sdk import Context
@@ -36,17 +52,27 @@ def parse_node_ids(value: Sequence[object] | str) -> Sequence[object]:
 class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
     """Create a MEF log dump task for ``node_ids``, wait for it, optionally download ``edgeNodes.tar.gz``.
 
-    MEF runs one dump at a time: while it answers "dump busy" (40052001) the create call is
-    retried every ``busy_retry_interval`` seconds for at most ``busy_timeout`` seconds.
+    MEF runs one dump at a time: while it answers "busy" the create call is retried every
+    ``busy_retry_interval`` seconds for at most ``busy_timeout`` seconds, in the triggerer when
+    ``deferrable=True`` (no worker slot is held), else in the worker.
+
+    MEF keeps only the latest archive, and a new dump deletes the previous one. Before and after
+    the download the operator checks that the latest dump on the MEF Center is still its own and
+    fails, naming the other dump task, when it is not (see ``operators.edge_archive``); serialize
+    dumps per MEF Center with a one-slot pool to avoid that (``docs/retries.md``).
 
     :param node_ids: 1-100 edge node ids (templated).
     :param download_to: local path, folder (ending in ``/``) or ObjectStoragePath URL (templated).
     :param accept_partial_failure: succeed on ``partiallyFailed`` (warning names the failed nodes).
+    :param busy_timeout: how long to keep trying while MEF is busy with another dump, in seconds.
+    :param busy_retry_interval: seconds between create attempts while MEF is busy.
     """
 
     service = "edge"
     conn_id_attr = "edge_manager_conn_id"
     template_fields = ("node_ids", "download_to")
+    #: Where the latest dump per MEF Center is recorded (an Airflow Variable per MEF Center).
+    latest_dumps: ClassVar[LatestDumps] = VariableLatestDumps()
 
     def __init__(
         self,
@@ -82,6 +108,12 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
     def edge_hook(self) -> EdgeManagerHook:
         return self.hook  # type: ignore[return-value]
 
+    @property
+    def center(self) -> str:
+        """``host:port`` of the MEF Center, the key of its latest dump."""
+        parts = urlsplit(self.edge_hook.config.base_url)
+        return parts.netloc.lower()
+
     def start(self, context: Context) -> dict[str, str]:
         nodes = check_edge_node_ids(parse_node_ids(self.node_ids))
         deadline = time.monotonic() + self.busy_timeout
@@ -90,26 +122,104 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
                 dump_task_id = self.edge_hook.create_log_dump_task(nodes)
                 break
             except DumpBusyError as exc:
+                if self.deferrable:
+                    self._defer_until_free(nodes)
                 if time.monotonic() + self.busy_retry_interval > deadline:
                     raise HuaweiCloudError(
                         f"MEF Center stayed busy with another log dump for {self.busy_timeout:.0f} s: {exc}"
                     ) from exc
                 self.log.info("MEF Center is busy with another log dump; retrying in %.0f s", self.busy_retry_interval)
-                time.sleep(self.busy_retry_interval)
+                self._sleep(self.busy_retry_interval)
+        return self._created(context, dump_task_id, nodes)
+
+    def _defer_until_free(self, nodes: list[int]) -> None:
+        from airflow_provider.triggers.edge import EdgeLogDumpStartTrigger
+
+        self.log.info(
+            "MEF Center is busy with another log dump: waiting for it in the triggerer (at most %.0f s)",
+            self.busy_timeout,
+        )
+        self.defer(
+            trigger=EdgeLogDumpStartTrigger(
+                conn_id=self.edge_manager_conn_id,
+                node_ids=nodes,
+                deadline=time.time() + self.busy_timeout,
+                retry_interval=self.busy_retry_interval,
+            ),
+            method_name="execute_started",
+            # The trigger ends itself at its deadline; this only bounds a trigger that never ran.
+            timeout=timedelta(seconds=self.busy_timeout + 300),
+        )
+
+    def execute_started(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Resumed after the triggerer created the dump (or gave up): record it, then wait for it."""
+        try:
+            status = event.get("status") if isinstance(event, dict) else None
+            if status == "started" and isinstance(event, dict) and isinstance(event.get("dump_task_id"), str):
+                nodes = check_edge_node_ids(parse_node_ids(self.node_ids))
+                ids = self._created(context, event["dump_task_id"], nodes)
+                return self.wait_and_finish(context, ids)
+            if status in ("busy_timeout", "error") and isinstance(event, dict):
+                raise HuaweiCloudError(str(event.get("message") or status))
+            raise HuaweiCloudError(f"{self.task_id}: invalid trigger event {event!r}")
+        finally:
+            self._close_hook()
+
+    def _created(self, context: Context, dump_task_id: str, nodes: list[int]) -> dict[str, str]:
         self.log.info("Edge log dump task %s created for nodes %s", dump_task_id, nodes)
         ids = {"dump_task_id": dump_task_id}
         self.publish(context, ids)
+        self.latest_dumps.record(self.center, DumpOwner.of(dump_task_id, context))
         return ids
 
     def finish(self, context: Context, status: TaskStatus) -> dict[str, Any]:
         result = status.to_json()
         if self.download_to:
-            hook = self.edge_hook
-
-            def download(path: Path) -> Path:
-                return hook.download_log_dump(path)
-
-            delivered = deliver(download, self.download_to, "edgeNodes.tar.gz")
+            delivered = deliver(self._download_ours(status.task_id), self.download_to, "edgeNodes.tar.gz")
             self.log.info("Edge node logs delivered to %s (%d bytes)", delivered.location, delivered.size)
             result["download"] = delivered.to_json()
         return result
+
+    def _download_ours(self, dump_task_id: str) -> Any:
+        """A ``deliver`` download step that delivers the archive only if dump ``dump_task_id`` wrote it."""
+        hook, center, latests = self.edge_hook, self.center, self.latest_dumps
+
+        def download(path: Path) -> Path:
+            check_latest(latests, center, dump_task_id, "before the download")
+            try:
+                task = hook.get_log_dump_task(dump_task_id)
+            except EdgeTaskNotFoundError as exc:
+                raise ArchiveNotOursError(
+                    f"MEF Center {center} no longer knows dump task {dump_task_id} (it deletes every task and the "
+                    f"archive when it restarts): clear this task to dump again. {exc}"
+                ) from exc
+            latest = latests.latest(center)
+
+            def accept(headers: Mapping[str, str]) -> None:
+                check_written(
+                    headers,
+                    center=center,
+                    ours=dump_task_id,
+                    started_at=task.started_at or task.created_at,
+                    finished_at=task.finished_at,
+                    latest=latest,
+                )
+
+            try:
+                got = hook.download_log_dump(path, accept=accept)
+            except ApiError as exc:
+                if exc.status != 400:
+                    raise
+                other = latest.describe() if latest and latest.dump_task_id != dump_task_id else None
+                raise ArchiveNotOursError(
+                    f"MEF Center {center} has no archive to download ({exc}): a newer dump started after dump task "
+                    f"{dump_task_id} and deleted its archive" + (f"; the latest dump is {other}" if other else "")
+                ) from exc
+            try:
+                check_latest(latests, center, dump_task_id, "after the download")
+            except ArchiveNotOursError:
+                got.unlink(missing_ok=True)
+                raise
+            return got
+
+        return download

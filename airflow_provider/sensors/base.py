@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 
+from airflow_provider.core.errors import HuaweiCloudError
 from airflow_provider.core.polling import PollPolicy
-from airflow_provider.waiting import TaskWait
+from airflow_provider.waiting import NOT_OWNED, TaskWait
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -56,6 +57,7 @@ class HuaweiCloudTaskSensor(BaseSensorOperator):
         )
         self._wait: TaskWait | None = None
         self._hook: HuaweiCloudHook | EdgeManagerHook | None = None
+        self._killed = False
 
     # What subclasses provide -------------------------------------------------------------
     def task_ids(self) -> dict[str, str]:
@@ -95,6 +97,8 @@ class HuaweiCloudTaskSensor(BaseSensorOperator):
 
     def poke(self, context: Context) -> PokeReturnValue:
         wait = self.task_wait()
+        if self._killed:
+            raise HuaweiCloudError(f"{wait.label}: stopped watching (the task was killed)")
         # In reschedule mode every poke is a new process, so a count of failed checks in a row
         # cannot survive between pokes: there each failure (after the transport's retries) counts.
         status = wait.probe(self.hook, tolerate=not self.reschedule)
@@ -119,6 +123,13 @@ class HuaweiCloudTaskSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         return self.task_wait().complete(event).to_json()
+
+    def on_kill(self) -> None:
+        """A user stopped the task while it poked in this worker: no further check is made, and the
+        remote task, which a sensor only watches, keeps running."""
+        self._killed = True
+        if self._wait is not None:
+            self.log.warning("Stopped watching %s: %s, so it keeps running", self._wait.label, NOT_OWNED)
 
     def _close_hook(self) -> None:
         if self._hook is not None:

@@ -1,7 +1,7 @@
 """CSS cluster log backups (seed 003): start a backup, find its record, poll the record.
 
-The start call returns no id, so the operator snapshots the record ids, starts the backup and
-picks the newest new Manual record (``newest_manual_record``). The records query parameter is
+The start call returns no id, so the operator notes the record ids, starts the backup and picks
+the Manual record the call created (``started_record``). The records query parameter is
 ``start`` in the seed and ``offset`` in newer docs and the SDK; both are sent with one value.
 """
 
@@ -29,7 +29,7 @@ from airflow_provider.services._parsing import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Collection, Iterable, Mapping
 
     from airflow_provider.core.exchange import Exchange
 
@@ -85,7 +85,7 @@ def create_log_backup_request(project_id: str | None, cluster_id: str) -> ApiReq
 
 
 def create_log_backup(project_id: str | None, cluster_id: str) -> Exchange[None]:
-    """Start a manual backup. The response has no id: correlate with ``newest_manual_record``."""
+    """Start a manual backup. The response has no id: correlate with ``started_record``."""
     return _create(create_log_backup_request(project_id, cluster_id))
 
 
@@ -102,7 +102,10 @@ def list_log_backup_records_request(
     offset: int = 1,
     limit: int = 10,
 ) -> ApiRequest:
-    check_int_range("offset", offset, 1, 10**9)
+    """One page of records. ``offset`` is the 1-based index of the first record (the API's
+    ``start``/``offset``, documented as 1-1000; terraform-provider-huaweicloud pages with it by
+    adding each page's length, ``data_source_huaweicloud_css_log_backup_records.go``)."""
+    check_int_range("offset", offset, 1, MAX_START)
     check_int_range("limit", limit, 1, MAX_LIMIT)
     if status is not None:
         check_choice("status", status, STATUS_FILTERS)
@@ -112,6 +115,18 @@ def list_log_backup_records_request(
         path=_path(RECORDS_PATH, project_id, cluster_id),
         query=query_pairs(start=offset, offset=offset, limit=limit, status=status),
     )
+
+
+def page_starts(page_size: int) -> list[int]:
+    """The ``start`` of every page a scan may ask for while staying within the documented 1-1000:
+    ``1, 1+n, 1+2n, ...`` and, when that grid stops short of 1000, one last page at 1000, which
+    reaches the record at ``999 + page_size``. Which end of the list is newest is not documented,
+    so a scan reads every reachable page rather than assuming the new record is on the first."""
+    check_int_range("page_size", page_size, 1, MAX_LIMIT)
+    starts = list(range(1, MAX_START + 1, page_size))
+    if starts[-1] != MAX_START:
+        starts.append(MAX_START)
+    return starts
 
 
 def list_log_backup_records(
@@ -161,11 +176,9 @@ def _find(
 ) -> Exchange[ClusterLogRecord]:
     seen: set[str] = set()
     request = first
-    for page_number in range(max_pages):
+    for page_number, start in enumerate(page_starts(page_size)[:max_pages]):
         if page_number:
-            request = list_log_backup_records_request(
-                project_id, cluster_id, offset=1 + page_number * page_size, limit=page_size
-            )
+            request = list_log_backup_records_request(project_id, cluster_id, offset=start, limit=page_size)
         response = yield request
         page = parse_model(SERVICE, LogRecordPage, response.json())
         for record in page.cluster_log_record:
@@ -185,23 +198,35 @@ def _find(
     )
 
 
-def newest_manual_record(
-    records: Iterable[ClusterLogRecord], not_in: set[str], created_after_ms: int | None
+def started_record(
+    records: Iterable[ClusterLogRecord], known: Collection[str], created_after_ms: int | None
 ) -> ClusterLogRecord | None:
-    """The backup we just started: a Manual record whose id and job id were not in the snapshot
-    taken before the start, created at or after ``created_after_ms``; the newest one wins."""
+    """The backup a start call created: a Manual record whose id and job id were not ``known``
+    before the call, created at or after ``created_after_ms``.
+
+    CSS runs at most one log backup of a cluster at a time (a second start is refused with 409;
+    terraform-provider-huaweicloud's ``resource_huaweicloud_css_manual_log_backup.go`` finds its
+    job as the one RUNNING record for that reason), so the earliest such record is the one the
+    call created; a later one can only be a backup someone started after it ended. The list's
+    order is not relied on.
+    """
     best: ClusterLogRecord | None = None
     for record in records:
         if (record.job_types or "").lower() != "manual":
             continue
-        if record.id in not_in or (record.job_id is not None and record.job_id in not_in):
+        if record.id in known or (record.job_id is not None and record.job_id in known):
             continue
         created = record.create_at_ms
         if created_after_ms is not None and (created is None or created < created_after_ms):
             continue
-        if best is None or (created or 0) > (best.create_at_ms or 0):
+        if best is None or (created or 0) < (best.create_at_ms or 0):
             best = record
     return best
+
+
+def running_record(records: Iterable[ClusterLogRecord]) -> ClusterLogRecord | None:
+    """The backup a cluster is running (at most one: see ``started_record``), whoever started it."""
+    return next((record for record in records if record.status.strip().upper() == "RUNNING"), None)
 
 
 def to_status(record: ClusterLogRecord) -> TaskStatus:

@@ -13,12 +13,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import BeforeValidator, Field
 
 from airflow_provider.core.errors import (
-    MEF_DUMP_BUSY,
     MEF_SUCCESS,
     BadResponseError,
-    DumpBusyError,
-    EdgeManagerError,
     InvalidInputError,
+    mef_error_class,
 )
 from airflow_provider.core.request import ApiRequest, query_pairs
 from airflow_provider.core.status import TaskState, TaskStatus
@@ -96,8 +94,7 @@ def unwrap(response: ApiResponse) -> Any:
     if not _MEF_CODE_RE.fullmatch(envelope.status):
         raise BadResponseError(SERVICE, "status", f"expected an 8-digit MEF code, got {envelope.status[:40]!r}")
     if envelope.status != MEF_SUCCESS:
-        error = DumpBusyError if envelope.status == MEF_DUMP_BUSY else EdgeManagerError
-        raise error(
+        raise mef_error_class(envelope.status, envelope.msg)(
             service=SERVICE,
             status=400,
             error_code=envelope.status,

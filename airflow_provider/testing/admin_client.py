@@ -77,3 +77,7 @@ class AdminClient:
     def set_quirks(self, **quirks: str) -> dict[str, str]:
         result: dict[str, str] = self._call("PUT", "/quirks", quirks)
         return result
+
+    def restart_mef(self) -> int:
+        """Make the emulated MEF Center restart: every dump task (and the archive) is deleted."""
+        return int(self._call("POST", "/mef/restart")["deleted_tasks"])

@@ -106,6 +106,7 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
         options: dict[str, Any] | None = None,
         accept_partial_failure: bool = False,
         waiting_since: float | None = None,
+        owned: bool = False,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.service = service
@@ -116,6 +117,7 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
         self.options = dict(options or {})
         self.accept_partial_failure = accept_partial_failure
         self.waiting_since = waiting_since if waiting_since is not None else time.time()
+        self.owned = owned
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -129,7 +131,24 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
                 "options": self.options,
                 "accept_partial_failure": self.accept_partial_failure,
                 "waiting_since": self.waiting_since,
+                "owned": self.owned,
             },
+        )
+
+    async def on_kill(self) -> None:
+        """A user marked the deferred task failed or succeeded, or cleared it; polling has stopped.
+
+        The remote task is not cancelled (no service here offers a cancel call for it): one line says
+        it keeps running, with its id.
+        """
+        from airflow_provider.waiting import KEEPS_RUNNING, NOT_OWNED
+
+        why = KEEPS_RUNNING.get(self.service, "it has no cancel call") if self.owned else NOT_OWNED
+        self.log.warning(
+            "Stopped waiting for %s %s: %s, so it keeps running",
+            SERVICE_LABELS.get(self.service, self.service),
+            self.remote_id,
+            why,
         )
 
     @property
@@ -179,7 +198,7 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider.core.exchange import drive_async
         from airflow_provider.services.registry import status_exchange
-        from airflow_provider.waiting import WaitGuard
+        from airflow_provider.waiting import WaitGuard, labelled
 
         label = f"{SERVICE_LABELS.get(self.service, self.service)} {self.remote_id}"
         policy = PollPolicy.from_dict(self.poll_policy) if self.poll_policy else PollPolicy()
@@ -210,8 +229,7 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
                     progress.open()
                     error = guard.failed(exc, seen=last is not None)
                     if error is not None:
-                        message = str(error) if str(error).startswith(label) else f"{label}: {error}"
-                        yield self._event("error", message, last)
+                        yield self._event("error", labelled(label, str(error)), last)
                         return
                 else:
                     guard.succeeded(status)

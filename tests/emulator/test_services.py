@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import io
 import tarfile
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import pytest
 
+from airflow_provider.services._parsing import parse_iso_datetime as parse_iso
 from tests.emulator.helpers import (
     CLOUDDC_SERVER,
     CSS_CLUSTER,
@@ -46,9 +49,11 @@ def test_mef_dump_lifecycle_busy_and_download(huaweicloud_emulator):
 
     busy = _mef_create(huaweicloud_emulator, [4])
     assert busy.status_code == 400
-    assert busy.json()["status"] == "40052001"
+    # The dump pool has one worker and no queue: SubmitTask fails, create_task_handler.go answers 40052002.
+    assert busy.json() == {"status": "40052002", "msg": "task queue is full", "data": None}
     early = httpx.get(huaweicloud_emulator.url + MEF + "/download/edgeNodes.tar.gz")
     assert early.status_code == 400
+    assert early.json() == "file is abnormal"  # download_server.go: AbortWithStatusJSON(400, "file is abnormal")
 
     admin.advance(60)
     done = _mef_query(huaweicloud_emulator, task_id).json()["data"]
@@ -61,6 +66,41 @@ def test_mef_dump_lifecycle_busy_and_download(huaweicloud_emulator):
     assert download.status_code == 200
     with tarfile.open(fileobj=io.BytesIO(download.content), mode="r:gz") as archive:
         assert sorted(archive.getnames()) == ["edge-node-1.log", "edge-node-2.log", "edge-node-3.log"]
+    # http.ServeFile: Last-Modified is when the archive was written, within the dump's run.
+    written = parsedate_to_datetime(download.headers["Last-Modified"])
+    assert parse_iso(first["data"]["createdAt"]).replace(microsecond=0) <= written
+    assert written <= parse_iso(done["finishedAt"])
+
+
+def test_mef_unknown_task_and_restart(huaweicloud_emulator):
+    admin = huaweicloud_emulator.admin
+    unknown = _mef_query(huaweicloud_emulator, "dumpMultiNodesLog.nosuchtask")
+    assert unknown.status_code == 400
+    assert unknown.json() == {"status": "40052002", "msg": "no such task", "data": None}  # taskschedule.ErrTaskNotFound
+    admin.set_outcome("mef", "succeed", duration=1)
+    task_id = _mef_create(huaweicloud_emulator, [1]).json()["data"]["taskId"]
+    admin.advance(2)
+    assert httpx.get(huaweicloud_emulator.url + MEF + "/download/edgeNodes.tar.gz").status_code == 200
+    assert admin.restart_mef() == 1  # a restart deletes every task and the archive (mefapiref_0040)
+    assert _mef_query(huaweicloud_emulator, task_id).json()["msg"] == "no such task"
+    assert httpx.get(huaweicloud_emulator.url + MEF + "/download/edgeNodes.tar.gz").status_code == 400
+
+
+def test_mef_dump_past_its_execute_timeout_aborts_then_fails(huaweicloud_emulator):
+    admin = huaweicloud_emulator.admin
+    admin.set_outcome("mef", "abort", duration=10)
+    task_id = _mef_create(huaweicloud_emulator, [1, 2]).json()["data"]["taskId"]
+    admin.advance(11)
+    aborting = _mef_query(huaweicloud_emulator, task_id).json()["data"]
+    assert aborting["status"] == "aborting" and aborting["finishedAt"] is None
+    assert _mef_create(huaweicloud_emulator, [3]).json()["msg"] == "task queue is full"  # still holds MEF
+    admin.advance(300)  # the graceful-shutdown period of tasks/tasks.go
+    failed = _mef_query(huaweicloud_emulator, task_id).json()["data"]
+    assert failed["status"] == "failed" and failed["finishedAt"] is not None
+    assert failed["reason"] == "failed to dump edge logs"
+    assert httpx.get(huaweicloud_emulator.url + MEF + "/download/edgeNodes.tar.gz").status_code == 400
+    with pytest.raises(RuntimeError, match="exists only for mef"):
+        admin.set_outcome("css", "abort")  # MEF alone models an execute timeout
 
 
 def test_mef_partial_failure_and_validation(huaweicloud_emulator):

@@ -15,6 +15,7 @@ from airflow.sdk.exceptions import TaskDeferred
 from airflow_provider.core.errors import HuaweiCloudError
 from airflow_provider.core.status import TaskState, TaskStatus
 from airflow_provider.operators.edge import EdgeLogDumpOperator
+from airflow_provider.triggers.edge import EdgeLogDumpStartTrigger
 from airflow_provider.triggers.task import HuaweiCloudTaskTrigger
 from tests.faults.conftest import MODES, run_trigger
 
@@ -29,7 +30,8 @@ pytestmark = pytest.mark.integration
 
 TASK_PATH = "/edgemanager/v1/logmgmt/dump/task"
 DOWNLOAD_GLOB = "/edgemanager/v1/logmgmt/dump/download/*"
-BUSY = {"status": "40052001", "msg": "log dump busy, only one task can run at a time", "data": None}
+# What MEF's create handler answers while another dump runs (the dump pool has no queue).
+BUSY = {"status": "40052002", "msg": "task queue is full", "data": None}
 FAST_POLL: dict[str, Any] = {"poll_policy": "fixed", "poke_interval": 0.2, "min_poll_interval": 0.1}
 
 
@@ -49,7 +51,8 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 def run_operator(mode: str, emulator: EmulatorHandle, op: EdgeLogDumpOperator, ti: XComs) -> Any:
     """Execute; in deferrable mode the dump is still running when the operator defers, and ends
-    while the trigger waits. Returns the operator's XCom return value (or raises)."""
+    while the trigger waits (a busy MEF Center is first waited for by the start trigger).
+    Returns the operator's XCom return value (or raises)."""
     context = cast("Context", {"ti": ti})
     if mode == "sync":
         emulator.admin.set_outcome("mef", "succeed", duration=0)
@@ -58,12 +61,20 @@ def run_operator(mode: str, emulator: EmulatorHandle, op: EdgeLogDumpOperator, t
     op.deferrable = True
     with pytest.raises(TaskDeferred) as info:
         op.execute(context)
-    trigger = info.value.trigger
-    assert isinstance(trigger, HuaweiCloudTaskTrigger)
-    emulator.admin.set_outcome("mef", "succeed", duration=0, task_id=ti.pushed["dump_task_id"])
-    events = run_trigger(HuaweiCloudTaskTrigger(**trigger.serialize()[1]))
-    assert [e["status"] for e in events] == ["success"]
-    return op.execute_complete(context, events[0])
+    deferred = info.value
+    while True:
+        trigger = deferred.trigger
+        if isinstance(trigger, EdgeLogDumpStartTrigger):
+            emulator.admin.set_outcome("mef", "succeed", duration=1e9)
+        else:
+            assert isinstance(trigger, HuaweiCloudTaskTrigger)
+            emulator.admin.set_outcome("mef", "succeed", duration=0, task_id=ti.pushed["dump_task_id"])
+        events = run_trigger(type(trigger)(**trigger.serialize()[1]))
+        assert len(events) == 1
+        try:
+            return getattr(op, deferred.method_name)(context, events[0])
+        except TaskDeferred as again:
+            deferred = again
 
 
 def dump_op(**kwargs: Any) -> EdgeLogDumpOperator:
@@ -97,7 +108,7 @@ def test_dump_busy_is_retried_until_mef_accepts(emulator: EmulatorHandle, mode: 
 def test_dump_busy_beyond_busy_timeout_fails_before_any_id(emulator: EmulatorHandle) -> None:
     emulator.admin.add_fault("status", path_glob=TASK_PATH, method="POST", status=400, body=BUSY, count=50)
     ti = XComs()
-    with pytest.raises(HuaweiCloudError, match=r"stayed busy with another log dump.*40052001"):
+    with pytest.raises(HuaweiCloudError, match=r"stayed busy with another log dump.*40052002.*task queue is full"):
         dump_op(busy_retry_interval=0.05, busy_timeout=0.2).execute(cast("Context", {"ti": ti}))
     assert ti.pushed == {}  # no id, no status: nothing downstream can mistake it for a result
     assert set(mef_posts(emulator)) == {400}

@@ -17,7 +17,7 @@ from airflow_provider.core.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from airflow_provider.hooks.css import CssHook
+from airflow_provider.hooks.css import CssHook, LogBackupNotEnabledError, LogBackupRunningError
 from tests.hooks._support import BASE, HTML_BODY, PROJECT_ID, assert_signed, body_bytes, url_parts
 from tests.seed_examples import CSS_RECORDS as SEED_RECORDS
 
@@ -320,7 +320,7 @@ def test_start_log_backup_finds_the_new_manual_record(cloud, requests_mock):
     assert [r.method for r in requests_mock.request_history] == ["GET", "POST", "GET", "GET"]
     for request in requests_mock.request_history:
         assert_signed(request)
-    assert dict(url_parts(listing.last_request)[1])["limit"] == "100"
+    assert dict(url_parts(listing.last_request)[1])["limit"] == "1000"
 
 
 def test_start_log_backup_ignores_records_whose_job_id_was_in_the_snapshot(cloud, requests_mock):
@@ -331,11 +331,43 @@ def test_start_log_backup_ignores_records_whose_job_id_was_in_the_snapshot(cloud
     assert CssHook().start_log_backup(CLUSTER, sleep=lambda _s: None).id == "rec-c"
 
 
-def test_start_log_backup_picks_the_newest_of_several_new_manual_records(cloud, requests_mock):
+def test_start_log_backup_picks_the_earliest_new_manual_record_in_either_list_order(cloud, requests_mock):
+    # CSS runs one backup at a time, so a later new record can only be a backup started after ours ended.
     now = now_ms()
-    requests_mock.get(RECORDS_URL, [page(), page(record("older", created=now), record("newer", created=now + 5))])
+    ours, later = record("ours", created=now, status="SUCCESS"), record("later", created=now + 5)
+    requests_mock.get(RECORDS_URL, [page(), page(ours, later), page(), page(later, ours)])
     requests_mock.post(COLLECT_URL, status_code=200)
-    assert CssHook().start_log_backup(CLUSTER, sleep=lambda _s: None).id == "newer"
+    assert CssHook().start_log_backup(CLUSTER, sleep=lambda _s: None).id == "ours"
+    assert CssHook().start_log_backup(CLUSTER, sleep=lambda _s: None).id == "ours"
+
+
+def test_a_running_backup_is_attached_to_by_default(cloud, requests_mock):
+    done = record("done", created=now_ms() - 7_200_000, status="SUCCESS")
+    running = record("auto-running", job_types="Auto", created=now_ms() - 60_000)
+    requests_mock.get(RECORDS_URL, json=page(done, running)["json"])
+    collect = requests_mock.post(COLLECT_URL, **error(409, "CSS.0033", "a log backup task is running"))
+    found = CssHook().start_log_backup(CLUSTER, sleep=lambda _s: pytest.fail("nothing to look for"))
+    assert found.id == "auto-running"
+    assert collect.call_count == 1  # never a second start call
+
+
+def test_a_running_backup_fails_clearly_with_if_running_fail(cloud, requests_mock):
+    running = record("manual-running", created=now_ms() - 60_000)
+    requests_mock.get(RECORDS_URL, json=page(running)["json"])
+    requests_mock.post(COLLECT_URL, **error(409, "CSS.0033", "a log backup task is running"))
+    with pytest.raises(LogBackupRunningError) as info:
+        CssHook().start_log_backup(CLUSTER, if_running="fail")
+    text = str(info.value)
+    assert "already running a log backup" in text
+    assert "manual-running" in text and "job-manual-running" in text
+    assert "HTTP 409" in text and "CSS.0033" in text
+    assert repr(CLUSTER) in text
+
+
+def test_if_running_is_checked_before_any_request(cloud, requests_mock):
+    with pytest.raises(InvalidInputError, match="if_running"):
+        CssHook().start_log_backup(CLUSTER, if_running="wait")  # type: ignore[arg-type]
+    assert requests_mock.call_count == 0
 
 
 class FakeClock:
@@ -369,10 +401,13 @@ def test_start_log_backup_gives_up_when_the_record_never_appears(cloud, requests
     assert listing.call_count == 1 + 5
 
 
-def test_start_log_backup_create_error_is_raised_without_polling(cloud, requests_mock):
+def test_log_backup_not_enabled_names_the_setting_and_how_to_enable_it(cloud, requests_mock):
     listing = requests_mock.get(RECORDS_URL, json={"clusterLogRecord": []})
     requests_mock.post(COLLECT_URL, **error(412, "CSS.0064", "log backup not enabled"))
-    with pytest.raises(ApiError) as info:
+    with pytest.raises(LogBackupNotEnabledError) as info:
         CssHook().start_log_backup(CLUSTER, sleep=lambda _s: pytest.fail("must not poll"))
-    assert info.value.status == 412
+    text = str(info.value)
+    assert "log backup is not enabled" in text and repr(CLUSTER) in text
+    assert "HTTP 412" in text and "CSS.0064" in text
+    assert "logs/open" in text and "console" in text
     assert listing.call_count == 1

@@ -14,7 +14,10 @@ from airflow_provider.core.errors import (
     BadResponseError,
     DumpBusyError,
     EdgeManagerError,
+    EdgeTaskNotFoundError,
+    HuaweiCloudError,
     InvalidInputError,
+    NotFoundError,
     TransportError,
 )
 from airflow_provider.get_provider_info import EDGE_UI_FIELD_BEHAVIOUR
@@ -88,9 +91,12 @@ def test_bad_node_ids_rejected_before_any_request(edge_env, requests_mock, node_
     ("code", "msg", "error_class"),
     [
         ("40052001", "log dump busy", DumpBusyError),
+        # What MEF answers while another dump runs (create_task_handler.go, taskschedule ErrFullQueue).
+        ("40052002", "task queue is full", DumpBusyError),
+        ("40052002", "too many tasks", DumpBusyError),
         ("00001005", "invalid parameter", EdgeManagerError),
         ("40051002", "node (3) not found", EdgeManagerError),
-        ("40052002", "log dump business error", EdgeManagerError),
+        ("40052002", "count task failed or has reached maximum number", EdgeManagerError),
     ],
 )
 def test_create_mef_error_envelopes(edge_env, requests_mock, code, msg, error_class):
@@ -181,10 +187,12 @@ def test_bad_task_ids_rejected_before_any_request(edge_env, requests_mock, task_
 
 
 def test_get_unknown_task_error(edge_env, requests_mock):
-    requests_mock.get(TASK_URL, **mef_error("40052002", "task not found"))
-    with pytest.raises(EdgeManagerError) as info:
+    # query_progress_handler.go: GetTaskContext fails with taskschedule.ErrTaskNotFound ("no such task").
+    requests_mock.get(TASK_URL, **mef_error("40052002", "no such task"))
+    with pytest.raises(EdgeTaskNotFoundError) as info:
         EdgeManagerHook().get_log_dump_task(EDGE_TASK_ID)
     assert info.value.error_code == "40052002"
+    assert isinstance(info.value, NotFoundError)
     assert not isinstance(info.value, DumpBusyError)
     assert requests_mock.call_count == 1
 
@@ -233,12 +241,29 @@ def test_truncated_download_leaves_nothing(edge_env, requests_mock, tmp_path: Pa
     assert os.listdir(tmp_path) == []
 
 
-def test_download_error_envelope(edge_env, requests_mock, tmp_path: Path):
-    requests_mock.get(DOWNLOAD_URL, **mef_error("40052002", "no log file to download"))
-    with pytest.raises(EdgeManagerError) as info:
+def test_download_without_an_archive(edge_env, requests_mock, tmp_path: Path):
+    # download_server.go: ctx.AbortWithStatusJSON(http.StatusBadRequest, "file is abnormal")
+    requests_mock.get(DOWNLOAD_URL, status_code=400, json="file is abnormal")
+    with pytest.raises(ApiError) as info:
         EdgeManagerHook().download_log_dump(tmp_path)
-    assert info.value.error_code == "40052002"
+    assert info.value.status == 400
+    assert "file is abnormal" in str(info.value)
     assert os.listdir(tmp_path) == []
+
+
+def test_download_refused_by_accept_writes_nothing(edge_env, requests_mock, tmp_path: Path):
+    requests_mock.get(DOWNLOAD_URL, content=ARCHIVE, headers={"Last-Modified": "Mon, 01 Jan 2024 00:00:00 GMT"})
+    seen: list[str] = []
+
+    def accept(headers):
+        seen.append(headers["Last-Modified"])
+        raise HuaweiCloudError("not ours")
+
+    with pytest.raises(HuaweiCloudError, match="not ours"):
+        EdgeManagerHook().download_log_dump(tmp_path, accept=accept)
+    assert seen == ["Mon, 01 Jan 2024 00:00:00 GMT"]
+    assert os.listdir(tmp_path) == []
+    assert requests_mock.call_count == 1  # a refusal is not retried
 
 
 # --- mutual TLS -------------------------------------------------------------------------------
@@ -306,7 +331,7 @@ def test_key_without_certificate_fails_before_any_request(set_edge_conn, request
 
 
 def test_test_connection_expects_the_unknown_task_error(edge_env, requests_mock):
-    requests_mock.get(TASK_URL, **mef_error("40052002", "task not found"))
+    requests_mock.get(TASK_URL, **mef_error("40052002", "no such task"))
     hook = EdgeManagerHook()
     ok, message = hook.test_connection()
     assert ok is True
@@ -329,7 +354,7 @@ def test_test_connection_html_error_is_a_failure(edge_env, requests_mock):
 
 def test_test_connection_cleans_up_inline_key(set_edge_conn, requests_mock):
     set_edge_conn(client_cert=CERT, client_key=KEY)
-    requests_mock.get(TASK_URL, **mef_error("40052002", "task not found"))
+    requests_mock.get(TASK_URL, **mef_error("40052002", "no such task"))
     ok, _ = EdgeManagerHook().test_connection()
     assert ok is True
     folder = os.path.dirname(requests_mock.last_request.cert[0])

@@ -499,7 +499,7 @@ def test_edge_dump_busy_while_another_runs(emulator: EmulatorHandle) -> None:
         first = hook.create_log_dump_task([1])
         with pytest.raises(DumpBusyError) as caught:
             hook.create_log_dump_task([2])
-        assert caught.value.error_code == "40052001"
+        assert (caught.value.error_code, caught.value.error_msg) == ("40052002", "task queue is full")
         assert caught.value.status == 400
         emulator.admin.advance(11)
         second = hook.create_log_dump_task([2])

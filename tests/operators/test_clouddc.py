@@ -125,7 +125,7 @@ def test_wait_timeout_raises_after_the_ids_were_pushed(
 ) -> None:
     emulator.admin.set_outcome("clouddc", "succeed", duration=1e6)
     with pytest.raises(AirflowException, match="after waiting"):
-        export_op(wait_timeout=0.3).execute(context)
+        export_op(timeout=0.3).execute(context)
     assert ti.value("export_id")
 
 
@@ -147,7 +147,7 @@ def test_deferrable_defers_with_both_ids_and_no_secret(
 ) -> None:
     emulator.admin.set_outcome("clouddc", "succeed", duration=1e6)
     with pytest.raises(TaskDeferred) as caught:
-        export_op(deferrable=True, wait_timeout=900).execute(context)
+        export_op(deferrable=True, timeout=900).execute(context)
     trigger = caught.value.trigger
     assert isinstance(trigger, HuaweiCloudTaskTrigger)
     _, kwargs = trigger.serialize()

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from airflow.sdk.exceptions import AirflowException, TaskDeferred
 
-from airflow_provider.core.errors import ApiError, HuaweiCloudError, TaskFailedError
+from airflow_provider.core.errors import HuaweiCloudError, InvalidInputError, TaskFailedError
+from airflow_provider.hooks.css import LogBackupNotEnabledError, LogBackupRunningError
 from airflow_provider.operators.css import CssLogBackupOperator
 from airflow_provider.operators.links import CONSOLE_URL_KEY
 from airflow_provider.triggers.task import HuaweiCloudTaskTrigger
@@ -75,27 +76,51 @@ def test_failed_backup_raises_failed_msg_after_pushing_the_record(
     assert caught.value.status["message"] == FAILED_MSG
 
 
-def test_backup_already_running_is_an_api_error_before_any_push(
+def collect_calls(emulator: EmulatorHandle) -> int:
+    return sum(1 for r in emulator.admin.requests() if r.get("method") == "POST" and r["path"].endswith("/collect"))
+
+
+def test_a_running_backup_is_attached_to_not_a_failure(
     emulator: EmulatorHandle, context: Context, ti: XComRecorder
 ) -> None:
-    emulator.admin.create_task("css", cluster_id=CLUSTER, duration=1e6)
-    with pytest.raises(ApiError, match=r"CSS\.0033") as caught:
-        backup_op().execute(context)
-    assert caught.value.status == 409
+    emulator.admin.clear_requests()
+    running = emulator.admin.create_task("css", cluster_id=CLUSTER, duration=FOREVER, job_types="Auto")
+    with pytest.raises(TaskDeferred) as caught:
+        backup_op(deferrable=True).execute(context)
+    assert ti.value("record_id") == running
+    assert caught.value.trigger.serialize()[1]["ids"]["record_id"] == running
+    assert collect_calls(emulator) == 1  # the refused one: no second start
+
+
+def test_a_running_backup_fails_clearly_when_asked(
+    emulator: EmulatorHandle, context: Context, ti: XComRecorder
+) -> None:
+    running = emulator.admin.create_task("css", cluster_id=CLUSTER, duration=FOREVER)
+    with pytest.raises(LogBackupRunningError, match="already running a log backup") as caught:
+        backup_op(if_running="fail").execute(context)
+    assert running in str(caught.value)
     assert ti.pushed == []
 
 
-def test_log_backup_disabled_cluster(emulator: EmulatorHandle, context: Context, ti: XComRecorder) -> None:
+def test_if_running_is_checked_when_the_dag_is_parsed() -> None:
+    with pytest.raises(InvalidInputError, match="if_running"):
+        backup_op(if_running="queue")
+
+
+def test_log_backup_disabled_cluster_says_how_to_enable_it(
+    emulator: EmulatorHandle, context: Context, ti: XComRecorder
+) -> None:
     cluster = emulator.admin.create_resource("css_clusters", log_backup=False)["id"]
-    with pytest.raises(ApiError, match=r"CSS\.0032"):
+    with pytest.raises(LogBackupNotEnabledError, match="log backup is not enabled") as caught:
         backup_op(cluster_id=cluster).execute(context)
+    assert cluster in str(caught.value) and "logs/open" in str(caught.value)
     assert ti.pushed == []
 
 
 def test_wait_timeout_after_the_record_was_pushed(emulator: EmulatorHandle, context: Context, ti: XComRecorder) -> None:
     emulator.admin.set_outcome("css", "succeed", duration=1e6)
     with pytest.raises(AirflowException, match="after waiting"):
-        backup_op(wait_timeout=0.3).execute(context)
+        backup_op(timeout=0.3).execute(context)
     assert ti.value("record_id")
     assert ti.value("job_id")
 

@@ -199,7 +199,7 @@ def test_wait_timeout_raises_after_the_id_was_pushed(
 ) -> None:
     emulator.admin.set_outcome("mef", "succeed", duration=1e6)
     with pytest.raises(AirflowException, match="after waiting"):
-        dump_op(wait_timeout=0.3).execute(context)
+        dump_op(timeout=0.3).execute(context)
     assert ti.value("dump_task_id").startswith("dumpMultiNodesLog.")
 
 
@@ -299,7 +299,7 @@ def test_deferrable_defers_with_a_trigger_that_carries_no_secret(
 ) -> None:
     emulator.admin.set_outcome("mef", "succeed", duration=1e6)
     with pytest.raises(TaskDeferred) as caught:
-        dump_op(deferrable=True, wait_timeout=600, accept_partial_failure=True).execute(context)
+        dump_op(deferrable=True, timeout=600, accept_partial_failure=True).execute(context)
 
     deferred = caught.value
     assert deferred.method_name == "execute_complete"

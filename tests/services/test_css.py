@@ -146,7 +146,7 @@ def test_get_record_needs_exactly_one_id(record_id, job_id):
         css.get_log_backup_record(PROJECT, CLUSTER, record_id=record_id, job_id=job_id)
 
 
-def test_newest_manual_record_correlates_the_started_backup():
+def test_started_record_is_the_earliest_new_manual_record_whatever_the_list_order():
     records = [
         _model("old", createAt=5_000),
         _model("auto", createAt=9_000, jobTypes="Auto"),
@@ -155,15 +155,56 @@ def test_newest_manual_record_correlates_the_started_backup():
         _model("early", createAt=100),
     ]
 
-    def newest(not_in: set[str], after: int | None) -> str | None:
-        found = css.newest_manual_record(records, not_in, after)
+    def started(known: set[str], after: int | None, order: list[css.ClusterLogRecord]) -> str | None:
+        found = css.started_record(order, known, after)
         return None if found is None else found.id
 
-    assert newest({"old", "job-x"}, 1_000) == "new2"
-    assert newest({"new2"}, 1_000) == "new1"
-    assert newest({"job-new2", "job-new1", "old"}, 1_000) is None
-    assert newest(set(), None) == "new2"
-    assert css.newest_manual_record([], set(), None) is None
+    for order in (records, records[::-1]):
+        # CSS runs one backup at a time: a record created after ours can only be a later backup.
+        assert started({"old", "job-x"}, 1_000, order) == "new1"
+        assert started({"old", "new1"}, 1_000, order) == "new2"
+        assert started({"job-new2", "job-new1", "old"}, 1_000, order) is None
+        assert started(set(), None, order) == "early"
+    assert css.started_record([], set(), None) is None
+
+
+def test_running_record_is_found_whoever_started_it():
+    records = [_model("done", status="SUCCESS"), _model("auto", status="RUNNING", jobTypes="Auto")]
+    found = css.running_record(records)
+    assert found is not None and found.id == "auto"
+    assert css.running_record(records[:1]) is None
+
+
+def test_page_starts_stay_within_the_documented_start_range():
+    assert css.page_starts(1000) == [1, 1000]
+    assert css.page_starts(100) == [1, 101, 201, 301, 401, 501, 601, 701, 801, 901, 1000]
+    assert css.page_starts(500) == [1, 501, 1000]
+    for size in (1, 7, 333, 999, 1000):
+        starts = css.page_starts(size)
+        assert all(1 <= start <= 1000 for start in starts)
+        assert starts == sorted(set(starts))
+    with pytest.raises(InvalidInputError):
+        css.list_log_backup_records_request(PROJECT, CLUSTER, offset=1001)
+
+
+def test_paging_for_a_record_never_asks_for_a_start_beyond_1000():
+    full_page = json.dumps({"clusterLogRecord": [{"id": f"r{i}", "status": "SUCCESS"} for i in range(100)]})
+
+    class Pages(FakeSender):
+        def send(self, request):
+            self.requests.append(request)
+            start = int(dict(request.query)["start"])
+            body = json.loads(full_page)
+            for i, record in enumerate(body["clusterLogRecord"]):
+                record["id"] = f"r{start + i}"
+            return response("css", json.dumps(body))
+
+    sender = Pages()
+    with pytest.raises(NotFoundError):
+        drive_sync(css.get_log_backup_record(PROJECT, CLUSTER, record_id="missing", max_pages=50), sender)
+    starts = [int(dict(r.query)["start"]) for r in sender.requests]
+    assert starts == css.page_starts(100)
+    assert max(starts) == 1000
 
 
 def test_status_exchange_by_record_id():
@@ -215,4 +256,4 @@ def test_any_page_parses_or_raises_bad_response(body):
         return
     for record in page.cluster_log_record:
         assert css.to_status(record).task_id
-    css.newest_manual_record(page.cluster_log_record, set(), 0)
+    css.started_record(page.cluster_log_record, set(), 0)

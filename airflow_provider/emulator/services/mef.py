@@ -1,20 +1,33 @@
 """MEF Center edge manager: log dump tasks and the ``edgeNodes.tar.gz`` download.
 
-Only one dump task runs at a time, errors come back in the MEF envelope with HTTP 400,
-and starting a task discards the previous archive, as the product documents.
+Each behaviour follows the MEF sources (Ascend/MEF, ``src/mef-center``) and the product's API
+reference (hiascend ``mefapiref_0040``-``0044``); ``docs/fidelity.md`` has a row per behaviour:
+
+* one dump at a time: the dump pool has one worker and no queue, so a create call while a dump
+  runs fails in ``SubmitTask`` with "task queue is full", which ``create_task_handler.go``
+  answers with 40052002 in the envelope (HTTP 400, like every non-success envelope);
+* a query of a task MEF does not know answers 40052002 "no such task"; a restart of MEF Center
+  deletes every task (``restart``);
+* a dump that overruns its execute timeout goes ``aborting`` for the graceful-shutdown period
+  and then ``failed`` (``taskschedule/context_impl.go``, ``tasks/tasks.go``);
+* starting a dump deletes the previous archive; the download serves the latest finished one
+  with ``Last-Modified`` set to when it was written (gin's ``Context.File`` is Go's
+  ``http.ServeFile``), and answers HTTP 400 with the JSON string "file is abnormal" when there
+  is none (``download_server.go``).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from airflow_provider.emulator.archive import fake_log, tar_gz
-from airflow_provider.emulator.responses import mef_error, mef_ok
+from airflow_provider.emulator.responses import json_response, mef_error, mef_ok
 from airflow_provider.emulator.runtime import Runtime, TimedTask
 from airflow_provider.emulator.services.common import json_body
 from airflow_provider.emulator.timefmt import go_rfc3339_nano
@@ -25,8 +38,16 @@ if TYPE_CHECKING:
 PREFIX = "/edgemanager/v1/logmgmt/dump"
 FILE_NAME = "edgeNodes.tar.gz"
 WAITING_FRACTION = 0.1
+#: The archive is renamed into place, then the task is marked finished (dump_multi_nodes_log.go).
+ARCHIVE_WRITTEN_BEFORE_FINISH = 0.5
 _TASK_ID = re.compile(r"^dumpMultiNodesLog[-_a-zA-Z0-9.]{1,128}$")
 _MAX_NODE = 2**32 - 1
+#: ``dumpMultiNodesLogTaskGracefulShutdownTimeout`` (tasks/tasks.go): how long a dump stays
+#: ``aborting`` after its execute timeout before it is failed.
+GRACEFUL_SHUTDOWN_SECONDS = 5 * 60.0
+#: What a dump that went through ``aborting`` reports as its reason: the error
+#: ``dumpMultiNodesLog`` returns when the node dumps were cut short (dump_multi_nodes_log.go).
+ABORTED_REASON = "failed to dump edge logs"
 
 
 @dataclass
@@ -41,13 +62,23 @@ class DumpTask(TimedTask):
             return self.nodes[(len(self.nodes) + 1) // 2 :]
         return []
 
+    @property
+    def finished_at(self) -> float:
+        extra = GRACEFUL_SHUTDOWN_SECONDS if self.outcome == "abort" else 0.0
+        return self.created + self.duration + extra
+
+    def finished(self, now: float) -> bool:
+        return now >= self.finished_at
+
     def status(self, now: float) -> str:
         fraction = self.fraction(now)
-        if fraction < WAITING_FRACTION and not self.finished(now):
+        if fraction < WAITING_FRACTION and now < self.created + self.duration:
             return "waiting"
-        if not self.finished(now):
+        if now < self.created + self.duration:
             return "processing"
-        return {"succeed": "succeed", "fail": "failed", "partial": "partiallyFailed"}[self.outcome]
+        if not self.finished(now):
+            return "aborting"
+        return {"succeed": "succeed", "fail": "failed", "partial": "partiallyFailed", "abort": "failed"}[self.outcome]
 
 
 class MefService:
@@ -57,6 +88,15 @@ class MefService:
         self.tasks: dict[str, DumpTask] = {}
         self.latest: DumpTask | None = None
         self._archive: bytes | None = None
+
+    def restart(self) -> int:
+        """MEF Center restarted: every task is deleted, and with them the archive (mefapiref_0040)."""
+        with self.rt.lock:
+            dropped = len(self.tasks)
+            self.tasks.clear()
+            self.latest = None
+            self._archive = None
+            return dropped
 
     def add_nodes(self, ids: list[int]) -> None:
         with self.rt.lock:
@@ -69,7 +109,7 @@ class MefService:
             if missing:
                 return mef_error("40051002", f"node ({missing[0]}) not found")
             if self.latest is not None and not self.latest.finished(now):
-                return mef_error("40052001", "log dump busy, only one task can run at a time")
+                return mef_error("40052002", "task queue is full")
             plan = self.rt.next_plan("mef")
             task = DumpTask(
                 id="dumpMultiNodesLog." + self.rt.hex_id(24),
@@ -91,8 +131,12 @@ class MefService:
             progress, reason = 0, "task is waiting"
         elif status == "processing":
             progress, reason = min(99, int(task.fraction(now) * 100)), "task is processing"
+        elif status == "aborting":
+            progress, reason = 99, "task is aborting"
         elif status == "succeed":
             progress, reason = 100, "task succeeded"
+        elif task.outcome == "abort":
+            progress, reason = 99, ABORTED_REASON
         else:
             progress = 100
             reason = "failed to dump log for following nodes:" + "".join(
@@ -110,7 +154,8 @@ class MefService:
             "taskId": task.id,
         }
 
-    def archive(self) -> bytes | None:
+    def archive(self) -> tuple[bytes, float] | None:
+        """The latest finished dump's archive and when it was written, if there is one."""
         now = self.rt.clock.now()
         with self.rt.lock:
             task = self.latest
@@ -124,7 +169,9 @@ class MefService:
                     if n not in failed
                 }
                 self._archive = tar_gz(files, task.finished_at)
-            return self._archive
+            # Written (and renamed into place) just before the task is marked finished.
+            started = task.created + task.duration * WAITING_FRACTION
+            return self._archive, max(started, task.finished_at - ARCHIVE_WRITTEN_BEFORE_FINISH)
 
 
 def _valid_nodes(value: Any) -> list[int] | None:
@@ -165,18 +212,20 @@ def build_router(state: EmulatorState) -> APIRouter:
             return mef_error("00001006", "invalid task Id")
         task = state.mef.tasks.get(task_id)
         if task is None:
-            return mef_error("40052002", f"log dump business error: task {task_id} not found")
+            return mef_error("40052002", "no such task")
         return mef_ok(state.mef.view(task))
 
     @router.get(PREFIX + "/download/" + FILE_NAME)
     async def download() -> Response:
-        content = state.mef.archive()
-        if content is None:
-            return mef_error("40052002", "no log file to download: no task finished with logs")
+        found = state.mef.archive()
+        if found is None:
+            return json_response("file is abnormal", 400)
+        content, written = found
+        # http.ServeFile: Last-Modified from the file's mtime, the type sniffed from the content.
         return Response(
             content=content,
-            media_type="application/octet-stream",
-            headers={"Content-Disposition": f"attachment; filename={FILE_NAME}"},
+            media_type="application/x-gzip",
+            headers={"Last-Modified": formatdate(written, usegmt=True)},
         )
 
     return router
