@@ -23,6 +23,7 @@ from airflow_provider.core.errors import (
     NotFoundError,
     RateLimitedError,
     TaskFailedError,
+    TaskGoneError,
     TransportError,
 )
 from airflow_provider.core.polling import PollPolicy
@@ -113,14 +114,14 @@ class WaitGuard:
         """None to keep waiting, else the error that ends the wait."""
         if isinstance(exc, EdgeTaskNotFoundError):
             if seen:
-                return HuaweiCloudError(
+                return TaskGoneError(
                     f"{self.label} was deleted by MEF Center (it existed at an earlier check; MEF Center "
                     f"deletes every task when it restarts): {exc}"
                 )
-            return HuaweiCloudError(f"{self.label} not found on MEF Center: {exc}")
+            return TaskGoneError(f"{self.label} not found on MEF Center: {exc}")
         if isinstance(exc, NotFoundError):
             detail = " (it existed at an earlier check), so it was deleted or expired" if seen else ""
-            return HuaweiCloudError(f"{self.label} not found{detail}: {exc}")
+            return TaskGoneError(f"{self.label} not found{detail}: {exc}")
         if not tolerate or not is_transient(exc):
             return exc
         self.failures += 1

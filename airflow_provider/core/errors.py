@@ -134,6 +134,10 @@ def mef_error_class(code: str, message: str | None) -> type[EdgeManagerError]:
     return EdgeManagerError
 
 
+class TaskGoneError(HuaweiCloudError):
+    """The remote task a wait was watching is not known to the service (any more)."""
+
+
 class TaskFailedError(HuaweiCloudError):
     """The remote task ended in a failed (or unaccepted partially failed) state."""
 

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider.core.errors import HuaweiCloudError, InvalidInputError, NotFoundError, TaskFailedError
+from airflow_provider.core.errors import (
+    HuaweiCloudError,
+    InvalidInputError,
+    NotFoundError,
+    TaskFailedError,
+    TaskGoneError,
+)
 from airflow_provider.core.polling import PollPolicy
 from airflow_provider.operators.durable import Phase, RemoteTaskMemory
 from airflow_provider.operators.links import CONSOLE_URL_KEY, HuaweiCloudConsoleLink, console_url
@@ -212,7 +218,7 @@ class HuaweiCloudTaskOperator(BaseOperator):
         wait = self.task_wait(ids)
         try:
             status = wait.probe(self.hook, tolerate=False)
-        except NotFoundError as exc:
+        except (NotFoundError, TaskGoneError) as exc:
             self.log.warning("%s started by %s is gone (%s): starting a new one", wait.label, record.by, exc)
             memory.forget()
             return None, None

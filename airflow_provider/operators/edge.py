@@ -193,7 +193,6 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
                     f"MEF Center {center} no longer knows dump task {dump_task_id} (it deletes every task and the "
                     f"archive when it restarts): clear this task to dump again. {exc}"
                 ) from exc
-            latest = latests.latest(center)
 
             def accept(headers: Mapping[str, str]) -> None:
                 check_written(
@@ -202,7 +201,7 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
                     ours=dump_task_id,
                     started_at=task.started_at or task.created_at,
                     finished_at=task.finished_at,
-                    latest=latest,
+                    latest=latests.latest(center),
                 )
 
             try:
@@ -210,6 +209,7 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
             except ApiError as exc:
                 if exc.status != 400:
                     raise
+                latest = latests.latest(center)
                 other = latest.describe() if latest and latest.dump_task_id != dump_task_id else None
                 raise ArchiveNotOursError(
                     f"MEF Center {center} has no archive to download ({exc}): a newer dump started after dump task "

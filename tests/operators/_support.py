@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
+    from airflow.sdk import Context
+
     from airflow_provider.testing.admin_client import AdminClient
 
 FAST_RETRY = {"base_delay": 0.001, "max_delay": 0.01, "max_attempts": 3}
@@ -39,3 +42,52 @@ FOREVER = 1e6
 def finish_now(admin: AdminClient, service: str, task_id: str, outcome: str = "succeed") -> None:
     """Make a running emulator task end now: deterministic, unlike racing a short duration."""
     admin.set_outcome(service, outcome, duration=0, task_id=task_id)
+
+
+class StateStore:
+    """Stands in for ``context["task_state_store"]`` (Airflow's TaskStateStoreAccessor): JSON values
+    by key, kept across "tries" the way Airflow keeps them across retries of one task instance."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return json.loads(self.values[key]) if key in self.values else default
+
+    def set(self, key: str, value: Any, *, retention: Any = None) -> None:
+        if value is None:
+            raise ValueError("Cannot set value as None")
+        self.values[key] = json.dumps(value)  # JSON only, as the Execution API stores it
+
+    def delete(self, key: str) -> None:
+        self.values.pop(key, None)
+
+
+@dataclass
+class TryInstance(XComRecorder):
+    """``context["ti"]`` of one try: XComs are per try; ``max_tries`` changes only when the task is cleared."""
+
+    try_number: int = 1
+    max_tries: int = 1
+    dag_id: str = "durable_dag"
+    run_id: str = "manual__2026-12-01"
+    task_id: str = "collect"
+
+
+def try_context(store: StateStore, try_number: int, *, max_tries: int = 1) -> tuple[Context, TryInstance]:
+    """The context of try ``try_number`` of a task whose durable store is ``store``."""
+    ti = TryInstance(try_number=try_number, max_tries=max_tries)
+    return cast("Context", {"ti": ti, "task_state_store": store}), ti
+
+
+class MemoryLatestDumps:
+    """``LatestDumps`` in a dict: what the Airflow Variables hold for each MEF Center, within one test."""
+
+    def __init__(self) -> None:
+        self.owners: dict[str, Any] = {}
+
+    def record(self, center: str, owner: Any) -> None:
+        self.owners[center] = owner
+
+    def latest(self, center: str) -> Any:
+        return self.owners.get(center)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 from airflow.sdk.exceptions import AirflowSkipException
 
-from airflow_provider.core.errors import HuaweiCloudError, TaskFailedError
+from airflow_provider.core.errors import TaskFailedError, TaskGoneError
 from airflow_provider.core.status import TaskState, TaskStatus
 from airflow_provider.sensors.edge import EdgeLogDumpSensor
 from tests.sensors._support import (
@@ -167,14 +167,21 @@ def test_reschedule_mode(emulator: EmulatorHandle) -> None:
     assert_reschedules(sensor(new_dump(emulator), mode="reschedule"))
 
 
-def test_vanished_task_is_a_clear_error(emulator: EmulatorHandle) -> None:
+def test_a_task_dropped_by_a_mef_restart_is_reported_deleted(emulator: EmulatorHandle) -> None:
     dump_id = new_dump(emulator)
     wait = sensor(dump_id)
     assert_running(wait, TaskState.WAITING)
-    emulator.reset()
-    with pytest.raises(HuaweiCloudError) as info:
+    emulator.admin.restart_mef()
+    with pytest.raises(TaskGoneError) as info:
         wait.poke(CONTEXT)
     text = str(info.value)
     assert dump_id in text
-    assert "not found" in text
+    assert "was deleted by MEF Center" in text and "restarts" in text
+    assert "not found" not in text
     assert "40052002" in text
+
+
+def test_a_task_mef_never_had_is_reported_not_found(emulator: EmulatorHandle) -> None:
+    with pytest.raises(TaskGoneError) as info:
+        sensor("dumpMultiNodesLog.neverexisted").poke(CONTEXT)
+    assert "not found on MEF Center" in str(info.value)

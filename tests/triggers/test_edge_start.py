@@ -1,0 +1,149 @@
+"""EdgeLogDumpStartTrigger: the triggerer waits for a free MEF Center and creates the dump there."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from airflow.sdk.exceptions import TaskDeferred
+
+from airflow_provider.core.async_transport import close_shared_clients
+from airflow_provider.operators.edge import EdgeLogDumpOperator
+from airflow_provider.triggers.edge import EdgeLogDumpStartTrigger
+from airflow_provider.triggers.task import HuaweiCloudTaskTrigger
+from tests.operators._support import FAST_POLL, MemoryLatestDumps, StateStore, finish_now, try_context
+from tests.recording_log import RecordingLog
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from airflow_provider.testing.emulator_runner import EmulatorHandle
+
+TASK_PATH = "/edgemanager/v1/logmgmt/dump/task"
+
+
+@pytest.fixture(autouse=True)
+async def _close_clients() -> AsyncIterator[None]:
+    yield
+    await close_shared_clients()
+
+
+def creates(emulator: EmulatorHandle) -> list[int]:
+    return [r["status"] for r in emulator.admin.requests(service="mef") if r["method"] == "POST"]
+
+
+async def events_of(trigger: EdgeLogDumpStartTrigger) -> list[dict[str, Any]]:
+    return [event.payload async for event in trigger.run()]
+
+
+async def test_creates_the_dump_once_mef_is_free(emulator: EmulatorHandle) -> None:
+    running = emulator.admin.create_task("mef", nodes=[1], duration=1e6)
+    emulator.admin.set_outcome("mef", "succeed", duration=1e6)
+    trigger = EdgeLogDumpStartTrigger(
+        conn_id="edge_manager_default", node_ids=[2, 3], deadline=time.time() + 60, retry_interval=0.2
+    )
+    task = asyncio.ensure_future(events_of(trigger))
+    for _ in range(200):  # MEF said "busy" at least once...
+        if 400 in creates(emulator):
+            break
+        await asyncio.sleep(0.02)
+    finish_now(emulator.admin, "mef", running)  # ...then the other dump ends
+    events = await asyncio.wait_for(task, 30)
+    assert [e["status"] for e in events] == ["started"]
+    assert events[0]["dump_task_id"].startswith("dumpMultiNodesLog.")
+    assert events[0]["dump_task_id"] != running
+    assert events[0]["attempts"] >= 2
+    assert creates(emulator)[-1] == 200 and creates(emulator).count(200) == 1
+
+
+async def test_gives_up_at_the_deadline_with_mef_s_answer(emulator: EmulatorHandle) -> None:
+    emulator.admin.create_task("mef", nodes=[1], duration=1e6)
+    trigger = EdgeLogDumpStartTrigger(
+        conn_id="edge_manager_default", node_ids=[2], deadline=time.time() + 0.5, retry_interval=0.1
+    )
+    events = await asyncio.wait_for(events_of(trigger), 30)
+    assert [e["status"] for e in events] == ["busy_timeout"]
+    assert "stayed busy with another log dump" in events[0]["message"]
+    assert "task queue is full" in events[0]["message"]
+    assert set(creates(emulator)) == {400}
+
+
+async def test_another_create_error_ends_the_wait_at_once(emulator: EmulatorHandle) -> None:
+    trigger = EdgeLogDumpStartTrigger(conn_id="edge_manager_default", node_ids=[77], deadline=time.time() + 60)
+    events = await asyncio.wait_for(events_of(trigger), 30)
+    assert [e["status"] for e in events] == ["error"]
+    assert "40051002" in events[0]["message"]  # node (77) not found
+
+
+def test_serializes_without_secrets_and_round_trips(emulator: EmulatorHandle) -> None:
+    trigger = EdgeLogDumpStartTrigger(conn_id="edge_manager_default", node_ids=[2], deadline=123.0, retry_interval=7)
+    path, kwargs = trigger.serialize()
+    assert path == "airflow_provider.triggers.edge.EdgeLogDumpStartTrigger"
+    assert kwargs == {
+        "conn_id": "edge_manager_default",
+        "node_ids": [2],
+        "deadline": 123.0,
+        "retry_interval": 7.0,
+        "waiting_since": trigger.waiting_since,
+    }
+    assert EdgeLogDumpStartTrigger(**kwargs).serialize() == (path, kwargs)
+    assert "BEGIN" not in json.dumps(kwargs)
+
+
+async def test_on_kill_says_no_dump_was_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    trigger = EdgeLogDumpStartTrigger(conn_id="edge_manager_default", node_ids=[2, 3], deadline=0.0)
+    log = RecordingLog()
+    monkeypatch.setattr(trigger.log, "warning", log.warning)
+    await trigger.on_kill()
+    assert log.warnings == ["Stopped waiting for MEF Center to be free: no log dump was started for [2, 3]"]
+
+
+def test_a_deferrable_operator_waits_for_a_free_mef_in_the_triggerer_not_in_a_worker(
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Busy: the worker defers at once (its slot is free); the triggerer creates; the worker records
+    the id, then defers again to wait for the dump."""
+    monkeypatch.setattr(EdgeLogDumpOperator, "latest_dumps", MemoryLatestDumps())
+    running = emulator.admin.create_task("mef", nodes=[1], duration=1e6)
+    store = StateStore()
+    context, ti = try_context(store, 1)
+    op = EdgeLogDumpOperator(task_id="dump", node_ids=[2], deferrable=True, busy_retry_interval=0.2, **FAST_POLL)
+    started = time.monotonic()
+    with pytest.raises(TaskDeferred) as caught:
+        op.execute(context)
+    assert time.monotonic() - started < 5  # no sleeping in the worker
+    assert caught.value.method_name == "execute_started"
+    start_trigger = caught.value.trigger
+    assert isinstance(start_trigger, EdgeLogDumpStartTrigger)
+    assert ti.pushed == []  # no id yet
+    finish_now(emulator.admin, "mef", running)
+    emulator.admin.set_outcome("mef", "succeed", duration=1e6)
+    [event] = asyncio.run(events_of(EdgeLogDumpStartTrigger(**start_trigger.serialize()[1])))
+    with pytest.raises(TaskDeferred) as again:
+        op.execute_started(context, event)
+    assert again.value.method_name == "execute_complete"
+    wait = again.value.trigger
+    assert isinstance(wait, HuaweiCloudTaskTrigger)
+    assert wait.ids == {"dump_task_id": event["dump_task_id"]}
+    assert ti.value("dump_task_id") == event["dump_task_id"]
+    assert json.loads(store.values["huaweicloud_remote_task"])["ids"] == {"dump_task_id": event["dump_task_id"]}
+    assert creates(emulator) == [400, 200]  # busy in the worker, created by the triggerer: one dump
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"status": "busy_timeout", "message": "MEF Center stayed busy with another log dump for 600 s"}, "stayed"),
+        ({"status": "error", "message": "log dump create call failed: boom"}, "boom"),
+        ({"status": "weird"}, "invalid trigger event"),
+        (None, "invalid trigger event"),
+    ],
+)
+def test_execute_started_raises_what_the_trigger_reported(event: Any, message: str) -> None:
+    op = EdgeLogDumpOperator(task_id="dump", node_ids=[2], deferrable=True)
+    context, _ = try_context(StateStore(), 1)
+    with pytest.raises(Exception, match=message):
+        op.execute_started(context, event)
