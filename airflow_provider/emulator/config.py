@@ -21,6 +21,8 @@ CSS_CREATE_AT_FORMS = ("int", "string")
 DCS_TIME_FORMS = ("seed", "iso")
 CLOUDDC_STATUS_FORMS = ("Running", "processing")
 CLOUDDC_CREATED_AT_FORMS = ("Z", "+00:00")
+#: ListLogsJob documents no order for ``clusterLogRecord`` (the seed's example has one record).
+CSS_RECORD_ORDERS = ("newest_first", "oldest_first")
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Quirks:
     dcs_time: str = "seed"
     clouddc_status: str = "Running"
     clouddc_created_at: str = "Z"
+    css_record_order: str = "newest_first"
 
     def updated(self, **changes: Any) -> Quirks:
         allowed = {
@@ -43,6 +46,7 @@ class Quirks:
             "dcs_time": DCS_TIME_FORMS,
             "clouddc_status": CLOUDDC_STATUS_FORMS,
             "clouddc_created_at": CLOUDDC_CREATED_AT_FORMS,
+            "css_record_order": CSS_RECORD_ORDERS,
         }
         for name, value in changes.items():
             if name not in allowed:

@@ -178,3 +178,32 @@ def test_execute_complete_event_for_another_record_is_rejected(context: Context)
     event = {"status": "success", "task_id": "r-2", "ids": ids, "message": "", "task_status": None}
     with pytest.raises(HuaweiCloudError, match="'r-2', not 'r-1'"):
         backup_op().execute_complete(context, event)
+
+
+@pytest.mark.parametrize("order", ["newest_first", "oldest_first"])
+def test_the_new_record_is_found_whatever_the_list_order(
+    emulator: EmulatorHandle, context: Context, ti: XComRecorder, order: str
+) -> None:
+    # ListLogsJob documents no order: the emulator sends either, the operator must not care.
+    emulator.admin.set_quirks(css_record_order=order)
+    older = {
+        emulator.admin.create_task("css", cluster_id=CLUSTER, duration=1, started_ago=3600 * hours)
+        for hours in (2, 3, 4)
+    }
+    emulator.admin.set_outcome("css", "succeed", duration=2)
+    result = backup_op().execute(context)
+    assert result["state"] == "SUCCEEDED"
+    assert ti.value("record_id") not in older
+    assert result["result"]["job_types"] == "Manual"
+    listed = [r["id"] for r in _listing(emulator)]
+    assert (listed[-1] if order == "oldest_first" else listed[0]) == ti.value("record_id")
+
+
+def _listing(emulator: EmulatorHandle) -> list[dict[str, Any]]:
+    from airflow_provider.hooks.css import CssHook
+
+    hook = CssHook()
+    try:
+        return [r.model_dump(by_alias=True) for r in hook.iter_log_backup_records(CLUSTER)]
+    finally:
+        hook.close()

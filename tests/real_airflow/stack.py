@@ -99,6 +99,7 @@ class AirflowStack:
             **self.extra_env,
         }
         env.pop("AIRFLOW__CORE__DAGS_FOLDER_OVERRIDE", None)
+        env.pop("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", None)  # the unit tests' bundles
         return env
 
     def airflow(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -173,6 +174,21 @@ class AirflowStack:
             args += ["--conf", json.dumps(conf)]
         self.airflow(*args)
         return run_id
+
+    def clear_task(self, dag_id: str, run_id: str, task_id: str) -> None:
+        """Clear one task instance as the UI's Clear button does (the REST API; the CLI's
+        ``tasks clear`` selects runs by logical date, which a manually triggered run lacks)."""
+        import httpx
+
+        response = httpx.post(
+            f"http://127.0.0.1:{self.api_port}/api/v2/dags/{dag_id}/clearTaskInstances",
+            json={"dry_run": False, "only_failed": False, "task_ids": [task_id], "dag_run_id": run_id},
+            timeout=30,
+        )
+        response.raise_for_status()
+        cleared = response.json().get("task_instances", [])
+        if not cleared:
+            raise AssertionError(f"nothing cleared for {dag_id}/{run_id}/{task_id}: {response.text[:300]}")
 
     def task_logs(self, dag_id: str, run_id: str) -> str:
         folder = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"

@@ -137,7 +137,8 @@ def build_router(state: EmulatorState) -> APIRouter:
             return css_error(400, "CSS.0001", "invalid start/offset, limit or status")
         now = state.runtime.clock.now()
         with state.runtime.lock:
-            items = sorted(cluster.records, key=lambda r: r.created, reverse=True)
+            newest_first = state.runtime.quirks.css_record_order == "newest_first"
+            items = sorted(cluster.records, key=lambda r: r.created, reverse=newest_first)
         if status_filter is not None:
             want_fail = status_filter == "FAIL"
             items = [r for r in items if (r.status(now) == "FAIL") == want_fail]

@@ -1,0 +1,180 @@
+"""Retries, clears and concurrent runs on a real deployment: scheduler, api-server, dag-processor,
+triggerer, LocalExecutor, the emulator in its own process.
+
+* A worker process killed (SIGKILL) mid-wait is retried by Airflow, and the retry waits on the
+  remote task the killed try started: one start call per service in the emulator's request log.
+* Clearing the task is a deliberate rerun: a second start call.
+* Two runs dumping through one MEF Center at once: with the one-slot pool (``include_deferred``)
+  both get their own archive; without it, no run ever delivers the other's archive.
+
+Run alone with ``pytest -m real_airflow``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import tempfile
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from airflow_provider.testing.admin_client import AdminClient
+from tests.real_airflow.stack import AirflowStack, wait_for
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+pytestmark = [pytest.mark.real_airflow, pytest.mark.timeout(900)]
+
+DAGS = Path(__file__).resolve().parent / "dags"
+START_SUFFIXES = {"collect_clouddc": "/logs/exports", "collect_css": "/logs/collect", "collect_edge": "/dump/task"}
+
+
+@pytest.fixture
+def stack() -> Iterator[AirflowStack]:
+    home = Path(tempfile.mkdtemp(prefix="hwc-real-airflow-retries-"))
+    dags = home / "dags"
+    dags.mkdir()
+    (dags / "retry_safe.py").write_text((DAGS / "retry_safe.py").read_text())
+    deployment = AirflowStack(home=home, dags_folder=dags, extra_env={"RETRY_TEST_ARCHIVES": str(home / "archives")})
+    try:
+        yield deployment
+    finally:
+        deployment.stop_all()
+
+
+def _start(stack: AirflowStack, durations: dict[str, float]) -> AdminClient:
+    admin = AdminClient(stack.start_emulator(speed=1.0))
+    for service, seconds in durations.items():
+        admin.set_outcome(service, "succeed", duration=seconds)
+    stack.start_all()
+    stack.airflow("dags", "reserialize")
+    return admin
+
+
+def _starts(admin: AdminClient, suffix: str) -> list[int]:
+    return [r["status"] for r in admin.requests() if r["method"] == "POST" and r["path"].endswith(suffix)]
+
+
+def _task_process(ti_id: str) -> int | None:
+    """The pid of the process running task instance ``ti_id`` (titled ``airflow worker -- <uuid>``;
+    SQLite keeps the uuid as 32 hex digits)."""
+    wanted = f"airflow worker -- {uuid.UUID(ti_id)}"
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if wanted in command:
+            return int(entry.name)
+    return None
+
+
+def _finished(stack: AirflowStack, dag_id: str, run_id: str) -> str | None:
+    state = stack.run_state(dag_id, run_id)
+    return state if state in ("success", "failed") else None
+
+
+def test_a_worker_killed_mid_wait_is_retried_onto_the_same_remote_task_and_a_clear_starts_anew(
+    stack: AirflowStack,
+) -> None:
+    admin = _start(stack, {"clouddc": 40, "css": 40, "mef": 40})
+    try:
+        run_id = stack.trigger("durable_sigkill")
+
+        def all_started() -> bool:
+            states = stack.task_states("durable_sigkill", run_id)
+            running = all(states.get(task) == "running" for task in START_SUFFIXES)
+            started = [_starts(admin, suffix) for suffix in START_SUFFIXES.values()]
+            return running and all(len(calls) == 1 and calls[0] < 300 for calls in started)
+
+        wait_for(all_started, 240, "the three collections to start their remote tasks and wait")
+        ids = dict(stack.query("SELECT task_id, id FROM task_instance WHERE run_id=?", run_id))
+        for task_id in START_SUFFIXES:
+            pid = wait_for(lambda t=task_id: _task_process(str(ids[t])), 30, f"the process of {task_id}")
+            os.kill(pid, signal.SIGKILL)
+
+        assert wait_for(lambda: _finished(stack, "durable_sigkill", run_id), 300, "the run") == "success", (
+            stack.task_states("durable_sigkill", run_id)
+        )
+        tries = dict(stack.query("SELECT task_id, try_number FROM task_instance WHERE run_id=?", run_id))
+        assert tries == dict.fromkeys(START_SUFFIXES, 2)  # each was killed once and retried once
+        for task_id, suffix in START_SUFFIXES.items():
+            assert len(_starts(admin, suffix)) == 1, f"{task_id} started a second remote task"
+        logs = stack.task_logs("durable_sigkill", run_id)
+        assert logs.count("Reattaching to") >= 3, logs[-3000:]
+
+        # A clear is a rerun on purpose: a new remote task.
+        admin.set_outcome("css", "succeed", duration=3)
+        stack.clear_task("durable_sigkill", run_id, "collect_css")
+        wait_for(
+            lambda: (
+                stack.task_states("durable_sigkill", run_id).get("collect_css") == "success"
+                and len(_starts(admin, "/logs/collect")) == 2
+            ),
+            300,
+            "the cleared CSS backup to run again",
+        )
+        assert "was cleared" in stack.task_logs("durable_sigkill", run_id)
+        assert len(_starts(admin, "/logs/exports")) == 1 and len(_starts(admin, "/dump/task")) == 1
+    finally:
+        admin.close()
+
+
+def _run_two_dumps(stack: AirflowStack, dag_id: str) -> dict[str, tuple[str, list[int]]]:
+    runs = {stack.trigger(dag_id, {"nodes": nodes}): nodes for nodes in ([1, 2], [3, 4])}
+    states = {run: wait_for(lambda r=run: _finished(stack, dag_id, r), 400, f"run {run}") for run in runs}
+    return {run: (states[run], nodes) for run, nodes in runs.items()}
+
+
+def _archive_of(stack: AirflowStack, dag_id: str, run_id: str) -> list[str] | None:
+    rows = stack.query(
+        "SELECT value FROM xcom WHERE dag_id=? AND run_id=? AND task_id='list_archive' AND key='return_value'",
+        dag_id,
+        run_id,
+    )
+    return json.loads(rows[0][0]) if rows else None
+
+
+def test_two_runs_dumping_through_one_mef_center(stack: AirflowStack) -> None:
+    admin = _start(stack, {"mef": 8})
+    try:
+        stack.airflow("pools", "set", "mef_center", "1", "one dump per MEF Center", "--include-deferred")
+
+        # Serialized by the pool: both runs get their own archive.
+        pooled = _run_two_dumps(stack, "mef_pooled")
+        for run_id, (state, nodes) in pooled.items():
+            assert state == "success", stack.task_states("mef_pooled", run_id)
+            assert _archive_of(stack, "mef_pooled", run_id) == [f"edge-node-{n}.log" for n in nodes]
+        assert _starts(admin, "/dump/task") == [200, 200]  # one after the other: MEF never said busy
+
+        # Not serialized: whatever the interleaving, no run delivers the other's archive; a run that
+        # lost its archive fails and names the other run's dump.
+        admin.clear_requests()
+        unpooled = _run_two_dumps(stack, "mef_unpooled")
+        dump_ids = {
+            run_id: stack.query(
+                "SELECT value FROM xcom WHERE dag_id='mef_unpooled' AND run_id=? AND task_id='dump' "
+                "AND key='dump_task_id'",
+                run_id,
+            )[0][0].strip('"')
+            for run_id in unpooled
+        }
+        assert len(set(dump_ids.values())) == 2
+        logs = {run_id: stack.task_logs("mef_unpooled", run_id) for run_id in unpooled}
+        for run_id, (state, nodes) in unpooled.items():
+            (other,) = [r for r in unpooled if r != run_id]
+            if state == "success":
+                assert _archive_of(stack, "mef_unpooled", run_id) == [f"edge-node-{n}.log" for n in nodes]
+            else:
+                assert "ArchiveNotOursError" in logs[run_id] and dump_ids[other] in logs[run_id], logs[run_id][-3000:]
+        assert any(state == "success" for state, _ in unpooled.values())
+        assert 200 in _starts(admin, "/dump/task")
+    finally:
+        admin.close()
