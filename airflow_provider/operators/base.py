@@ -138,6 +138,9 @@ class HuaweiCloudTaskOperator(BaseOperator):
         """The ids of the task an earlier try's start call created, if the service can tell (CSS can)."""
         return None
 
+    def republish(self, context: Context, status: TaskStatus) -> None:
+        """XCom what ``start`` pushes besides the ids, for a try that reattached (its XComs start empty)."""
+
     @property
     def accept_partial(self) -> bool:
         return False
@@ -243,6 +246,7 @@ class HuaweiCloudTaskOperator(BaseOperator):
                 status.state.value,
             )
         self.publish(context, ids)
+        self.republish(context, status)
         return ids, status
 
     def wait_and_finish(self, context: Context, ids: dict[str, str], first: TaskStatus | None = None) -> Any:

@@ -10,6 +10,7 @@ from airflow_provider.operators.base import HuaweiCloudTaskOperator
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider.core.status import TaskStatus
     from airflow_provider.hooks.css import BackupBaseline, CssHook, IfRunning
     from airflow_provider.operators.durable import RemoteTaskRecord
     from airflow_provider.services.css import ClusterLogRecord
@@ -78,6 +79,11 @@ class CssLogBackupOperator(HuaweiCloudTaskOperator):
             return None
         self.log.info("Found the log backup record %s that %s started (job %s)", found.id, record.by, found.job_id)
         return self._ids(found)
+
+    def republish(self, context: Context, status: TaskStatus) -> None:
+        job_id = status.result.get("job_id")
+        if job_id:
+            context["ti"].xcom_push(key="job_id", value=job_id)
 
     def start(self, context: Context) -> dict[str, str]:
         record = self.css_hook.start_log_backup(

@@ -5,8 +5,7 @@ from __future__ import annotations
 import ast
 import time
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider.core.errors import (
     ApiError,
@@ -16,16 +15,17 @@ from airflow_provider.core.errors import (
     InvalidInputError,
 )
 from airflow_provider.core.validation import check_edge_node_ids
-from airflow_provider.operators.base import HuaweiCloudTaskOperator
-from airflow_provider.operators.delivery import deliver
-from airflow_provider.operators.edge_archive import (
+from airflow_provider.hooks import edge_archive
+from airflow_provider.hooks.edge_archive import (
     ArchiveNotOursError,
     DumpOwner,
     LatestDumps,
-    VariableLatestDumps,
+    center_of,
     check_latest,
     check_written,
 )
+from airflow_provider.operators.base import HuaweiCloudTaskOperator
+from airflow_provider.operators.delivery import deliver
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -58,7 +58,7 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
 
     MEF keeps only the latest archive, and a new dump deletes the previous one. Before and after
     the download the operator checks that the latest dump on the MEF Center is still its own and
-    fails, naming the other dump task, when it is not (see ``operators.edge_archive``); serialize
+    fails, naming the other dump task, when it is not (see ``hooks.edge_archive``); serialize
     dumps per MEF Center with a one-slot pool to avoid that (``docs/retries.md``).
 
     :param node_ids: 1-100 edge node ids (templated).
@@ -71,8 +71,6 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
     service = "edge"
     conn_id_attr = "edge_manager_conn_id"
     template_fields = ("node_ids", "download_to")
-    #: Where the latest dump per MEF Center is recorded (an Airflow Variable per MEF Center).
-    latest_dumps: ClassVar[LatestDumps] = VariableLatestDumps()
 
     def __init__(
         self,
@@ -109,10 +107,14 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
         return self.hook  # type: ignore[return-value]
 
     @property
+    def latest_dumps(self) -> LatestDumps:
+        """Where the latest dump per MEF Center is recorded (an Airflow Variable per MEF Center)."""
+        return edge_archive.LATEST_DUMPS
+
+    @property
     def center(self) -> str:
         """``host:port`` of the MEF Center, the key of its latest dump."""
-        parts = urlsplit(self.edge_hook.config.base_url)
-        return parts.netloc.lower()
+        return center_of(self.edge_hook.config.base_url)
 
     def start(self, context: Context) -> dict[str, str]:
         nodes = check_edge_node_ids(parse_node_ids(self.node_ids))
@@ -157,7 +159,7 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
             status = event.get("status") if isinstance(event, dict) else None
             if status == "started" and isinstance(event, dict) and isinstance(event.get("dump_task_id"), str):
                 nodes = check_edge_node_ids(parse_node_ids(self.node_ids))
-                ids = self._created(context, event["dump_task_id"], nodes)
+                ids = self._created(context, event["dump_task_id"], nodes, recorded=bool(event.get("recorded")))
                 return self.wait_and_finish(context, ids)
             if status in ("busy_timeout", "error") and isinstance(event, dict):
                 raise HuaweiCloudError(str(event.get("message") or status))
@@ -165,11 +167,16 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
         finally:
             self._close_hook()
 
-    def _created(self, context: Context, dump_task_id: str, nodes: list[int]) -> dict[str, str]:
+    def _created(
+        self, context: Context, dump_task_id: str, nodes: list[int], *, recorded: bool = False
+    ) -> dict[str, str]:
+        """Log, keep and publish a new dump; ``recorded``: the trigger that created it already
+        recorded it as the MEF Center's latest."""
         self.log.info("Edge log dump task %s created for nodes %s", dump_task_id, nodes)
         ids = {"dump_task_id": dump_task_id}
         self.publish(context, ids)
-        self.latest_dumps.record(self.center, DumpOwner.of(dump_task_id, context))
+        if not recorded:
+            self.latest_dumps.record(self.center, DumpOwner.of(dump_task_id, context))
         return ids
 
     def finish(self, context: Context, status: TaskStatus) -> dict[str, Any]:

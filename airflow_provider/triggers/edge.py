@@ -8,13 +8,18 @@ would otherwise hold a dozen slots, and the waits that have finished would queue
 
 The trigger yields one event, ``started`` with the new task id, as soon as the create call
 succeeds, and the operator records that id in the task state store before it waits for the dump
-(a second, ordinary deferral). Between the create call's answer and the event reaching the
-metadata database, a triggerer that dies loses the id, the gap Airflow's ``ResumableJobMixin``
+(a second, ordinary deferral). The trigger itself records the dump as the MEF Center's latest
+(``hooks.edge_archive``) right after the create call: the run whose archive that dump just
+deleted must be able to name it, and the worker resumes only seconds later.
+
+Between the create call's answer and the event reaching the metadata database, a triggerer that
+dies loses the id, the gap Airflow's ``ResumableJobMixin``
 documents for its own submit: the next attempt then meets "busy" until that dump ends.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +76,21 @@ class EdgeLogDumpStartTrigger(HuaweiCloudTaskTrigger):
     async def on_kill(self) -> None:
         self.log.warning("Stopped waiting for MEF Center to be free: no log dump was started for %s", self.node_ids)
 
+    async def _record_latest(self, dump_task_id: str) -> bool:
+        """Record the new dump as the MEF Center's latest; False when that could not be done here."""
+        from airflow_provider.hooks import edge_archive
+        from airflow_provider.hooks.connection_config import edge_config
+        from airflow_provider.triggers.task import fetch_connection
+
+        try:
+            center = edge_archive.center_of(edge_config(await fetch_connection(self.conn_id)).base_url)
+        except Exception as exc:  # the dump exists: never lose the event over its bookkeeping
+            self.log.warning("Could not tell which MEF Center dump %s is on: %s", dump_task_id, exc)
+            return False
+        owner = edge_archive.DumpOwner.of_task_instance(dump_task_id, self.task_instance)
+        # Variable.set talks to the triggerer's supervisor synchronously: off the event loop.
+        return await asyncio.to_thread(edge_archive.LATEST_DUMPS.record, center, owner)
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider.core.exchange import drive_async
         from airflow_provider.services.edge import create_dump_task
@@ -98,7 +118,10 @@ class EdgeLogDumpStartTrigger(HuaweiCloudTaskTrigger):
                     yield TriggerEvent({"status": "error", "message": f"log dump create call failed: {exc}"})
                     return
                 else:
-                    yield TriggerEvent({"status": "started", "dump_task_id": dump_task_id, "attempts": attempts})
+                    recorded = await self._record_latest(dump_task_id)
+                    yield TriggerEvent(
+                        {"status": "started", "dump_task_id": dump_task_id, "attempts": attempts, "recorded": recorded}
+                    )
                     return
                 left = self.deadline - time.time()
                 if left <= 0:

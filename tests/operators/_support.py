@@ -86,8 +86,9 @@ class MemoryLatestDumps:
     def __init__(self) -> None:
         self.owners: dict[str, Any] = {}
 
-    def record(self, center: str, owner: Any) -> None:
+    def record(self, center: str, owner: Any) -> bool:
         self.owners[center] = owner
+        return True
 
     def latest(self, center: str) -> Any:
         return self.owners.get(center)

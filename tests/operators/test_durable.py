@@ -108,6 +108,8 @@ def test_a_retry_reattaches_to_the_running_task_in_the_worker(
     assert result["state"] == "SUCCEEDED"
     assert starts(emulator, kit) == 1  # never a second start
     assert ti.value(kit.id_key) == remote  # published again: this try's XComs start empty
+    if kit.service == "css":
+        assert ti.value("job_id")
     assert any(line.startswith("Reattaching to") and "started by try 1" in line for line in log.infos), log.lines
 
 

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from airflow_provider.hooks import edge_archive
+from airflow_provider.hooks.edge_archive import ArchiveNotOursError, DumpOwner, check_written
 from airflow_provider.operators.edge import EdgeLogDumpOperator
-from airflow_provider.operators.edge_archive import ArchiveNotOursError, DumpOwner, check_written
 from tests.operators._support import FAST_POLL, MemoryLatestDumps, XComRecorder, finish_now
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ TASK_PATH = "/edgemanager/v1/logmgmt/dump/task"
 @pytest.fixture
 def latest(monkeypatch: pytest.MonkeyPatch) -> MemoryLatestDumps:
     registry = MemoryLatestDumps()
-    monkeypatch.setattr(EdgeLogDumpOperator, "latest_dumps", registry)
+    monkeypatch.setattr(edge_archive, "LATEST_DUMPS", registry)
     return registry
 
 

@@ -11,6 +11,7 @@ import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_provider.core.async_transport import close_shared_clients
+from airflow_provider.hooks import edge_archive
 from airflow_provider.operators.edge import EdgeLogDumpOperator
 from airflow_provider.triggers.edge import EdgeLogDumpStartTrigger
 from airflow_provider.triggers.task import HuaweiCloudTaskTrigger
@@ -31,6 +32,14 @@ async def _close_clients() -> AsyncIterator[None]:
     await close_shared_clients()
 
 
+@pytest.fixture(autouse=True)
+def latest(monkeypatch: pytest.MonkeyPatch) -> MemoryLatestDumps:
+    """The latest dump per MEF Center, as the Airflow Variables would hold it."""
+    registry = MemoryLatestDumps()
+    monkeypatch.setattr(edge_archive, "LATEST_DUMPS", registry)
+    return registry
+
+
 def creates(emulator: EmulatorHandle) -> list[int]:
     return [r["status"] for r in emulator.admin.requests(service="mef") if r["method"] == "POST"]
 
@@ -39,7 +48,7 @@ async def events_of(trigger: EdgeLogDumpStartTrigger) -> list[dict[str, Any]]:
     return [event.payload async for event in trigger.run()]
 
 
-async def test_creates_the_dump_once_mef_is_free(emulator: EmulatorHandle) -> None:
+async def test_creates_the_dump_once_mef_is_free(emulator: EmulatorHandle, latest: MemoryLatestDumps) -> None:
     running = emulator.admin.create_task("mef", nodes=[1], duration=1e6)
     emulator.admin.set_outcome("mef", "succeed", duration=1e6)
     trigger = EdgeLogDumpStartTrigger(
@@ -57,6 +66,9 @@ async def test_creates_the_dump_once_mef_is_free(emulator: EmulatorHandle) -> No
     assert events[0]["dump_task_id"] != running
     assert events[0]["attempts"] >= 2
     assert creates(emulator)[-1] == 200 and creates(emulator).count(200) == 1
+    # Recorded as the MEF Center's latest by the trigger itself, before the worker resumes.
+    assert events[0]["recorded"] is True
+    assert latest.latest(emulator.edge_url.split("://")[1]).dump_task_id == events[0]["dump_task_id"]
 
 
 async def test_gives_up_at_the_deadline_with_mef_s_answer(emulator: EmulatorHandle) -> None:
@@ -102,11 +114,10 @@ async def test_on_kill_says_no_dump_was_started(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_a_deferrable_operator_waits_for_a_free_mef_in_the_triggerer_not_in_a_worker(
-    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+    emulator: EmulatorHandle, latest: MemoryLatestDumps
 ) -> None:
     """Busy: the worker defers at once (its slot is free); the triggerer creates; the worker records
     the id, then defers again to wait for the dump."""
-    monkeypatch.setattr(EdgeLogDumpOperator, "latest_dumps", MemoryLatestDumps())
     running = emulator.admin.create_task("mef", nodes=[1], duration=1e6)
     store = StateStore()
     context, ti = try_context(store, 1)

@@ -76,7 +76,11 @@ class DumpOwner:
 
     @classmethod
     def of(cls, dump_task_id: str, context: Mapping[str, Any]) -> DumpOwner:
-        ti = context.get("ti")
+        return cls.of_task_instance(dump_task_id, context.get("ti"))
+
+    @classmethod
+    def of_task_instance(cls, dump_task_id: str, ti: object) -> DumpOwner:
+        """The owner a task instance (a worker's, or the one a trigger runs for) names."""
         return cls(
             dump_task_id=dump_task_id,
             dag_id=_text(getattr(ti, "dag_id", None)),
@@ -89,7 +93,7 @@ class DumpOwner:
 class LatestDumps(Protocol):
     """Which dump this provider last started on each MEF Center (``center`` is ``host:port``)."""
 
-    def record(self, center: str, owner: DumpOwner) -> None: ...
+    def record(self, center: str, owner: DumpOwner) -> bool: ...
 
     def latest(self, center: str) -> DumpOwner | None: ...
 
@@ -104,7 +108,8 @@ class VariableLatestDumps:
     def key(self, center: str) -> str:
         return f"{VARIABLE_PREFIX}.{center}"
 
-    def record(self, center: str, owner: DumpOwner) -> None:
+    def record(self, center: str, owner: DumpOwner) -> bool:
+        """Record ``owner`` as the latest dump on ``center``; False (and a warning) when it could not."""
         from airflow.sdk import Variable
 
         try:
@@ -116,6 +121,8 @@ class VariableLatestDumps:
             )
         except Exception as exc:  # any failure of the Variable API must not lose the dump
             log.warning("Could not record dump %s as the latest on %s: %s", owner.dump_task_id, center, exc)
+            return False
+        return True
 
     def latest(self, center: str) -> DumpOwner | None:
         from airflow.sdk import Variable
@@ -131,6 +138,17 @@ class VariableLatestDumps:
             return DumpOwner.from_json(json.loads(stored))
         except ValueError:
             return None
+
+
+#: Where operators and triggers record and read the latest dump per MEF Center.
+LATEST_DUMPS: LatestDumps = VariableLatestDumps()
+
+
+def center_of(base_url: str) -> str:
+    """``host:port`` of a MEF Center's base URL: the key of its latest dump."""
+    from urllib.parse import urlsplit
+
+    return urlsplit(base_url).netloc.lower()
 
 
 def check_latest(latests: LatestDumps, center: str, ours: str, when: str) -> None:
