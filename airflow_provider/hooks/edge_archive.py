@@ -13,15 +13,20 @@ and after a download the operator checks that the latest dump is still its own, 
   ``Context.File`` serves it with Go's ``http.ServeFile``), which falls within the run of the dump
   that wrote it. That also catches dumps started outside Airflow (the MEF console, scripts).
 
-The way to avoid the conflict is to serialize dumps per MEF Center with an Airflow pool of one
-slot (``docs/retries.md``); these checks turn a conflict that slipped through into a clear failure.
+So that the conflict does not arise, a dump this provider started *holds* its MEF Center until
+its run has downloaded the archive (or gave it up, or ``hold_seconds`` passed since the dump
+finished): a new dump waits for that like it waits for a busy MEF (``holder``). An Airflow pool
+cannot do this for deferrable dumps: between the trigger's event and the resumption that
+downloads, the task instance is only scheduled and holds no slot (``docs/retries.md``). The checks
+above turn a conflict that slipped through (a dump started outside this provider) into a clear
+failure.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -31,9 +36,19 @@ from airflow_provider.core.errors import HuaweiCloudError
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from airflow_provider.services.edge import EdgeDumpTask
+
 log = logging.getLogger(__name__)
 
 VARIABLE_PREFIX = "huaweicloud_mef_latest_dump"
+#: MEF statuses that leave an archive to download (hiascend mefapiref_0044).
+ARCHIVE_STATUSES = ("succeed", "partiallyFailed")
+#: How long a finished dump holds its MEF Center for its run's download, by default. MEF lets an
+#: archive be downloaded for a day; a run downloads it within seconds of the end unless its worker
+#: died, and then its retry comes within minutes.
+DEFAULT_HOLD_SECONDS = 3600.0
+#: A dump's execute timeout (``dumpMultiNodesLogTaskExecuteTimeout``, tasks/tasks.go).
+MEF_EXECUTE_TIMEOUT = timedelta(hours=2)
 #: ``Last-Modified`` has whole seconds.
 _HTTP_DATE_RESOLUTION = timedelta(seconds=1)
 
@@ -58,6 +73,16 @@ class DumpOwner:
     run_id: str | None = None
     task_id: str | None = None
     started_at: str | None = None
+    #: When its run saw the dump finished (this provider's clock, ISO 8601): the hold counts from here.
+    finished_seen_at: str | None = None
+    #: The run is done with the archive (delivered it, or needs none): it no longer holds MEF.
+    released: bool = False
+
+    def same_task(self, other: DumpOwner) -> bool:
+        """Both were started by one task instance (tries of one task, not two runs)."""
+        return (self.dag_id, self.run_id, self.task_id) == (other.dag_id, other.run_id, other.task_id) and bool(
+            self.dag_id
+        )
 
     def describe(self) -> str:
         who = ", ".join(
@@ -71,8 +96,9 @@ class DumpOwner:
     def from_json(cls, value: object) -> DumpOwner | None:
         if not isinstance(value, dict) or not isinstance(value.get("dump_task_id"), str):
             return None
-        fields = {key: value.get(key) for key in ("dag_id", "run_id", "task_id", "started_at")}
-        return cls(value["dump_task_id"], **{k: v if isinstance(v, str) else None for k, v in fields.items()})
+        fields = {key: value.get(key) for key in ("dag_id", "run_id", "task_id", "started_at", "finished_seen_at")}
+        texts = {k: v if isinstance(v, str) else None for k, v in fields.items()}
+        return cls(value["dump_task_id"], **texts, released=value.get("released") is True)
 
     @classmethod
     def of(cls, dump_task_id: str, context: Mapping[str, Any]) -> DumpOwner:
@@ -142,6 +168,62 @@ class VariableLatestDumps:
 
 #: Where operators and triggers record and read the latest dump per MEF Center.
 LATEST_DUMPS: LatestDumps = VariableLatestDumps()
+
+
+def mark_finished(latests: LatestDumps, center: str, dump_task_id: str) -> None:
+    """Note that dump ``dump_task_id`` ended and its run is about to download: its hold starts now."""
+    latest = latests.latest(center)
+    if latest is not None and latest.dump_task_id == dump_task_id and latest.finished_seen_at is None:
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        latests.record(center, replace(latest, finished_seen_at=now))
+
+
+def release(latests: LatestDumps, center: str, dump_task_id: str) -> None:
+    """Mark dump ``dump_task_id`` as no longer holding ``center``, if it is still the latest there."""
+    latest = latests.latest(center)
+    if latest is not None and latest.dump_task_id == dump_task_id and not latest.released:
+        latests.record(center, replace(latest, released=True))
+
+
+def holder(
+    latest: DumpOwner | None,
+    me: DumpOwner,
+    *,
+    task: EdgeDumpTask | None,
+    now: datetime,
+    hold_seconds: float,
+) -> DumpOwner | None:
+    """Who holds the MEF Center's archive against a new dump by ``me``, if anyone.
+
+    The latest dump this provider started holds it while its run has not released it, the dump
+    finished with an archive (``task`` is what MEF says of it now; None when MEF no longer knows
+    it), and it is not ``me``'s own (an earlier try of the same task starts over anyway); for at
+    most ``hold_seconds`` from when its run saw it finish. A run that never got that far (its
+    worker died) is given MEF's execute timeout from the start on top. Times are this provider's
+    clock, never MEF's. A dump still running holds nothing here: MEF itself answers busy.
+    ``hold_seconds=0`` turns the hold off.
+    """
+    if hold_seconds <= 0 or latest is None or latest.released or latest.same_task(me) or task is None:
+        return None
+    if task.status not in ARCHIVE_STATUSES:
+        return None
+    since = _moment(latest.finished_seen_at)
+    if since is None:
+        started = _moment(latest.started_at)
+        since = None if started is None else started + MEF_EXECUTE_TIMEOUT
+    if since is None:
+        return latest
+    return latest if now < since + timedelta(seconds=hold_seconds) else None
+
+
+def _moment(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def center_of(base_url: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider.core.errors import (
@@ -17,12 +17,16 @@ from airflow_provider.core.errors import (
 from airflow_provider.core.validation import check_edge_node_ids
 from airflow_provider.hooks import edge_archive
 from airflow_provider.hooks.edge_archive import (
+    DEFAULT_HOLD_SECONDS,
     ArchiveNotOursError,
     DumpOwner,
     LatestDumps,
     center_of,
     check_latest,
     check_written,
+    holder,
+    mark_finished,
+    release,
 )
 from airflow_provider.operators.base import HuaweiCloudTaskOperator
 from airflow_provider.operators.delivery import deliver
@@ -56,16 +60,22 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
     ``busy_retry_interval`` seconds for at most ``busy_timeout`` seconds, in the triggerer when
     ``deferrable=True`` (no worker slot is held), else in the worker.
 
-    MEF keeps only the latest archive, and a new dump deletes the previous one. Before and after
-    the download the operator checks that the latest dump on the MEF Center is still its own and
-    fails, naming the other dump task, when it is not (see ``hooks.edge_archive``); serialize
-    dumps per MEF Center with a one-slot pool to avoid that (``docs/retries.md``).
+    MEF keeps only the latest archive, and a new dump deletes the previous one. A dump therefore
+    holds its MEF Center until its run has downloaded the archive (``archive_hold``), and a new
+    dump of another run waits for that as for a busy MEF. Before and after the download the
+    operator checks that the latest dump on the MEF Center is still its own and fails, naming the
+    other dump task, when it is not (a dump started outside this provider; see
+    ``hooks.edge_archive``, ``docs/retries.md``).
 
     :param node_ids: 1-100 edge node ids (templated).
     :param download_to: local path, folder (ending in ``/``) or ObjectStoragePath URL (templated).
     :param accept_partial_failure: succeed on ``partiallyFailed`` (warning names the failed nodes).
-    :param busy_timeout: how long to keep trying while MEF is busy with another dump, in seconds.
+    :param busy_timeout: how long to keep trying while MEF is busy with another dump (or holds
+        another run's archive), in seconds.
     :param busy_retry_interval: seconds between create attempts while MEF is busy.
+    :param archive_hold: a dump of another run holds the MEF Center until that run has downloaded
+        its archive, or for at most this many seconds after it finished (default one hour); a new
+        dump waits meanwhile, since it would delete that archive. 0 turns the hold off.
     """
 
     service = "edge"
@@ -81,6 +91,7 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
         accept_partial_failure: bool = False,
         busy_timeout: float = 600.0,
         busy_retry_interval: float = 15.0,
+        archive_hold: float = DEFAULT_HOLD_SECONDS,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -92,6 +103,7 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
         self.accept_partial_failure = accept_partial_failure
         self.busy_timeout = busy_timeout
         self.busy_retry_interval = busy_retry_interval
+        self.archive_hold = archive_hold
 
     @property
     def accept_partial(self) -> bool:
@@ -118,35 +130,53 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
 
     def start(self, context: Context) -> dict[str, str]:
         nodes = check_edge_node_ids(parse_node_ids(self.node_ids))
+        me = DumpOwner.of("", context)
         deadline = time.monotonic() + self.busy_timeout
         while True:
-            try:
-                dump_task_id = self.edge_hook.create_log_dump_task(nodes)
-                break
-            except DumpBusyError as exc:
-                if self.deferrable:
-                    self._defer_until_free(nodes)
-                if time.monotonic() + self.busy_retry_interval > deadline:
-                    raise HuaweiCloudError(
-                        f"MEF Center stayed busy with another log dump for {self.busy_timeout:.0f} s: {exc}"
-                    ) from exc
-                self.log.info("MEF Center is busy with another log dump; retrying in %.0f s", self.busy_retry_interval)
-                self._sleep(self.busy_retry_interval)
+            held_by = self._held_by(me)
+            if held_by is None:
+                try:
+                    dump_task_id = self.edge_hook.create_log_dump_task(nodes)
+                    break
+                except DumpBusyError as exc:
+                    busy: HuaweiCloudError = exc
+                    why = "busy with another log dump"
+            else:
+                busy = HuaweiCloudError(f"the latest archive is that of {held_by.describe()}, not downloaded yet")
+                why = "holding the archive of another run's dump"
+            if self.deferrable:
+                self._defer_until_free(nodes, why)
+            if time.monotonic() + self.busy_retry_interval > deadline:
+                raise HuaweiCloudError(f"MEF Center stayed {why} for {self.busy_timeout:.0f} s: {busy}") from busy
+            self.log.info("MEF Center is %s (%s); retrying in %.0f s", why, busy, self.busy_retry_interval)
+            self._sleep(self.busy_retry_interval)
         return self._created(context, dump_task_id, nodes)
 
-    def _defer_until_free(self, nodes: list[int]) -> None:
+    def _held_by(self, me: DumpOwner) -> DumpOwner | None:
+        """The other run whose finished dump's archive MEF still holds for its download, if any."""
+        latest = self.latest_dumps.latest(self.center)
+        if latest is None or latest.released or latest.same_task(me):
+            return None
+        try:
+            task = self.edge_hook.get_log_dump_task(latest.dump_task_id)
+        except EdgeTaskNotFoundError:
+            task = None
+        except HuaweiCloudError as exc:  # the hold is a courtesy; the download checks keep archives apart
+            self.log.warning("Could not check whether %s still holds MEF Center: %s", latest.describe(), exc)
+            return None
+        return holder(latest, me, task=task, now=datetime.now(timezone.utc), hold_seconds=self.archive_hold)
+
+    def _defer_until_free(self, nodes: list[int], why: str) -> None:
         from airflow_provider.triggers.edge import EdgeLogDumpStartTrigger
 
-        self.log.info(
-            "MEF Center is busy with another log dump: waiting for it in the triggerer (at most %.0f s)",
-            self.busy_timeout,
-        )
+        self.log.info("MEF Center is %s: waiting for it in the triggerer (at most %.0f s)", why, self.busy_timeout)
         self.defer(
             trigger=EdgeLogDumpStartTrigger(
                 conn_id=self.edge_manager_conn_id,
                 node_ids=nodes,
                 deadline=time.time() + self.busy_timeout,
                 retry_interval=self.busy_retry_interval,
+                hold_seconds=self.archive_hold,
             ),
             method_name="execute_started",
             # The trigger ends itself at its deadline; this only bounds a trigger that never ran.
@@ -182,10 +212,18 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
     def finish(self, context: Context, status: TaskStatus) -> dict[str, Any]:
         result = status.to_json()
         if self.download_to:
+            mark_finished(self.latest_dumps, self.center, status.task_id)
             delivered = deliver(self._download_ours(status.task_id), self.download_to, "edgeNodes.tar.gz")
             self.log.info("Edge node logs delivered to %s (%d bytes)", delivered.location, delivered.size)
             result["download"] = delivered.to_json()
+        # Done with the archive (delivered, or not wanted): another run's dump may now replace it.
+        release(self.latest_dumps, self.center, status.task_id)
         return result
+
+    def on_kill(self) -> None:
+        super().on_kill()
+        if self._running_ids and self._hook is not None:
+            release(self.latest_dumps, self.center, self._running_ids["dump_task_id"])
 
     def _download_ours(self, dump_task_id: str) -> Any:
         """A ``deliver`` download step that delivers the archive only if dump ``dump_task_id`` wrote it."""

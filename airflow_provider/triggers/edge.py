@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowNotFoundException
@@ -33,6 +34,9 @@ from airflow_provider.triggers.task import HuaweiCloudTaskTrigger
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from airflow_provider.core.async_transport import AsyncTransport
+    from airflow_provider.hooks.edge_archive import DumpOwner
+
 START_STATUSES = ("started", "busy_timeout", "error")
 
 
@@ -44,6 +48,8 @@ class EdgeLogDumpStartTrigger(HuaweiCloudTaskTrigger):
     :param deadline: give up at this epoch second (the operator's ``busy_timeout`` from the first
         busy answer; absolute, so a triggerer restart does not extend it).
     :param retry_interval: seconds between create attempts.
+    :param hold_seconds: how long another run's finished dump holds the MEF Center for its
+        download (``EdgeLogDumpOperator.archive_hold``).
     """
 
     def __init__(
@@ -53,6 +59,7 @@ class EdgeLogDumpStartTrigger(HuaweiCloudTaskTrigger):
         node_ids: list[int],
         deadline: float,
         retry_interval: float = 15.0,
+        hold_seconds: float = 3600.0,
         waiting_since: float | None = None,
     ) -> None:
         super().__init__(
@@ -60,6 +67,7 @@ class EdgeLogDumpStartTrigger(HuaweiCloudTaskTrigger):
         )
         self.node_ids = [int(node) for node in node_ids]
         self.retry_interval = float(retry_interval)
+        self.hold_seconds = float(hold_seconds)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -69,6 +77,7 @@ class EdgeLogDumpStartTrigger(HuaweiCloudTaskTrigger):
                 "node_ids": self.node_ids,
                 "deadline": self.deadline,
                 "retry_interval": self.retry_interval,
+                "hold_seconds": self.hold_seconds,
                 "waiting_since": self.waiting_since,
             },
         )
@@ -76,20 +85,41 @@ class EdgeLogDumpStartTrigger(HuaweiCloudTaskTrigger):
     async def on_kill(self) -> None:
         self.log.warning("Stopped waiting for MEF Center to be free: no log dump was started for %s", self.node_ids)
 
-    async def _record_latest(self, dump_task_id: str) -> bool:
-        """Record the new dump as the MEF Center's latest; False when that could not be done here."""
-        from airflow_provider.hooks import edge_archive
+    async def _center(self) -> str:
         from airflow_provider.hooks.connection_config import edge_config
+        from airflow_provider.hooks.edge_archive import center_of
         from airflow_provider.triggers.task import fetch_connection
 
-        try:
-            center = edge_archive.center_of(edge_config(await fetch_connection(self.conn_id)).base_url)
-        except Exception as exc:  # the dump exists: never lose the event over its bookkeeping
-            self.log.warning("Could not tell which MEF Center dump %s is on: %s", dump_task_id, exc)
-            return False
+        return center_of(edge_config(await fetch_connection(self.conn_id)).base_url)
+
+    async def _record_latest(self, center: str, dump_task_id: str) -> bool:
+        """Record the new dump as the MEF Center's latest; False when that could not be done here."""
+        from airflow_provider.hooks import edge_archive
+
         owner = edge_archive.DumpOwner.of_task_instance(dump_task_id, self.task_instance)
         # Variable.set talks to the triggerer's supervisor synchronously: off the event loop.
         return await asyncio.to_thread(edge_archive.LATEST_DUMPS.record, center, owner)
+
+    async def _held_by(self, center: str, transport: AsyncTransport) -> DumpOwner | None:
+        """The other run whose finished dump's archive MEF still holds for its download, if any."""
+        from airflow_provider.core.errors import EdgeTaskNotFoundError
+        from airflow_provider.core.exchange import drive_async
+        from airflow_provider.hooks import edge_archive
+        from airflow_provider.services.edge import get_dump_task
+
+        latest = await asyncio.to_thread(edge_archive.LATEST_DUMPS.latest, center)
+        me = edge_archive.DumpOwner.of_task_instance("", self.task_instance)
+        if latest is None or latest.released or latest.same_task(me):
+            return None
+        try:
+            task = await drive_async(get_dump_task(latest.dump_task_id), transport)
+        except EdgeTaskNotFoundError:
+            task = None
+        except HuaweiCloudError as exc:  # the hold is a courtesy; the download checks keep archives apart
+            self.log.warning("Could not check whether %s still holds MEF Center: %s", latest.describe(), exc)
+            return None
+        now = datetime.now(timezone.utc)
+        return edge_archive.holder(latest, me, task=task, now=now, hold_seconds=self.hold_seconds)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider.core.exchange import drive_async
@@ -103,34 +133,42 @@ class EdgeLogDumpStartTrigger(HuaweiCloudTaskTrigger):
         log = self.logger()
         attempts = 0
         try:
+            center = await self._center()
             while True:
                 attempts += 1
                 try:
-                    dump_task_id = await drive_async(create_dump_task(self.node_ids), transport)
-                except DumpBusyError as exc:
-                    busy = exc
-                    if attempts == 1:
-                        log.info(
-                            "MEF Center is busy with another log dump: trying again every %.0f s in the triggerer",
-                            self.retry_interval,
+                    held_by = await self._held_by(center, transport)
+                    if held_by is not None:
+                        busy: HuaweiCloudError = HuaweiCloudError(
+                            f"MEF Center holds the archive of {held_by.describe()}, not downloaded yet"
                         )
+                        why = "holding the archive of another run's dump"
+                    else:
+                        dump_task_id = await drive_async(create_dump_task(self.node_ids), transport)
+                        recorded = await self._record_latest(center, dump_task_id)
+                        yield TriggerEvent(
+                            {
+                                "status": "started",
+                                "dump_task_id": dump_task_id,
+                                "attempts": attempts,
+                                "recorded": recorded,
+                            }
+                        )
+                        return
+                except DumpBusyError as exc:
+                    busy, why = exc, "busy with another log dump"
                 except HuaweiCloudError as exc:
                     yield TriggerEvent({"status": "error", "message": f"log dump create call failed: {exc}"})
                     return
-                else:
-                    recorded = await self._record_latest(dump_task_id)
-                    yield TriggerEvent(
-                        {"status": "started", "dump_task_id": dump_task_id, "attempts": attempts, "recorded": recorded}
-                    )
-                    return
+                if attempts == 1:
+                    log.info("MEF Center is %s: trying again every %.0f s in the triggerer", why, self.retry_interval)
                 left = self.deadline - time.time()
                 if left <= 0:
                     waited = time.time() - self.waiting_since
                     yield TriggerEvent(
                         {
                             "status": "busy_timeout",
-                            "message": f"MEF Center stayed busy with another log dump for {waited:.0f} s "
-                            f"({attempts} attempts): {busy}",
+                            "message": f"MEF Center stayed {why} for {waited:.0f} s ({attempts} attempts): {busy}",
                         }
                     )
                     return

@@ -110,15 +110,23 @@ def test_mef_partial_failure_and_validation(huaweicloud_emulator):
     admin.advance(6)
     data = _mef_query(huaweicloud_emulator, task_id).json()["data"]
     assert data["status"] == "partiallyFailed"
-    assert data["reason"].startswith("failed to dump log for following nodes:(3)")
+    assert data["reason"] == "failed to dump log for following nodes:(3)dump log timeout;(4)dump log timeout"
     download = httpx.get(huaweicloud_emulator.url + MEF + "/download/edgeNodes.tar.gz")
     with tarfile.open(fileobj=io.BytesIO(download.content), mode="r:gz") as archive:
         assert sorted(archive.getnames()) == ["edge-node-1.log", "edge-node-2.log"]
 
-    assert _mef_create(huaweicloud_emulator, [99]).json()["status"] == "40051002"
-    assert _mef_create(huaweicloud_emulator, [1, 1]).json()["status"] == "00001005"
+    assert _mef_create(huaweicloud_emulator, [99]).json() == {
+        "status": "40051002",
+        "msg": "node (99) not found",
+        "data": None,
+    }
+    # create_task_handler.go answers refused arguments with ErrorParamConvert, 00001006.
+    duplicate = _mef_create(huaweicloud_emulator, [1, 1]).json()
+    assert duplicate["status"] == "00001006" and duplicate["msg"].startswith("check request failed, ")
     bad_module = httpx.post(huaweicloud_emulator.url + MEF + "/task", json={"module": "x", "edgeNodes": [1]})
-    assert bad_module.status_code == 400
+    assert (bad_module.status_code, bad_module.json()["status"]) == (400, "00001006")
+    not_an_object = httpx.post(huaweicloud_emulator.url + MEF + "/task", json=[1])
+    assert not_an_object.json()["msg"] == "parse content failed"
     bad_id = _mef_query(huaweicloud_emulator, "nope")
     assert (bad_id.status_code, bad_id.json()["status"]) == (400, "00001006")
 

@@ -21,6 +21,9 @@ class XComRecorder:
     """Stands in for ``context["ti"]``: records ``xcom_push`` calls in order."""
 
     pushed: list[tuple[str, Any]] = field(default_factory=list)
+    dag_id: str | None = None
+    run_id: str | None = None
+    task_id: str | None = None
 
     def xcom_push(self, key: str, value: Any) -> None:
         self.pushed.append((key, value))
@@ -69,9 +72,9 @@ class TryInstance(XComRecorder):
 
     try_number: int = 1
     max_tries: int = 1
-    dag_id: str = "durable_dag"
-    run_id: str = "manual__2026-12-01"
-    task_id: str = "collect"
+    dag_id: str | None = "durable_dag"
+    run_id: str | None = "manual__2026-12-01"
+    task_id: str | None = "collect"
 
 
 def try_context(store: StateStore, try_number: int, *, max_tries: int = 1) -> tuple[Context, TryInstance]:

@@ -368,7 +368,7 @@ def event(status: str, task_status: dict[str, Any] | None = None, message: str =
     }
 
 
-def test_execute_complete_success_returns_the_status(context: Context) -> None:
+def test_execute_complete_success_returns_the_status(mef_mock: None, context: Context) -> None:
     result = dump_op().execute_complete(context, event("success", status_json("SUCCEEDED", "succeed")))
     assert result["state"] == "SUCCEEDED"
     assert result["task_id"] == TASK_ID
@@ -400,7 +400,7 @@ def test_execute_complete_rejects_foreign_or_malformed_events(context: Context) 
         dump_op().execute_complete(context, {**event("success"), "status": "done"})
 
 
-def test_execute_complete_success_event_with_partial_status_needs_acceptance(context: Context) -> None:
+def test_execute_complete_success_event_with_partial_status_needs_acceptance(mef_mock: None, context: Context) -> None:
     partial = event("success", status_json("PARTIALLY_FAILED", "partiallyFailed"))
     with pytest.raises(TaskFailedError):
         dump_op().execute_complete(context, partial)

@@ -6,6 +6,7 @@ dump each started is recorded as the Airflow Variables would hold it (``MemoryLa
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -68,7 +69,8 @@ def test_a_newer_dump_of_another_run_is_named_and_nothing_is_delivered(
 ) -> None:
     ours_context: Any = {"ti": XComRecorder()}
     theirs_context: Any = {"ti": XComRecorder()}
-    ours_op, theirs_op = dump_op([1, 2], tmp_path / "a"), dump_op([3, 4], tmp_path / "b")
+    ours_op = dump_op([1, 2], tmp_path / "a")
+    theirs_op = dump_op([3, 4], tmp_path / "b", archive_hold=0)  # a run that does not wait for our download
     ours = started(ours_op, ours_context, emulator)
     theirs = started(theirs_op, theirs_context, emulator)  # MEF was free again: it deleted our archive
     with pytest.raises(ArchiveNotOursError) as caught:
@@ -110,6 +112,58 @@ def test_an_archive_deleted_by_a_running_dump_is_refused_clearly(
     with pytest.raises(ArchiveNotOursError, match=r"has no archive to download .*file is abnormal"):
         finish(op, context, ours)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_second_run_waits_until_the_first_run_downloaded_its_archive(
+    emulator: EmulatorHandle, latest: MemoryLatestDumps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.recording_log import RecordingLog
+
+    first_context: Any = {"ti": XComRecorder(dag_id="archival", run_id="run-1", task_id="dump")}
+    second_context: Any = {"ti": XComRecorder(dag_id="archival", run_id="run-2", task_id="dump")}
+    first, second = dump_op([1, 2], tmp_path / "a"), dump_op([3, 4], tmp_path / "b", busy_retry_interval=0.1)
+    ours = started(first, first_context, emulator)  # finished, not downloaded yet
+    log = RecordingLog()
+    monkeypatch.setattr(second.log, "info", log.info)
+    emulator.admin.set_outcome("mef", "succeed", duration=0)
+    done: list[dict[str, Any]] = []
+
+    def first_run_downloads_a_little_later() -> None:
+        time.sleep(1.0)
+        done.append(finish(first, first_context, ours))
+
+    thread = threading.Thread(target=first_run_downloads_a_little_later)
+    thread.start()
+    try:
+        theirs = second.start(second_context)["dump_task_id"]
+    finally:
+        thread.join()
+    assert done and done[0]["download"]["bytes"] > 0  # the first run got its own archive...
+    assert any("holding the archive of another run's dump" in line and ours in line for line in log.infos)
+    assert latest.latest(first.center).dump_task_id == theirs  # ...before the second dump replaced it
+    assert finish(second, second_context, theirs)["download"]["bytes"] > 0
+
+
+def test_a_hold_expires_and_a_released_archive_holds_nothing(
+    emulator: EmulatorHandle, latest: MemoryLatestDumps, tmp_path: Path
+) -> None:
+    first = dump_op([1, 2], tmp_path / "a")
+    first_context: Any = {"ti": XComRecorder(run_id="run-1")}
+    ours = started(first, first_context, emulator)
+    owner = latest.latest(first.center)
+    assert owner is not None and owner.dump_task_id == ours
+    # Its run saw it finish long ago and never downloaded: the hold is over.
+    latest.record(first.center, dataclasses.replace(owner, finished_seen_at="2020-01-01T00:00:00+00:00"))
+    emulator.admin.set_outcome("mef", "succeed", duration=0)
+    second_context: Any = {"ti": XComRecorder(run_id="run-2")}
+    second = dump_op([3], tmp_path / "b", busy_timeout=0.2)  # a hold would fail it within 0.2 s
+    theirs = second.start(second_context)["dump_task_id"]
+    # Downloaded and released: the next dump need not wait either.
+    finish(second, second_context, theirs)
+    assert latest.latest(first.center).released is True
+    emulator.admin.set_outcome("mef", "succeed", duration=0)
+    third_context: Any = {"ti": XComRecorder(run_id="run-3")}
+    assert dump_op([1], tmp_path / "c", busy_timeout=0.2).start(third_context)
 
 
 def test_an_archive_replaced_while_the_download_waits_is_refused_naming_the_dump(

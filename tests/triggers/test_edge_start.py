@@ -91,7 +91,9 @@ async def test_another_create_error_ends_the_wait_at_once(emulator: EmulatorHand
 
 
 def test_serializes_without_secrets_and_round_trips(emulator: EmulatorHandle) -> None:
-    trigger = EdgeLogDumpStartTrigger(conn_id="edge_manager_default", node_ids=[2], deadline=123.0, retry_interval=7)
+    trigger = EdgeLogDumpStartTrigger(
+        conn_id="edge_manager_default", node_ids=[2], deadline=123.0, retry_interval=7, hold_seconds=60
+    )
     path, kwargs = trigger.serialize()
     assert path == "airflow_provider.triggers.edge.EdgeLogDumpStartTrigger"
     assert kwargs == {
@@ -99,6 +101,7 @@ def test_serializes_without_secrets_and_round_trips(emulator: EmulatorHandle) ->
         "node_ids": [2],
         "deadline": 123.0,
         "retry_interval": 7.0,
+        "hold_seconds": 60.0,
         "waiting_since": trigger.waiting_since,
     }
     assert EdgeLogDumpStartTrigger(**kwargs).serialize() == (path, kwargs)

@@ -107,7 +107,8 @@ class MefService:
         with self.rt.lock:
             missing = [n for n in nodes if n not in self.nodes]
             if missing:
-                return mef_error("40051002", f"node ({missing[0]}) not found")
+                # create_task_handler.go: every unknown id, joined by "," (from a set: no order promised).
+                return mef_error("40051002", f"node ({','.join(str(n) for n in sorted(missing))}) not found")
             if self.latest is not None and not self.latest.finished(now):
                 return mef_error("40052002", "task queue is full")
             plan = self.rt.next_plan("mef")
@@ -139,8 +140,9 @@ class MefService:
             progress, reason = 99, ABORTED_REASON
         else:
             progress = 100
-            reason = "failed to dump log for following nodes:" + "".join(
-                f"({n})dump log timeout;" for n in task.failed_nodes
+            # query_progress_handler.go: one "(<node id>)<message>" per failed node, joined by ";".
+            reason = "failed to dump log for following nodes:" + ";".join(
+                f"({n})dump log timeout" for n in task.failed_nodes
             )
         downloadable = status in ("succeed", "partiallyFailed")
         return {
@@ -190,15 +192,18 @@ def build_router(state: EmulatorState) -> APIRouter:
     @router.post(PREFIX + "/task")
     async def create_task(request: Request) -> Response:
         body = await json_body(request)
+        # create_task_handler.go answers every argument problem with ErrorParamConvert (00001006):
+        # "parse content failed" when the body does not decode, "check request failed, <reason>"
+        # when the checkers (checkers.go) refuse it.
         if not isinstance(body, dict):
-            return mef_error("00001006", "parameter convert error")
-        # MEF documents JSON parameter names as case-insensitive.
+            return mef_error("00001006", "parse content failed")
+        # Go's encoding/json matches field names case-insensitively.
         lowered = {str(k).lower(): v for k, v in body.items()}
         if lowered.get("module") != "edgeNode":
-            return mef_error("00001005", "invalid parameter: module must be edgeNode")
+            return mef_error("00001006", "check request failed, Module is not in the choices [edgeNode]")
         nodes = _valid_nodes(lowered.get("edgenodes"))
         if nodes is None:
-            return mef_error("00001005", "invalid parameter: edgeNodes must be 1-100 unique ids in [1, 2^32-1]")
+            return mef_error("00001006", "check request failed, EdgeNodes must be 1-100 unique ids in [1, 4294967295]")
         result = state.mef.create(nodes)
         if isinstance(result, Response):
             return result
