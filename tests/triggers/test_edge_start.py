@@ -161,3 +161,28 @@ def test_execute_started_raises_what_the_trigger_reported(event: Any, message: s
     context, _ = try_context(StateStore(), 1)
     with pytest.raises(Exception, match=message):
         op.execute_started(context, event)
+
+
+async def test_waits_while_another_run_s_archive_is_not_downloaded_yet(
+    emulator: EmulatorHandle, latest: MemoryLatestDumps
+) -> None:
+    from datetime import datetime, timezone
+
+    from airflow_provider.hooks.edge_archive import DumpOwner, release
+
+    emulator.admin.set_outcome("mef", "succeed", duration=0)
+    other = emulator.admin.create_task("mef", nodes=[1], duration=0)  # finished, archive waiting
+    center = emulator.edge_url.split("://")[1]
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    latest.record(center, DumpOwner(other, dag_id="archival", run_id="run-1", task_id="dump", finished_seen_at=now))
+    trigger = EdgeLogDumpStartTrigger(
+        conn_id="edge_manager_default", node_ids=[2], deadline=time.time() + 60, retry_interval=0.2
+    )
+    task = asyncio.ensure_future(events_of(trigger))
+    await asyncio.sleep(1.0)
+    assert not task.done()
+    assert creates(emulator) == []  # MEF is free, but the other run has not downloaded its archive
+    release(latest, center, other)  # ...now it has
+    events = await asyncio.wait_for(task, 30)
+    assert [e["status"] for e in events] == ["started"]
+    assert creates(emulator) == [200]
