@@ -79,7 +79,8 @@ def test_backup_already_running_is_an_api_error_before_any_push(
     emulator: EmulatorHandle, context: Context, ti: XComRecorder
 ) -> None:
     emulator.admin.create_task("css", cluster_id=CLUSTER, duration=1e6)
-    with pytest.raises(ApiError, match=r"CSS\.0033") as caught:
+    # 409 (CreateLogBackup doc); no source pairs it with a code, the emulator says CSS.0011 (busy)
+    with pytest.raises(ApiError, match=r"HTTP 409, code CSS\.0011") as caught:
         backup_op().execute(context)
     assert caught.value.status == 409
     assert ti.pushed == []
@@ -87,7 +88,8 @@ def test_backup_already_running_is_an_api_error_before_any_push(
 
 def test_log_backup_disabled_cluster(emulator: EmulatorHandle, context: Context, ti: XComRecorder) -> None:
     cluster = emulator.admin.create_resource("css_clusters", log_backup=False)["id"]
-    with pytest.raises(ApiError, match=r"CSS\.0032"):
+    # 412 (CreateLogBackup doc); no source pairs it with a code, the emulator says CSS.0004
+    with pytest.raises(ApiError, match=r"HTTP 412, code CSS\.0004"):
         backup_op(cluster_id=cluster).execute(context)
     assert ti.pushed == []
 

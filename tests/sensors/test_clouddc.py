@@ -75,7 +75,9 @@ def test_running_then_completed(emulator: EmulatorHandle, running_word: str) -> 
 def test_failed_export_raises(emulator: EmulatorHandle) -> None:
     export_id = new_export(emulator, outcome="fail", duration=10.0)
     emulator.admin.advance(10)
-    with pytest.raises(TaskFailedError, match=f"clouddc task {export_id} failed: ended failed"):
+    with pytest.raises(
+        TaskFailedError, match=f"clouddc task {export_id} failed: log export ended with status 'failed'"
+    ):
         sensor(emulator, export_id).poke(CONTEXT)
 
 

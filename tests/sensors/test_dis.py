@@ -223,5 +223,5 @@ def test_vanished_task_is_a_clear_error(dis: EmulatorHandle) -> None:
     with pytest.raises(HuaweiCloudError) as info:
         wait.poke(CONTEXT)
     text = str(info.value)
-    assert f"Transfer task {task_id} does not exist" in text
-    assert "DIS.4303" in text
+    assert "The transfer task does not exist." in text
+    assert "DIS.4354" in text
