@@ -214,6 +214,68 @@ def test_security_token_is_a_signed_header():
     assert headers["Authorization"] == sdk_sign(case).header_params["Authorization"]
 
 
+@pytest.mark.parametrize("security_token", [None, "sts-token"])
+def test_project_id_is_signed_as_the_sdk_does(security_token: str | None):
+    """``BasicCredentials(ak, sk, project_id).sign_request`` adds X-Project-Id before signing
+    (huaweicloudsdkcore/auth/credentials.py); so must we, with the same signature."""
+    project = "0123456789abcdef0123456789abcdef"
+    case = Case(
+        "POST",
+        "dis.cn-north-4.myhuaweicloud.com",
+        "/v1/transfertasklog/CDaRPdvKUfZrAhzTaYs",
+        [],
+        {"Content-Type": "application/json", "X-Sdk-Date": SDK_DATE},
+        b'{"order":"desc"}',
+        security_token=security_token,
+    )
+    ours = signing.sign_headers(
+        method=case.method,
+        host=case.host,
+        path=case.path,
+        query=case.query,
+        headers=case.headers,
+        body=case.body,
+        access_key=AK,
+        secret_key=SK,
+        security_token=security_token,
+        project_id=project,
+    )
+    credentials = BasicCredentials(AK, SK, project)
+    if security_token is not None:
+        credentials = credentials.with_security_token(security_token)
+    request = SdkRequest(
+        method=case.method,
+        schema="https",
+        host=case.host,
+        resource_path=case.path,
+        query_params=[],
+        header_params=dict(case.headers),
+        body=case.body,
+    )
+    theirs = credentials.sign_request(request).header_params
+    assert ours["X-Project-Id"] == theirs["X-Project-Id"] == project
+    assert ours["Authorization"] == theirs["Authorization"]
+    parsed = signing.parse_authorization(ours["Authorization"])
+    assert parsed is not None and "x-project-id" in parsed.signed_headers
+
+
+def test_a_project_id_header_already_set_is_kept():
+    case = Case("GET", "svc.example.com", "/v1/x", [], {"X-Sdk-Date": SDK_DATE, "X-Project-Id": "given"}, b"")
+    headers = signing.sign_headers(
+        method="GET",
+        host=case.host,
+        path=case.path,
+        query=[],
+        headers=case.headers,
+        body=b"",
+        access_key=AK,
+        secret_key=SK,
+        project_id="other",
+    )
+    assert headers["X-Project-Id"] == "given"
+    assert "X-Project-Id" not in our_sign(Case("GET", "svc.example.com", "/v1/x", [], {"X-Sdk-Date": SDK_DATE}, b""))
+
+
 def test_date_is_added_from_now_when_absent():
     case = Case("GET", "svc.example.com", "/v1/x", [], {}, b"")
     now = datetime(2024, 2, 29, 23, 59, 58, tzinfo=timezone.utc)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from airflow_provider.core.auth import TOKEN_CACHE
-from airflow_provider.core.errors import DumpBusyError, HuaweiCloudError, NotFoundError
+from airflow_provider.core.errors import DumpBusyError, HuaweiCloudError, NotAccessibleError, NotFoundError
 from airflow_provider.core.request import ApiRequest
 from airflow_provider.core.status import TaskState
 from airflow_provider.emulator.state import (
@@ -300,6 +300,17 @@ def test_css_start_log_backup_twice_while_running_is_a_conflict(emulator: Emulat
 
 
 # ---------------------------------------------------------------------------------------------- DCS
+
+
+def test_css_missing_cluster_is_named_by_every_call(emulator: EmulatorHandle) -> None:
+    hook = CssHook()
+    for call in (
+        lambda: hook.list_log_backup_records("no-such-cluster"),
+        lambda: hook.create_log_backup("no-such-cluster"),
+        lambda: hook.get_log_backup_record("no-such-cluster", job_id="j"),
+    ):
+        with pytest.raises(NotAccessibleError, match=r"HTTP 403, code CSS\.0015, cluster 'no-such-cluster' not found"):
+            call()
 
 
 def _dcs_tasks(emulator: EmulatorHandle) -> list[str]:

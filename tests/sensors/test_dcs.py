@@ -211,3 +211,29 @@ def test_a_failed_check_is_ridden_out_in_poke_mode_but_not_in_reschedule_mode(
     rescheduling = DcsBackgroundTaskSensor(mode="reschedule", **args)
     with pytest.raises(BadResponseError, match="<body>"):
         rescheduling.poke(CONTEXT)
+
+
+# --- fidelity: what the progress API leaves open ------------------------------------------------
+
+
+@pytest.mark.parametrize("final", ["100", "99", "missing"])
+def test_finished_task_succeeds_whatever_final_progress_the_service_reports(
+    emulator: EmulatorHandle, final: str
+) -> None:
+    """No source says progress reaches 100 once every step is FINISH: the task list's own status
+    (SDK SingleBackgroundTask.status) settles it, so the wait ends instead of timing out."""
+    emulator.admin.set_quirks(dcs_final_progress=final)
+    task_id = new_task(emulator, duration=1.0)
+    emulator.admin.advance(5)
+    done = assert_succeeded(sensor(emulator, task_id))
+    assert done.state is TaskState.SUCCEEDED
+    assert done.progress == 100
+    assert done.result["list_status"] == "SUCCESS"
+
+
+def test_eta_is_in_wall_seconds(emulator: EmulatorHandle) -> None:
+    """remain_time is what the client waits: emulated seconds divided by the clock's speed (50)."""
+    task_id = new_task(emulator, duration=1000.0)
+    running = assert_running(sensor(emulator, task_id))
+    assert running.eta_seconds is not None
+    assert 15 <= running.eta_seconds <= 1000 / 50
