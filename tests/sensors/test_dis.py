@@ -291,3 +291,18 @@ def test_an_unknown_task_is_not_found_in_either_error_form(dis: EmulatorHandle, 
     dis.admin.set_quirks(dis_log_errors=errors)
     with pytest.raises(HuaweiCloudError, match=r"not found: .*code DIS\.4354, The transfer task does not exist\."):
         sensor("NoSuchTask000000000").poke(CONTEXT)
+
+
+def test_without_stream_name_a_warning_says_the_task_state_is_not_checked(
+    dis: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, task_id = new_task(dis)
+    wait = sensor(task_id)
+    warnings: list[str] = []
+    monkeypatch.setattr(wait.log, "warning", lambda msg, *args: warnings.append(msg % args))
+    assert_running(wait, TaskState.WAITING)
+    assert_running(wait, TaskState.WAITING)
+    assert warnings == [
+        f"DIS transfer task {task_id}: no stream_name, so the task's own state is not checked; a task "
+        "in ERROR, ABNORMAL or PAUSED state keeps this wait going until its timeout"
+    ]
