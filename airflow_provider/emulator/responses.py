@@ -44,11 +44,10 @@ def mef_ok(data: Any) -> Response:
     return json_response({"status": "00000000", "msg": "success", "data": data})
 
 
-def iam_error(status: int, title: str, message: str, code: str = "APIGW.0301") -> Response:
-    return json_response(
-        {"error": {"code": status, "message": message, "title": title}, "error_code": code, "error_msg": message},
-        status,
-    )
+def iam_error(status: int, title: str, message: str) -> Response:
+    """IAM's keystone APIs answer ``{"error": {"code", "message", "title"}}`` (the IAM API docs'
+    example error responses, e.g. Creating a Permanent Access Key, 400)."""
+    return json_response({"error": {"code": status, "message": message, "title": title}}, status)
 
 
 def gateway_error(status: int, code: str, message: str, request_id: str) -> Response:
