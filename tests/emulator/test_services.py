@@ -278,3 +278,12 @@ def test_dcs_task_list_takes_begin_time_as_the_doc_example_sends_it(huaweicloud_
     future = [("begin_time", "29990101000000")]
     assert signed_request(huaweicloud_emulator, "GET", path, query=future).json()["task_count"] == "0"
     assert signed_request(huaweicloud_emulator, "GET", path).json()["task_count"] == "2"
+
+
+def test_a_method_the_api_does_not_publish_is_apigw_0101(huaweicloud_emulator):
+    """CSS /logs/close is a PUT (SDK StopLogs, terraform closeLogBackup): a POST names no API."""
+    wrong = signed_request(huaweicloud_emulator, "POST", css_path(huaweicloud_emulator, "close"))
+    assert wrong.status_code == 404
+    body = wrong.json()
+    assert (body["error_code"], body["error_msg"]) == ("APIGW.0101", "The API does not exist or has not been published")
+    assert wrong.headers["X-Request-Id"] == body["request_id"]
