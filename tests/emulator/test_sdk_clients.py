@@ -361,6 +361,13 @@ def test_dis_transfer_task_lifecycle(huaweicloud_emulator: EmulatorHandle) -> No
         )
     )
     assert created.status_code == 201  # "201 Normal response" (Adding OBS Dump Tasks doc)
+    huaweicloud_emulator.admin.advance(301)  # one deliver_time_interval: one dump period
+    task_log = _transfer_task_log(
+        huaweicloud_emulator,
+        {"pageIndex": 1, "pageTotal": 10},
+        _body(dis.list_transfer_tasks(ListTransferTasksRequest(stream_name=DIS_STREAM)))["tasks"][1]["task_id"],
+    )
+    assert task_log["totalNum"] == 1
     listed = dis.list_transfer_tasks(ListTransferTasksRequest(stream_name=DIS_STREAM))
     assert [t.task_name for t in listed.tasks] == ["emulator-obs-task", "sdk-task"]
     assert_body_matches(ListTransferTasksResponse, _body(listed), extra=TASK_ID_IN_DOCS)
