@@ -105,8 +105,10 @@ class DisService:
             # A task created through the API dumps every deliver_time_interval seconds ("User-defined
             # interval at which data is imported ... into OBS", Adding OBS Dump Tasks doc).
             interval = (descriptor or {}).get("deliver_time_interval")
-            valid = isinstance(interval, int) and not isinstance(interval, bool) and interval > 0
-            period = float(interval) if valid else self.rt.config.durations.dis_period
+            if isinstance(interval, int) and not isinstance(interval, bool) and interval > 0:
+                period = float(interval)
+            else:
+                period = self.rt.config.durations.dis_period
             task = TransferTask(
                 id=task_id or self.rt.alnum_id(19),
                 created=created,
