@@ -202,8 +202,11 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one shor
         state.css.start_backup(cluster)
         return Response(status_code=200)
 
+    # StartLogs (open) and UpdateLogSetting (POST settings) take the same fields (SDK StartLogsReq,
+    # UpdateLogSettingReq; terraform openLogBackup, updateLogBackupSetting).
     @router.post(PREFIX + "/open")
-    async def open_logs(project_id: str, cluster_id: str, request: Request) -> Response:
+    @router.post(PREFIX + "/settings")
+    async def configure(project_id: str, cluster_id: str, request: Request) -> Response:
         cluster = find(project_id, cluster_id)
         if isinstance(cluster, Response):
             return cluster
@@ -221,19 +224,6 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one shor
         if isinstance(cluster, Response):
             return cluster
         return json_response(state.css.settings_view(cluster))
-
-    @router.post(PREFIX + "/settings")
-    async def update_settings(project_id: str, cluster_id: str, request: Request) -> Response:
-        cluster = find(project_id, cluster_id)
-        if isinstance(cluster, Response):
-            return cluster
-        action, body = _action(request), await body_of(request)
-        if isinstance(body, Response):
-            return body
-        if action is None:
-            return css_error(400, "CSS.0001", "CSS.0001 : Incorrect parameters. (action)")
-        state.css.configure(cluster, body, real_time=action == "real_time_log_collect")
-        return Response(status_code=200)
 
     # PUT, as the SDK (StopLogs) and terraform (closeLogBackup) call it.
     @router.put(PREFIX + "/close")
