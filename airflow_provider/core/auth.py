@@ -63,11 +63,16 @@ class NoAuth:
 
 @dataclass(frozen=True)
 class AkSkAuth:
-    """SDK-HMAC-SHA256 signing; temporary credentials add a signed ``X-Security-Token``."""
+    """SDK-HMAC-SHA256 signing; temporary credentials add a signed ``X-Security-Token``.
+
+    :param project_id: sent as a signed ``X-Project-Id`` on every request, as the SDK's
+        ``BasicCredentials`` does when the project is known.
+    """
 
     access_key: str
     secret_key: str = field(repr=False)
     security_token: str | None = field(default=None, repr=False)
+    project_id: str | None = None
     #: None: the wall clock, through the signer's once-a-second cache of the date header.
     clock: Callable[[], datetime] | None = field(default=None, repr=False)
     can_refresh = False
@@ -83,6 +88,7 @@ class AkSkAuth:
             access_key=self.access_key,
             secret_key=self.secret_key,
             security_token=self.security_token,
+            project_id=self.project_id,
             now=self.clock() if self.clock is not None else None,
         )
 

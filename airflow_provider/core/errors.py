@@ -107,6 +107,22 @@ class NotFoundError(ApiError):
     """404: the task, cluster, instance or server does not exist (any more)."""
 
 
+class NotAccessibleError(NotFoundError):
+    """403 ``CSS.0015``: "No resources are found or the access is denied." CSS does not say which,
+    so this is neither an authentication failure nor a plain 404 (the CSS error code page)."""
+
+    def naming(self, kind: str, resource_id: str) -> NotAccessibleError:
+        """The same error, its message naming the resource the request was about."""
+        return NotAccessibleError(
+            service=self.service,
+            status=self.status,
+            error_code=self.error_code,
+            error_msg=f"{kind} {resource_id!r} not found or not accessible"
+            + (f": {self.error_msg}" if self.error_msg else ""),
+            request_id=self.request_id,
+        )
+
+
 class RateLimitedError(ApiError):
     """429 that outlived the retry policy."""
 
@@ -168,6 +184,9 @@ def _find_pair(body: Any, pairs: tuple[tuple[str, str], ...]) -> tuple[str | Non
 
 _PAIRS = (
     ("error_code", "error_msg"),
+    # CSS: {"errCode": "CSS.0015", "externalMessage": "..."} (terraform-provider-huaweicloud,
+    # huaweicloud/services/css/resource_huaweicloud_css_log_setting.go)
+    ("errCode", "externalMessage"),
     ("errorCode", "errorMsg"),
     ("errorCode", "message"),
     ("code", "message"),
@@ -177,7 +196,8 @@ _PAIRS = (
 def parse_error_body(content: bytes) -> tuple[str | None, str | None, str | None]:
     """Return (error_code, error_msg, request_id) from any documented error shape.
 
-    Shapes: ``error_code/error_msg`` (APIG, CSS, DCS, CloudDC), ``errorCode/message`` (DIS),
+    Shapes: ``error_code/error_msg`` (APIG, DCS, DIS, CloudDC), ``errCode/externalMessage``
+    (CSS), ``errorCode/message`` (the DIS transfer-task log's 200 body),
     ``code/message``, the MEF envelope ``status/msg``, and non-JSON text (HTML pages, the
     CloudDC 429 ``-`` body), which is returned trimmed as the message.
     """
@@ -201,11 +221,24 @@ def parse_error_body(content: bytes) -> tuple[str | None, str | None, str | None
     return None, text[:_MAX_RAW_TEXT], None
 
 
+#: Codes that mean "this resource does not exist", whatever HTTP status carries them: DIS answers
+#: 400 for a missing stream or dump task (DIS error code appendix), and 200 with the code in the
+#: body on the transfer-task log.
+NOT_FOUND_CODES = frozenset({"DIS.4301", "DIS.4354"})
+#: 403 codes that mean "not found, or not yours": CSS.0015 (CSS error code page css_03_0076).
+NOT_ACCESSIBLE_CODES = frozenset({"CSS.0015"})
+
+
 def error_for_status(service: str, status: int, content: bytes, headers: Mapping[str, str] | None = None) -> ApiError:
     """Map an HTTP error response to the most specific ApiError subclass."""
     code, msg, request_id = parse_error_body(content)
     if headers is not None and request_id is None:
         request_id = headers.get("X-Request-Id") or headers.get("x-request-id")
+    return api_error(service, status, code, msg, request_id)
+
+
+def api_error(service: str, status: int, code: str | None, msg: str | None, request_id: str | None = None) -> ApiError:
+    """The most specific ApiError for a status and a service's code (also for errors in a 200 body)."""
     kwargs: dict[str, Any] = {
         "service": service,
         "status": status,
@@ -215,6 +248,10 @@ def error_for_status(service: str, status: int, content: bytes, headers: Mapping
     }
     if code is not None and len(code) == 8 and code.isdigit() and code != MEF_SUCCESS:
         return mef_error_class(code, msg)(**kwargs)
+    if code in NOT_ACCESSIBLE_CODES and status == 403:
+        return NotAccessibleError(**kwargs)
+    if code in NOT_FOUND_CODES:
+        return NotFoundError(**kwargs)
     if status in (401, 403):
         if code == CLOCK_SKEW_CODE or "x-sdk-date" in (msg or "").lower():
             kwargs["error_msg"] = f"{msg} ({CLOCK_SKEW_HINT})" if msg else CLOCK_SKEW_HINT

@@ -25,6 +25,7 @@ DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 HEADER_DATE = "X-Sdk-Date"
 HEADER_CONTENT_SHA256 = "X-Sdk-Content-Sha256"
 HEADER_SECURITY_TOKEN = "X-Security-Token"
+HEADER_PROJECT_ID = "X-Project-Id"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -99,6 +100,7 @@ def payload_hash(headers: Mapping[str, str], body: bytes) -> str:
 _CONTENT_SHA256_KEY = HEADER_CONTENT_SHA256.lower()
 _DATE_KEY = HEADER_DATE.lower()
 _SECURITY_TOKEN_KEY = HEADER_SECURITY_TOKEN.lower()
+_PROJECT_ID_KEY = HEADER_PROJECT_ID.lower()
 
 
 def canonical_request(
@@ -151,12 +153,18 @@ def sign_headers(
     access_key: str,
     secret_key: str,
     security_token: str | None = None,
+    project_id: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, str]:
-    """Return the full header set to send: the given headers plus date, host, token and Authorization.
+    """Return the full header set to send: the given headers plus date, host, project, token and
+    Authorization.
 
     ``host`` is the ``Host`` header value as sent (host, plus port if not the default). The
     returned dict must be sent as is: every header in it except Authorization is signed.
+    ``project_id`` becomes a signed ``X-Project-Id``, as ``BasicCredentials.sign_request`` adds it
+    to every request when the project is known: it names the project for the paths that have
+    none (the DIS transfer-task log) and is "mandatory for AK/SK authentication in subprojects"
+    (the services' common request headers).
     """
     if not access_key:
         raise ValueError("access key is empty")
@@ -171,6 +179,8 @@ def sign_headers(
         and not content_type.startswith("application/bson")
     ):
         out[HEADER_CONTENT_SHA256] = lowered[_CONTENT_SHA256_KEY] = UNSIGNED_PAYLOAD
+    if project_id and _PROJECT_ID_KEY not in lowered:
+        out[HEADER_PROJECT_ID] = lowered[_PROJECT_ID_KEY] = project_id
     if security_token and _SECURITY_TOKEN_KEY not in lowered:
         out[HEADER_SECURITY_TOKEN] = lowered[_SECURITY_TOKEN_KEY] = security_token
     if _DATE_KEY not in lowered:

@@ -9,8 +9,8 @@ from starlette.exceptions import HTTPException
 
 from airflow_provider.emulator import admin
 from airflow_provider.emulator.config import EmulatorConfig
-from airflow_provider.emulator.gateway import Gateway
-from airflow_provider.emulator.responses import json_response
+from airflow_provider.emulator.gateway import Gateway, new_request_id
+from airflow_provider.emulator.responses import gateway_error, json_response
 from airflow_provider.emulator.services import clouddc, css, dcs, dis, iam, mef
 from airflow_provider.emulator.state import EmulatorState
 
@@ -27,9 +27,11 @@ def create_app(state: EmulatorState | None = None) -> tuple[Gateway, EmulatorSta
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        if exc.status_code == 404:
-            return json_response(
-                {"error_code": "APIGW.0101", "error_msg": "The API does not exist or has not been published"}, 404
+        if exc.status_code in (404, 405):
+            # The gateway publishes an API per method and path: another method on a known path is
+            # an API that does not exist (APIGW.0101, the API signing guide's error code table).
+            return gateway_error(
+                404, "APIGW.0101", "The API does not exist or has not been published", new_request_id()
             )
         return json_response(
             {"error_code": f"APIGW.{exc.status_code:04d}", "error_msg": str(exc.detail)}, exc.status_code

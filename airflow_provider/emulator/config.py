@@ -16,43 +16,69 @@ Outcome = Literal["succeed", "fail", "partial", "abort"]
 SERVICE_ONLY_OUTCOMES = {"abort": ("mef",)}
 SERVICES = ("mef", "clouddc", "dis", "css", "dcs")
 
-DIS_LOG_LIST_FORMS = ("object_when_single", "array")
-CSS_CREATE_AT_FORMS = ("int", "string")
-DCS_TIME_FORMS = ("seed", "iso")
-CLOUDDC_STATUS_FORMS = ("Running", "processing")
-CLOUDDC_CREATED_AT_FORMS = ("Z", "+00:00")
-#: ListLogsJob documents no order for ``clusterLogRecord`` (the seed's example has one record).
-CSS_RECORD_ORDERS = ("newest_first", "oldest_first")
+#: Each quirk: the forms the emulator can send where the sources disagree or say nothing.
+#: ``docs/fidelity.md`` gives each one's sources; the first form is the default.
+QUIRK_FORMS: dict[str, tuple[str, ...]] = {
+    # DIS transfertasklog: the doc types the list as an array, its example sends one object.
+    "dis_log_list": ("object_when_single", "array"),
+    # DIS transfertasklog errors: the doc's 200 body has errorCode/message; other DIS APIs answer 400.
+    "dis_log_errors": ("status", "body"),
+    # DIS transfertasklog pageInfo: the doc's table says an object, its example an array.
+    "dis_page_info": ("both", "object", "array"),
+    # DIS: how a dump period that failed shows in the log (undocumented).
+    "dis_failed_period": ("state", "omitted"),
+    # DIS transfer-task list/show: the doc examples carry task_id, the SDK models have no such field.
+    "dis_task_id_in_list": ("present", "absent"),
+    # DIS: the state a failed transfer task reports (both are documented, which one is not).
+    "dis_failed_task_state": ("ERROR", "ABNORMAL"),
+    # CSS createAt: the doc and SDK type it String, the doc example and terraform read a number.
+    "css_create_at": ("int", "string"),
+    # DCS step times: the seed's "2022-09-01 11:52:24" or the documented ISO 8601 with Z.
+    "dcs_time": ("seed", "iso"),
+    # DCS progress once every step is FINISH: no source says it reaches 100.
+    "dcs_final_progress": ("100", "99", "missing"),
+    # CloudDC status while exporting: the seed example's "Running" or the docs' "processing".
+    "clouddc_status": ("Running", "processing"),
+    # CloudDC created_at: "...Z" (seed example) or "+00:00" (doc text).
+    "clouddc_created_at": ("Z", "+00:00"),
+    # CloudDC percentage: String "30%" (SDK, seed, docs) or Integer (one version of the doc).
+    "clouddc_percentage": ("string", "int"),
+    # CloudDC failed export: no failure value is documented (only processing/completed).
+    "clouddc_failure": ("failed", "error", "stalled"),
+    # CSS ListLogsJob: the doc states no order for clusterLogRecord (its example has one record).
+    "css_record_order": ("newest_first", "oldest_first"),
+}
 
 
 @dataclass(frozen=True)
 class Quirks:
-    """Which of the two documented forms to send where the seeds and docs disagree.
+    """Which form to send where the sources disagree or are silent (see ``QUIRK_FORMS``).
 
-    Defaults follow the seed examples, because real responses looked like those.
+    Defaults follow the seed examples where they show one, because real responses looked like
+    those.
     """
 
     dis_log_list: str = "object_when_single"
+    dis_log_errors: str = "status"
+    dis_page_info: str = "both"
+    dis_failed_period: str = "state"
+    dis_task_id_in_list: str = "present"
+    dis_failed_task_state: str = "ERROR"
     css_create_at: str = "int"
     dcs_time: str = "seed"
+    dcs_final_progress: str = "100"
     clouddc_status: str = "Running"
     clouddc_created_at: str = "Z"
+    clouddc_percentage: str = "string"
+    clouddc_failure: str = "failed"
     css_record_order: str = "newest_first"
 
     def updated(self, **changes: Any) -> Quirks:
-        allowed = {
-            "dis_log_list": DIS_LOG_LIST_FORMS,
-            "css_create_at": CSS_CREATE_AT_FORMS,
-            "dcs_time": DCS_TIME_FORMS,
-            "clouddc_status": CLOUDDC_STATUS_FORMS,
-            "clouddc_created_at": CLOUDDC_CREATED_AT_FORMS,
-            "css_record_order": CSS_RECORD_ORDERS,
-        }
         for name, value in changes.items():
-            if name not in allowed:
-                raise ValueError(f"unknown quirk {name!r}; known: {', '.join(sorted(allowed))}")
-            if value not in allowed[name]:
-                raise ValueError(f"quirk {name} must be one of {allowed[name]}, not {value!r}")
+            if name not in QUIRK_FORMS:
+                raise ValueError(f"unknown quirk {name!r}; known: {', '.join(sorted(QUIRK_FORMS))}")
+            if value not in QUIRK_FORMS[name]:
+                raise ValueError(f"quirk {name} must be one of {QUIRK_FORMS[name]}, not {value!r}")
         return replace(self, **changes)
 
     def as_dict(self) -> dict[str, str]:

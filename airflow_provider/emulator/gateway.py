@@ -51,7 +51,7 @@ def classify(path: str) -> str:
     return "unknown"
 
 
-def _request_id() -> str:
+def new_request_id() -> str:
     return f"{next(_request_ids):032x}"
 
 
@@ -138,7 +138,7 @@ class Gateway:
                     max_skew=state.config.max_clock_skew,
                 )
                 if failure is not None:
-                    response = gateway_error(failure.status, failure.code, failure.message, _request_id())
+                    response = gateway_error(failure.status, failure.code, failure.message, new_request_id())
                     await response(scope, replay, tracked)
                     return
             await self.app(scope, replay, tracked)
@@ -154,7 +154,7 @@ class Gateway:
             )
 
     async def _fault(self, fault: FaultRule, scope: Scope, receive: Receive, send: Send) -> None:
-        request_id = _request_id()
+        request_id = new_request_id()
         json_type = (b"content-type", b"application/json")
         if fault.kind == "status":
             headers = [json_type, (b"x-request-id", request_id.encode())]

@@ -25,14 +25,14 @@ def cloud_error(status: int, code: str, message: str, **extra: Any) -> Response:
 
 
 def dcs_error(status: int, code: str, message: str) -> Response:
+    """DCS adds ``error_ext_msg``, "not used currently and set to null" (ListBackgroundTask doc)."""
     return cloud_error(status, code, message, error_ext_msg=None)
 
 
 def css_error(status: int, code: str, message: str) -> Response:
-    """CSS sends ``errCode``/``externalMessage``; the SDK-readable pair is kept alongside."""
-    return json_response(
-        {"errCode": code, "externalMessage": message, "error_code": code, "error_msg": message}, status
-    )
+    """CSS sends ``errCode``/``externalMessage`` and nothing else (terraform-provider-huaweicloud,
+    ``huaweicloud/services/css/resource_huaweicloud_css_log_setting.go``)."""
+    return json_response({"errCode": code, "externalMessage": message}, status)
 
 
 def mef_error(code: str, message: str) -> Response:
@@ -44,11 +44,10 @@ def mef_ok(data: Any) -> Response:
     return json_response({"status": "00000000", "msg": "success", "data": data})
 
 
-def iam_error(status: int, title: str, message: str, code: str = "APIGW.0301") -> Response:
-    return json_response(
-        {"error": {"code": status, "message": message, "title": title}, "error_code": code, "error_msg": message},
-        status,
-    )
+def iam_error(status: int, title: str, message: str) -> Response:
+    """IAM's keystone APIs answer ``{"error": {"code", "message", "title"}}`` (the IAM API docs'
+    example error responses, e.g. Creating a Permanent Access Key, 400)."""
+    return json_response({"error": {"code": status, "message": message, "title": title}}, status)
 
 
 def gateway_error(status: int, code: str, message: str, request_id: str) -> Response:

@@ -210,7 +210,14 @@ def cloud_config(conn: Any, mask: Callable[[str], None] | None = None) -> CloudC
             raise ConfigurationError(
                 f"connection {conn_id!r}: auth_type 'aksk' needs the access key in login and the secret key in password"
             )
-        auth = AkSkAuth(access_key=login, secret_key=password, security_token=extra.get("security_token"))
+        # The SDK's BasicCredentials signs X-Project-Id into every request once the project is known:
+        # paths without a project (DIS transfertasklog) are then read in the right one.
+        auth = AkSkAuth(
+            access_key=login,
+            secret_key=password,
+            security_token=extra.get("security_token"),
+            project_id=str(project_id) if project_id else None,
+        )
     elif auth_type == "token":
         if not password:
             raise ConfigurationError(f"connection {conn_id!r}: auth_type 'token' needs the token in password")

@@ -14,7 +14,9 @@ class DisTransferTaskSensor(HuaweiCloudTaskSensor):
     :param completed_after: a datetime or ISO 8601 string (templated, e.g.
         ``{{ data_interval_end }}``); None accepts any period.
     :param min_records: also require this many records in total over the matching periods.
-    :param stream_name: optional; when given, a transfer task in ERROR/ABNORMAL fails the wait.
+    :param stream_name: optional; when given, a transfer task that cannot dump (ERROR, ABNORMAL,
+        DELETE, PAUSED, or gone from the stream) fails the wait; without it such a task waits
+        until the timeout (a warning says so).
     Returns the matching periods (times, bytes, records, file names) in the final status.
     """
 
@@ -42,6 +44,12 @@ class DisTransferTaskSensor(HuaweiCloudTaskSensor):
         ids = {"transfer_task_id": self.transfer_task_id}
         if self.stream_name:
             ids["stream_name"] = self.stream_name
+        else:
+            self.log.warning(
+                "DIS transfer task %s: no stream_name, so the task's own state is not checked; a task "
+                "in ERROR, ABNORMAL or PAUSED state keeps this wait going until its timeout",
+                self.transfer_task_id,
+            )
         return ids
 
     def wait_options(self) -> dict[str, Any]:

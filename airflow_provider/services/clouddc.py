@@ -1,8 +1,10 @@
-"""CloudDC physical server log export (seed 001): start an export, poll it, download it.
+"""CloudDC physical server log export: start an export, poll it, download it.
 
 The status casing is undocumented ("Running" in the example, "processing"/"completed" in the
-Chinese docs), so states compare case-insensitively and anything unknown keeps the sensor
-waiting (bounded by its timeout) instead of failing or, worse, succeeding.
+docs), so states compare case-insensitively. The docs list no failure value at all, so any word
+that says failure ("failed", "error", "abnormal", "export_failed", ...) fails the wait; anything
+else unknown keeps the sensor waiting (bounded by its timeout) instead of failing or, worse,
+succeeding.
 """
 
 from __future__ import annotations
@@ -40,7 +42,21 @@ STATE_MAP: Mapping[str, TaskState] = {
     "exporting": TaskState.RUNNING,
     "failed": TaskState.FAILED,
     "error": TaskState.FAILED,
+    "abnormal": TaskState.FAILED,
 }
+#: Parts of a status word that mean failure whatever surrounds them ("export_failed", "ERROR_TIMEOUT").
+FAILURE_PARTS = ("fail", "error", "abnormal")
+
+
+def state_of(raw: str | None) -> TaskState | None:
+    """The state a status word names, or None if it names none we know."""
+    if not raw:
+        return None
+    word = raw.strip().lower()
+    state = STATE_MAP.get(word)
+    if state is None and any(part in word for part in FAILURE_PARTS):
+        return TaskState.FAILED
+    return state
 
 
 class ServerLogExport(ServiceModel):
@@ -104,7 +120,7 @@ def _get(request: ApiRequest) -> Exchange[ServerLogExport]:
 def to_status(export: ServerLogExport, *, export_id: str | None = None, server_id: str | None = None) -> TaskStatus:
     """``export_id`` falls back to the id we asked for: the response's is informational."""
     raw = export.status
-    state = STATE_MAP.get(raw.strip().lower()) if raw else None
+    state = state_of(raw)
     progress = export.percentage
     if state is TaskState.SUCCEEDED and progress is None:
         progress = 100.0
@@ -115,11 +131,20 @@ def to_status(export: ServerLogExport, *, export_id: str | None = None, server_i
         state=state or TaskState.RUNNING,
         raw_status=raw,
         progress=progress,
-        message=None if state else f"unrecognized status {raw!r}",
+        message=_message(state, raw, progress),
         started_at=export.created_at,
         recognized=state is not None,
         result={"export_id": task_id, "server_id": server_id, "created_at": format_iso(export.created_at)},
     )
+
+
+def _message(state: TaskState | None, raw: str | None, progress: float | None) -> str | None:
+    if state is None:
+        return f"unrecognized status {raw!r}"
+    if state is TaskState.FAILED:
+        at = "" if progress is None else f" at {progress:g}%"
+        return f"log export ended with status {raw!r}{at}"
+    return None
 
 
 def status_exchange(project_id: str | None, ids: Mapping[str, str], **options: object) -> Exchange[TaskStatus]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from airflow_provider.core.errors import InvalidInputError, NotFoundError
+from airflow_provider.core.errors import InvalidInputError, NotAccessibleError, NotFoundError
 from airflow_provider.core.request import ApiRequest, query_pairs
 from airflow_provider.core.status import TaskState, TaskStatus
 from airflow_provider.core.validation import build_path, check_choice, check_int_range
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping
 
     from airflow_provider.core.exchange import Exchange
+    from airflow_provider.core.response import ApiResponse
 
 SERVICE = "css"
 COLLECT_PATH = "/v1.0/{project_id}/clusters/{cluster_id}/logs/collect"
@@ -74,6 +75,16 @@ def _path(template: str, project_id: str | None, cluster_id: str) -> str:
     return build_path(template, project_id=require_project_id(project_id), cluster_id=cluster_id)
 
 
+def _send(request: ApiRequest, cluster_id: str) -> Exchange[ApiResponse]:
+    """One request about ``cluster_id``: CSS answers a missing cluster (or one the credentials may
+    not see) with 403 CSS.0015, which is reported naming the cluster, not as an auth failure."""
+    try:
+        response = yield request
+    except NotAccessibleError as exc:
+        raise exc.naming("cluster", cluster_id) from None
+    return response
+
+
 def create_log_backup_request(project_id: str | None, cluster_id: str) -> ApiRequest:
     return ApiRequest(
         service=SERVICE,
@@ -86,11 +97,11 @@ def create_log_backup_request(project_id: str | None, cluster_id: str) -> ApiReq
 
 def create_log_backup(project_id: str | None, cluster_id: str) -> Exchange[None]:
     """Start a manual backup. The response has no id: correlate with ``started_record``."""
-    return _create(create_log_backup_request(project_id, cluster_id))
+    return _create(create_log_backup_request(project_id, cluster_id), cluster_id)
 
 
-def _create(request: ApiRequest) -> Exchange[None]:
-    yield request
+def _create(request: ApiRequest, cluster_id: str) -> Exchange[None]:
+    yield from _send(request, cluster_id)
     return None
 
 
@@ -137,11 +148,12 @@ def list_log_backup_records(
     offset: int = 1,
     limit: int = 10,
 ) -> Exchange[LogRecordPage]:
-    return _list(list_log_backup_records_request(project_id, cluster_id, status=status, offset=offset, limit=limit))
+    request = list_log_backup_records_request(project_id, cluster_id, status=status, offset=offset, limit=limit)
+    return _list(request, cluster_id)
 
 
-def _list(request: ApiRequest) -> Exchange[LogRecordPage]:
-    response = yield request
+def _list(request: ApiRequest, cluster_id: str) -> Exchange[LogRecordPage]:
+    response = yield from _send(request, cluster_id)
     return parse_model(SERVICE, LogRecordPage, response.json())
 
 
@@ -179,7 +191,7 @@ def _find(
     for page_number, start in enumerate(page_starts(page_size)[:max_pages]):
         if page_number:
             request = list_log_backup_records_request(project_id, cluster_id, offset=start, limit=page_size)
-        response = yield request
+        response = yield from _send(request, cluster_id)
         page = parse_model(SERVICE, LogRecordPage, response.json())
         for record in page.cluster_log_record:
             if (record.id if field == "record_id" else record.job_id) == wanted:

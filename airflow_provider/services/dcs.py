@@ -1,7 +1,13 @@
-"""DCS background task progress (seed 004) and the background task list.
+"""DCS background task progress and the background task list.
 
 The progress API has no overall status, so one is derived from the steps. ``error_code`` is
 set on FINISH steps too ("DCS.4064" in the seed), so it is reported but never read as failure.
+
+When every step is FINISH the progress alone does not settle the outcome (nothing says it
+reaches 100; the seed shows it lagging the steps), so the task's own ``status`` in the
+background task list (SDK ``SingleBackgroundTask.status``) is read as a second source. When the
+two disagree: a failure from either one wins, then a success from either one; anything else is
+still running.
 """
 
 from __future__ import annotations
@@ -37,10 +43,17 @@ PROGRESS_PATH = "/v2/{project_id}/instances/{instance_id}/tasks/{task_id}/progre
 TASKS_PATH = "/v2/{project_id}/instances/{instance_id}/tasks"
 QUERY_TIME_FORMAT = "%Y%m%d%H%M%S"
 MAX_LIMIT = 1000
-MAX_REMAIN_SECONDS = 10**9  # ~31 years: anything larger is a misread body, not an ETA
+MAX_REMAIN_SECONDS = 2**31 - 1  # ~68 years, a Java int: anything larger is a misread body, not an ETA
 
 FINISH, FAILED, EXECUTING, WAITING = "FINISH", "FAILED", "EXECUTING", "WAITING"
 KNOWN_STEP_STATES = frozenset({FINISH, FAILED, EXECUTING, WAITING})
+#: ``SingleBackgroundTask.status`` words. SUCCESS is the ListBackgroundTask doc's example; the
+#: failure words are those of the sibling DMS task lists (no DCS source enumerates them).
+LIST_SUCCESS = frozenset({"SUCCESS"})
+LIST_FAILURE = frozenset({"FAILED", "CANCELLED", "DELETED"})
+#: How far the task list is searched for the task (newest first, 100 a page).
+LIST_PAGE_SIZE = 100
+LIST_MAX_PAGES = 10
 
 
 def _non_negative_or_none(value: object) -> object:
@@ -278,12 +291,86 @@ def to_status(progress: BackgroundTaskProgress, task_id: str) -> TaskStatus:
     )
 
 
+def needs_overall_status(progress: BackgroundTaskProgress) -> bool:
+    """Every step FINISH (or no steps at all) but no success from the progress API: only the
+    task list's own status can tell a finished task from one whose progress stopped short."""
+    return all(step.state == FINISH for step in progress.step_details)
+
+
+def find_background_task(
+    project_id: str | None, instance_id: str, task_id: str, *, max_pages: int = LIST_MAX_PAGES
+) -> Exchange[BackgroundTask | None]:
+    """The task's entry in the background task list, or None if it is not in the newest pages."""
+    offset = 0
+    for _ in range(max_pages):
+        page = yield from list_background_tasks(project_id, instance_id, offset=offset, limit=LIST_PAGE_SIZE)
+        for task in page.tasks:
+            if task.id == task_id:
+                return task
+        offset += len(page.tasks)
+        if len(page.tasks) < LIST_PAGE_SIZE or (page.task_count is not None and offset >= page.task_count):
+            return None
+    return None
+
+
+def with_overall_status(status: TaskStatus, task: BackgroundTask | None) -> TaskStatus:
+    """Combine the progress view with the task list's ``status`` (the precedence is in the module
+    docstring); ``raw_status`` and ``result["list_status"]`` keep the list's word."""
+    if task is None:
+        if status.state is TaskState.SUCCEEDED:
+            return status
+        return status.model_copy(
+            update={"message": "every step is FINISH; the task is not in the background task list (yet)"}
+        )
+    word = (task.status or "").strip().upper()
+    result = {**status.result, "list_status": task.status}
+    if status.state is TaskState.FAILED:
+        return status.model_copy(update={"result": result})
+    if word in LIST_FAILURE:
+        return status.model_copy(
+            update={
+                "state": TaskState.FAILED,
+                "raw_status": task.status,
+                "message": f"background task {task.name or status.task_id} ended {task.status} "
+                f"(progress {_percent(status.progress)}, every step FINISH)",
+                "finished_at": task.updated_at or status.finished_at,
+                "eta_seconds": None,
+                "result": result,
+            }
+        )
+    if status.state is TaskState.SUCCEEDED or word in LIST_SUCCESS:
+        return status.model_copy(
+            update={
+                "state": TaskState.SUCCEEDED,
+                "progress": 100.0,
+                "message": None,
+                "finished_at": status.finished_at or task.updated_at,
+                "eta_seconds": None,
+                "result": result,
+            }
+        )
+    message = f"every step is FINISH at {_percent(status.progress)}; the task list says {task.status or 'nothing'}"
+    return status.model_copy(update={"raw_status": task.status, "message": message, "result": result})
+
+
+def _percent(progress: float | None) -> str:
+    return "no progress" if progress is None else f"{progress:g}%"
+
+
 def status_exchange(project_id: str | None, ids: Mapping[str, str], **options: Any) -> Exchange[TaskStatus]:
     instance_id = require_id(ids, "instance_id")
     task_id = require_id(ids, "dcs_task_id")
-    return _status(get_background_task_progress(project_id, instance_id, task_id), task_id)
+    # Built now, so bad ids fail before anything is sent.
+    fetch = get_background_task_progress(project_id, instance_id, task_id)
+    return _status(fetch, project_id, instance_id, task_id)
 
 
-def _status(fetch: Exchange[BackgroundTaskProgress], task_id: str) -> Exchange[TaskStatus]:
+def _status(
+    fetch: Exchange[BackgroundTaskProgress], project_id: str | None, instance_id: str, task_id: str
+) -> Exchange[TaskStatus]:
     progress = yield from fetch
-    return to_status(progress, task_id)
+    status = to_status(progress, task_id)
+    if status.state is TaskState.FAILED or not needs_overall_status(progress):
+        return status
+    task = yield from find_background_task(project_id, instance_id, task_id)
+    return with_overall_status(status, task)

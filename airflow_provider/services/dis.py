@@ -1,9 +1,14 @@
-"""DIS dump (transfer) task logs (seed 002), plus the transfer-task list and start/stop actions.
+"""DIS dump (transfer) task logs, plus the transfer-task list and start/stop actions.
 
 A dump task never "finishes": it writes one log entry per dump period. A sensor therefore
 waits for periods that ended after a point in time (and, optionally, moved enough records).
-DIS reports errors inside HTTP 200 bodies (``errorCode``/``message``), so those are raised
-here as ``ApiError`` like any other service error.
+Only a period whose ``state`` is 0 (the doc example's normal entry) counts as dumped.
+The transfer-task log may report errors inside an HTTP 200 body (``errorCode``/``message``,
+Showtransfertasklog doc), so those are raised here as ``ApiError`` like any other service error.
+
+``pageInfo`` is an object in the doc's parameter table and an array in its example request:
+the object is sent first and, if the service rejects the request as invalid, the array; the
+form that worked is kept for the rest of the process.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from airflow_provider.core.errors import ApiError, BadResponseError, InvalidInputError
+from airflow_provider.core.errors import ApiError, BadResponseError, InvalidInputError, api_error
 from airflow_provider.core.request import ApiRequest
 from airflow_provider.core.status import TaskState, TaskStatus
 from airflow_provider.core.validation import build_path, check_choice, check_dis_task_id, check_int_range
@@ -42,7 +47,14 @@ SORT_FIELDS = ("createTimeStr", "startTime", "endTime", "state", "records", "rea
 MAX_PAGE_SIZE = 100
 MAX_PAGE_INDEX = 1_000_000
 NO_ERROR_CODES = (None, -1, "-1", 0, "0", "")
-TASK_ERROR_STATES = frozenset({"ERROR", "ABNORMAL", "DELETE"})
+#: Transfer task states (ListTransferTasks doc) in which the task dumps nothing, so no wait for a
+#: new period can end: ERROR, ABNORMAL and DELETE are failures, PAUSED needs a start action.
+TASK_ERROR_STATES = frozenset({"ERROR", "ABNORMAL", "DELETE", "PAUSED"})
+#: The doc example's state of a normal (dumped) period; no source gives the others.
+DUMPED_STATES = (None, 0, "0")
+#: "Invalid request." and "Request error." (DIS error code appendix): what a rejected pageInfo gets.
+INVALID_REQUEST_CODES = frozenset({"DIS.4200", "DIS.4300"})
+PAGE_INFO_FORMS = ("object", "array")
 
 
 class TransferTaskLogEntry(ServiceModel):
@@ -56,6 +68,11 @@ class TransferTaskLogEntry(ServiceModel):
     project_id: Text = Field(default=None, alias="projectId")
     transfer_file_name: Text = Field(default=None, alias="transferFileName")
     state: int | str | None = None
+
+    @property
+    def dumped(self) -> bool:
+        """True for a period that was dumped: state 0 (or none given), never a failed period."""
+        return self.state in DUMPED_STATES
 
     def key(self) -> tuple[Any, ...]:
         """Identity of one dump period, to drop duplicates a server that ignores paging repeats."""
@@ -100,18 +117,27 @@ def raise_for_body_error(body: Mapping[str, Any]) -> None:
     message = body.get("message")
     entries = body.get("transferTaskLogList")
     if message or not entries:
-        raise ApiError(
-            service=SERVICE,
-            status=200,
-            error_code=str(code),
-            error_msg=None if message is None else str(message),
-        )
+        raise api_error(SERVICE, 200, str(code), None if message is None else str(message))
 
 
 def parse_log_page(body: object) -> TransferTaskLogPage:
     if isinstance(body, dict):
         raise_for_body_error(body)
     return parse_model(SERVICE, TransferTaskLogPage, body)
+
+
+class _PageInfoForm:
+    """The ``pageInfo`` form the service accepted last (per process); "object" until it refuses it."""
+
+    current = PAGE_INFO_FORMS[0]
+
+
+def page_info(page_index: int, page_size: int, form: str) -> Any:
+    """``{"pageIndex", "pageTotal"}`` (the doc's table) or the doc example's array
+    ``[{"pageIndex": index}, {"pageIndex": size}]``."""
+    if form == "array":
+        return [{"pageIndex": page_index}, {"pageIndex": page_size}]
+    return {"pageIndex": page_index, "pageTotal": page_size}
 
 
 def transfer_task_log_request(
@@ -121,16 +147,19 @@ def transfer_task_log_request(
     sort_by: str = "createTimeStr",
     page_index: int = 1,
     page_size: int = 10,
+    page_info_form: str | None = None,
 ) -> ApiRequest:
     """A POST that only reads, so it is safe to retry."""
     task_id = check_dis_task_id(transfer_task_id)
+    form = check_choice("page_info_form", page_info_form or _PageInfoForm.current, PAGE_INFO_FORMS)
     body = {
         "order": check_choice("order", order, ORDERS),
         "sortBy": check_choice("sort_by", sort_by, SORT_FIELDS),
-        "pageInfo": {
-            "pageIndex": check_int_range("page_index", page_index, 1, MAX_PAGE_INDEX),
-            "pageTotal": check_int_range("page_size", page_size, 1, MAX_PAGE_SIZE),
-        },
+        "pageInfo": page_info(
+            check_int_range("page_index", page_index, 1, MAX_PAGE_INDEX),
+            check_int_range("page_size", page_size, 1, MAX_PAGE_SIZE),
+            form,
+        ),
     }
     return ApiRequest(service=SERVICE, method="POST", path=build_path(LOG_PATH, transfer_task_id=task_id), body=body)
 
@@ -143,16 +172,36 @@ def get_transfer_task_log_page(
     page_index: int = 1,
     page_size: int = 10,
 ) -> Exchange[TransferTaskLogPage]:
-    return _get_page(
-        transfer_task_log_request(
-            transfer_task_id, order=order, sort_by=sort_by, page_index=page_index, page_size=page_size
-        )
+    first = transfer_task_log_request(
+        transfer_task_id, order=order, sort_by=sort_by, page_index=page_index, page_size=page_size
     )
+    return _get_page(first, transfer_task_id, order, sort_by, page_index, page_size)
 
 
-def _get_page(request: ApiRequest) -> Exchange[TransferTaskLogPage]:
-    response = yield request
-    return parse_log_page(response.json())
+def _get_page(
+    first: ApiRequest, task_id: str, order: str, sort_by: str, page_index: int, page_size: int
+) -> Exchange[TransferTaskLogPage]:
+    form = _PageInfoForm.current
+    try:
+        response = yield first
+        return parse_log_page(response.json())
+    except ApiError as exc:
+        if exc.status not in (200, 400) or exc.error_code not in INVALID_REQUEST_CODES:
+            raise
+        refused = exc
+    other = PAGE_INFO_FORMS[1] if form == PAGE_INFO_FORMS[0] else PAGE_INFO_FORMS[0]
+    retry = transfer_task_log_request(
+        task_id, order=order, sort_by=sort_by, page_index=page_index, page_size=page_size, page_info_form=other
+    )
+    try:
+        response = yield retry
+        page = parse_log_page(response.json())
+    except ApiError as exc:
+        if exc.error_code in INVALID_REQUEST_CODES:
+            raise refused from None  # both forms refused: the request is wrong for another reason
+        raise
+    _PageInfoForm.current = other
+    return page
 
 
 def get_all_transfer_task_logs(
@@ -164,23 +213,22 @@ def get_all_transfer_task_logs(
 ) -> Exchange[list[TransferTaskLogEntry]]:
     """Every log entry, page by page, until ``totalNum`` is reached or a page adds nothing new."""
     check_int_range("max_pages", max_pages, 1, MAX_PAGE_INDEX)
-    first = transfer_task_log_request(transfer_task_id, order=order, sort_by=sort_by, page_size=page_size)
+    first = get_transfer_task_log_page(transfer_task_id, order=order, sort_by=sort_by, page_size=page_size)
     return _all_pages(first, transfer_task_id, order, sort_by, page_size, max_pages)
 
 
 def _all_pages(
-    first: ApiRequest, task_id: str, order: str, sort_by: str, page_size: int, max_pages: int
+    first: Exchange[TransferTaskLogPage], task_id: str, order: str, sort_by: str, page_size: int, max_pages: int
 ) -> Exchange[list[TransferTaskLogEntry]]:
     entries: list[TransferTaskLogEntry] = []
     seen: set[tuple[Any, ...]] = set()
-    request = first
+    fetch = first
     for page_index in range(1, max_pages + 1):
         if page_index > 1:
-            request = transfer_task_log_request(
+            fetch = get_transfer_task_log_page(
                 task_id, order=order, sort_by=sort_by, page_index=page_index, page_size=page_size
             )
-        response = yield request
-        page = parse_log_page(response.json())
+        page = yield from fetch
         new = [entry for entry in page.transfer_task_log_list if entry.key() not in seen]
         seen.update(entry.key() for entry in new)
         entries.extend(new)
@@ -288,10 +336,12 @@ def periods_status(
     """SUCCEEDED once periods ending at or after ``completed_after`` moved ``min_records``
     records in total; RUNNING while such periods exist but moved fewer; WAITING before any."""
     after = _aware(completed_after)
-    matching = sorted(
+    ended = sorted(
         (e for e in entries if e.end_time is not None and (after is None or e.end_time >= after)),
         key=lambda e: (e.end_time, e.start_time or e.end_time),
     )
+    matching = [e for e in ended if e.dumped]
+    failed = [e for e in ended if not e.dumped]
     records = sum(e.transfer_records_num or 0 for e in matching)
     total_bytes = sum(e.transfer_bytes or 0 for e in matching)
     done = bool(matching) and records >= min_records
@@ -307,10 +357,14 @@ def periods_status(
     elif done:
         progress = 100.0
     starts = [e.start_time for e in matching if e.start_time is not None]
+    since = format_iso(after) or "the start"
     if matching:
-        message = f"{len(matching)} dump period(s) since {format_iso(after) or 'the start'}: {records} records"
+        message = f"{len(matching)} dump period(s) since {since}: {records} records"
     else:
-        message = f"no dump period has ended since {format_iso(after) or 'the start'}"
+        message = f"no dump period has ended since {since}"
+    if failed:
+        states = ", ".join(sorted({str(e.state) for e in failed}))
+        message += f"; {len(failed)} period(s) failed (state {states}) and do not count as dumped"
     return TaskStatus(
         service=SERVICE,
         task_id=transfer_task_id,
@@ -327,35 +381,47 @@ def periods_status(
             "total_records": records,
             "total_bytes": total_bytes,
             "file_names": [e.transfer_file_name for e in matching if e.transfer_file_name],
+            "failed_periods": [{**_period(e), "state": e.state} for e in failed],
         },
     )
 
 
-def task_state_status(task: TransferTask, transfer_task_id: str) -> TaskStatus | None:
-    """A FAILED status when the transfer task itself is in an error state, else None."""
-    if task.state and task.state.upper() in TASK_ERROR_STATES:
-        return TaskStatus(
-            service=SERVICE,
-            task_id=transfer_task_id,
-            state=TaskState.FAILED,
-            raw_status=task.state,
-            message=f"transfer task {task.task_name or transfer_task_id} is in state {task.state}",
-            result={"transfer_task_id": transfer_task_id, "task_name": task.task_name},
-        )
-    return None
+def task_state_status(task: TransferTask | None, transfer_task_id: str, stream_name: str) -> TaskStatus | None:
+    """A FAILED status when the transfer task cannot dump a new period (not in the stream's list,
+    or ERROR/ABNORMAL/DELETE/PAUSED), else None: waiting for it would last until the timeout."""
+    if task is None:
+        reason = f"is not in stream {stream_name!r}'s transfer task list (deleted, or another stream)"
+        raw = None
+    elif task.state and task.state.upper() in TASK_ERROR_STATES:
+        reason = f"is in state {task.state}"
+        if task.state.upper() == "PAUSED":
+            reason += ": it dumps nothing until it is started again (transfer task action start)"
+        raw = task.state
+    else:
+        return None
+    name = task.task_name if task is not None and task.task_name else transfer_task_id
+    return TaskStatus(
+        service=SERVICE,
+        task_id=transfer_task_id,
+        state=TaskState.FAILED,
+        raw_status=raw,
+        message=f"transfer task {name} {reason}",
+        result={"transfer_task_id": transfer_task_id, "task_name": None if task is None else task.task_name},
+    )
 
 
 def status_exchange(project_id: str | None, ids: Mapping[str, str], **options: Any) -> Exchange[TaskStatus]:
     """Newest periods first (by ``endTime``), paging only until periods end before
     ``completed_after``. With ``stream_name`` in ids (and a project), the task's own state is
-    checked first so an ERROR/ABNORMAL/DELETE task fails instead of waiting forever."""
+    checked first so a task that cannot dump (ERROR/ABNORMAL/DELETE/PAUSED, or gone) fails
+    instead of waiting forever."""
     transfer_task_id = check_dis_task_id(require_id(ids, "transfer_task_id"))
     completed_after = optional_datetime("completed_after", options.get("completed_after"))
     min_records = option_int("min_records", options.get("min_records"), 0, 0, 2**63 - 1)
     page_size = option_int("page_size", options.get("page_size"), MAX_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     max_pages = option_int("max_pages", options.get("max_pages"), 10, 1, MAX_PAGE_INDEX)
     stream_name = ids.get("stream_name")
-    task_check = list_transfer_tasks(project_id, stream_name) if stream_name else None
+    task_check = (stream_name, list_transfer_tasks(project_id, stream_name)) if stream_name else None
     return _status(transfer_task_id, completed_after, min_records, page_size, max_pages, task_check)
 
 
@@ -365,14 +431,18 @@ def _status(
     min_records: int,
     page_size: int,
     max_pages: int,
-    task_check: Exchange[list[TransferTask]] | None,
+    task_check: tuple[str, Exchange[list[TransferTask]]] | None,
 ) -> Exchange[TaskStatus]:
     if task_check is not None:
-        tasks = yield from task_check
+        stream_name, listing = task_check
+        tasks = yield from listing
         task = next((t for t in tasks if t.task_id == transfer_task_id), None)
-        failed = task_state_status(task, transfer_task_id) if task else None
-        if failed is not None:
-            return failed
+        # The doc examples list task_id, the SDK model has none: a list without ids cannot tell
+        # that the task is missing, only one with ids (or an empty one) can.
+        if task is not None or not tasks or any(t.task_id for t in tasks):
+            failed = task_state_status(task, transfer_task_id, stream_name)
+            if failed is not None:
+                return failed
     entries: list[TransferTaskLogEntry] = []
     seen: set[tuple[Any, ...]] = set()
     for page_index in range(1, max_pages + 1):

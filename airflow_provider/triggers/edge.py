@@ -131,7 +131,7 @@ class EdgeLogDumpStartTrigger(HuaweiCloudTaskTrigger):
             yield TriggerEvent({"status": "error", "message": f"cannot use connection {self.conn_id!r}: {exc}"})
             return
         log = self.logger()
-        attempts = 0
+        attempts, told = 0, ""
         try:
             center = await self._center()
             while True:
@@ -160,8 +160,9 @@ class EdgeLogDumpStartTrigger(HuaweiCloudTaskTrigger):
                 except HuaweiCloudError as exc:
                     yield TriggerEvent({"status": "error", "message": f"log dump create call failed: {exc}"})
                     return
-                if attempts == 1:
+                if why != told:  # one line per reason, not one per attempt
                     log.info("MEF Center is %s: trying again every %.0f s in the triggerer", why, self.retry_interval)
+                    told = why
                 left = self.deadline - time.time()
                 if left <= 0:
                     waited = time.time() - self.waiting_since

@@ -330,7 +330,8 @@ async def test_html_body(clock: Clock):
         ({"status": "40052001", "msg": "log dump busy"}, DumpBusyError, "40052001"),
         ({"status": "40052002", "msg": "unknown taskId"}, EdgeManagerError, "40052002"),
         ({"error_code": "CSS.0001", "error_msg": "bad"}, ApiError, "CSS.0001"),
-        ({"errorCode": "DIS.4301", "message": "no stream"}, ApiError, "DIS.4301"),
+        # "The stream does not exist." (DIS error code appendix): not found, whatever the status
+        ({"errorCode": "DIS.4301", "message": "no stream"}, NotFoundError, "DIS.4301"),
     ],
 )
 async def test_error_envelopes(clock: Clock, body: object, cls: type[ApiError], code: str):

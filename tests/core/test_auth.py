@@ -220,6 +220,18 @@ def test_aksk_auth_signs_verifiably():
     )
 
 
+def test_aksk_auth_signs_the_project_id_into_every_request():
+    """As the SDK's BasicCredentials does when the project is known: the DIS transfer-task log
+    path has no project in it, the signed header names it."""
+    moment = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    auth = AkSkAuth(access_key="AK1", secret_key="SK1", project_id="p" * 32, clock=lambda: moment)
+    headers = auth.apply(_outgoing())
+    assert headers["X-Project-Id"] == "p" * 32
+    parsed = signing.parse_authorization(headers["Authorization"])
+    assert parsed is not None and "x-project-id" in parsed.signed_headers
+    assert "X-Project-Id" not in AkSkAuth(access_key="AK1", secret_key="SK1", clock=lambda: moment).apply(_outgoing())
+
+
 async def test_aksk_auth_async_equals_sync():
     moment = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
     auth = AkSkAuth(access_key="AK1", secret_key="SK1", clock=lambda: moment)

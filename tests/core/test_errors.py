@@ -14,6 +14,7 @@ from airflow_provider.core.errors import (
     EdgeManagerError,
     HuaweiCloudError,
     InvalidInputError,
+    NotAccessibleError,
     NotFoundError,
     RateLimitedError,
     TaskFailedError,
@@ -95,6 +96,37 @@ def test_error_for_status_picks_the_class(status: int, body: object, cls: type[A
     assert type(error) is cls
     assert error.status == status
     assert isinstance(error, HuaweiCloudError)
+
+
+def test_css_error_pair_is_read():
+    """CSS answers {"errCode", "externalMessage"} (terraform-provider-huaweicloud,
+    huaweicloud/services/css/resource_huaweicloud_css_log_setting.go)."""
+    body = {"errCode": "CSS.0004", "externalMessage": "CSS.0004 : Invalid operation. (Illegal operation)"}
+    assert parse_error_body(_j(body)) == ("CSS.0004", "CSS.0004 : Invalid operation. (Illegal operation)", None)
+    error = error_for_status("css", 415, _j(body))
+    assert (error.error_code, error.error_msg) == ("CSS.0004", "CSS.0004 : Invalid operation. (Illegal operation)")
+
+
+def test_css_0015_is_not_accessible_not_an_authentication_error():
+    """403 CSS.0015 "No resources are found or the access is denied." (CSS error code page)."""
+    body = {"errCode": "CSS.0015", "externalMessage": "No resources are found or the access is denied."}
+    error = error_for_status("css", 403, _j(body))
+    assert type(error) is NotAccessibleError
+    assert isinstance(error, NotFoundError)
+    assert not isinstance(error, AuthenticationError)
+    named = error.naming("cluster", "c-1")
+    assert str(named) == (
+        "css API error: HTTP 403, code CSS.0015, cluster 'c-1' not found or not accessible: "
+        "No resources are found or the access is denied."
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "message"), [("DIS.4301", "The stream does not exist."), ("DIS.4354", "The transfer task does not exist.")]
+)
+def test_dis_not_found_codes_are_not_found_at_400(code: str, message: str):
+    """DIS answers a missing stream or dump task with 400 (DIS error code appendix)."""
+    assert type(error_for_status("dis", 400, _j({"error_code": code, "error_msg": message}))) is NotFoundError
 
 
 def test_mef_success_status_is_not_an_edge_manager_error():

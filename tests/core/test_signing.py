@@ -29,6 +29,7 @@ class Case:
     body: bytes
     security_token: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    project_id: str | None = None
 
 
 def sdk_sign(case: Case, ak: str = AK, sk: str = SK) -> SdkRequest:
@@ -41,7 +42,7 @@ def sdk_sign(case: Case, ak: str = AK, sk: str = SK) -> SdkRequest:
         header_params=dict(case.headers),
         body=case.body,
     )
-    credentials = BasicCredentials(ak, sk)
+    credentials = BasicCredentials(ak, sk, case.project_id)
     if case.security_token is not None:
         credentials = credentials.with_security_token(case.security_token)
     return credentials.sign_request(request)
@@ -58,6 +59,7 @@ def our_sign(case: Case, ak: str = AK, sk: str = SK) -> dict[str, str]:
         access_key=ak,
         secret_key=sk,
         security_token=case.security_token,
+        project_id=case.project_id,
     )
 
 
@@ -212,6 +214,35 @@ def test_security_token_is_a_signed_header():
     assert parsed is not None
     assert "x-security-token" in parsed.signed_headers
     assert headers["Authorization"] == sdk_sign(case).header_params["Authorization"]
+
+
+@pytest.mark.parametrize("security_token", [None, "sts-token"])
+def test_project_id_is_signed_as_the_sdk_does(security_token: str | None):
+    """``BasicCredentials(ak, sk, project_id).sign_request`` adds X-Project-Id before signing
+    (huaweicloudsdkcore/auth/credentials.py); so must we, with the same signature."""
+    project = "0123456789abcdef0123456789abcdef"
+    case = Case(
+        "POST",
+        "dis.cn-north-4.myhuaweicloud.com",
+        "/v1/transfertasklog/CDaRPdvKUfZrAhzTaYs",
+        [],
+        {"Content-Type": "application/json", "X-Sdk-Date": SDK_DATE},
+        b'{"order":"desc"}',
+        security_token=security_token,
+        project_id=project,
+    )
+    ours, theirs = our_sign(case), sdk_sign(case).header_params
+    assert ours["X-Project-Id"] == theirs["X-Project-Id"] == project
+    assert ours["Authorization"] == theirs["Authorization"]
+    parsed = signing.parse_authorization(ours["Authorization"])
+    assert parsed is not None and "x-project-id" in parsed.signed_headers
+
+
+def test_a_project_id_header_already_set_is_kept():
+    given = {"X-Sdk-Date": SDK_DATE, "X-Project-Id": "given"}
+    headers = our_sign(Case("GET", "svc.example.com", "/v1/x", [], given, b"", project_id="other"))
+    assert headers["X-Project-Id"] == "given"
+    assert "X-Project-Id" not in our_sign(Case("GET", "svc.example.com", "/v1/x", [], {"X-Sdk-Date": SDK_DATE}, b""))
 
 
 def test_date_is_added_from_now_when_absent():

@@ -403,7 +403,8 @@ def test_html_error_body(requests_mock, clock: Clock):
     ("status", "body", "cls", "code", "msg"),
     [
         (400, {"error_code": "DCS.4065", "error_msg": "bad task"}, ApiError, "DCS.4065", "bad task"),
-        (400, {"errorCode": "DIS.4301", "message": "stream missing"}, ApiError, "DIS.4301", None),
+        # "The stream does not exist." (DIS error code appendix): not found, whatever the status
+        (400, {"errorCode": "DIS.4301", "message": "stream missing"}, NotFoundError, "DIS.4301", None),
         pytest.param(
             409,
             {"code": "C1", "message": "conflict"},

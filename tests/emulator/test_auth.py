@@ -32,8 +32,26 @@ def test_password_token_grants_access_and_carries_expiry(huaweicloud_emulator):
 def test_wrong_password_is_iam_style_401(huaweicloud_emulator):
     resp = get_token(huaweicloud_emulator, password="wrong")
     assert resp.status_code == 401
-    assert resp.json()["error"]["title"] == "Unauthorized"
+    # the keystone error object of the IAM API docs' examples, and nothing else
+    assert resp.json() == {
+        "error": {"code": 401, "message": "The username or password is wrong.", "title": "Unauthorized"}
+    }
     assert "X-Subject-Token" not in resp.headers
+
+
+def test_any_nocatalog_value_leaves_the_catalog_out(huaweicloud_emulator):
+    """ "Any non-empty string for this parameter will be interpreted as true" (IAM token API doc)."""
+    ids = huaweicloud_emulator.identities
+    user = {"domain": {"name": ids.domain_name}, "name": ids.user_name, "password": ids.password}
+    body = {
+        "auth": {
+            "identity": {"methods": ["password"], "password": {"user": user}},
+            "scope": {"project": {"id": ids.project_id}},
+        }
+    }
+    for value, catalog in (("1", []), ("yes", []), ("", ["css", "dcs", "dis", "clouddc", "iam"])):
+        resp = httpx.post(f"{huaweicloud_emulator.url}/v3/auth/tokens", json=body, params={"nocatalog": value})
+        assert [entry["type"] for entry in resp.json()["token"]["catalog"]] == catalog
 
 
 def test_unknown_and_missing_token_are_rejected(huaweicloud_emulator):

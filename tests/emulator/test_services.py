@@ -269,3 +269,68 @@ def test_reset_restores_the_seeded_state(huaweicloud_emulator):
     resources = admin.info()["resources"]
     assert resources["css_clusters"] == [CSS_CLUSTER]
     assert resources["mef_nodes"] == [1, 2, 3, 4, 5]
+
+
+# --- fidelity ----------------------------------------------------------------------------------
+
+
+def test_dcs_remain_time_is_in_the_clients_seconds_at_any_speed(huaweicloud_emulator):
+    """At --speed 10 a task with 45 emulated seconds left ends 4.5 s later for the client: that
+    is what remain_time must say, or an adaptive poller waits 10 times too long."""
+    admin = huaweicloud_emulator.admin
+    admin.set_speed(10.0)
+    task_id = admin.create_task("dcs", instance_id=DCS_INSTANCE, duration=45)
+    remain = signed_request(huaweicloud_emulator, "GET", dcs_progress_path(huaweicloud_emulator, task_id)).json()
+    assert 3 <= remain["remain_time"] <= 5
+
+
+def test_css_errors_carry_errcode_and_external_message_only(huaweicloud_emulator):
+    gone = signed_request(huaweicloud_emulator, "GET", css_path(huaweicloud_emulator, "records", cluster="nope"))
+    assert gone.status_code == 403
+    assert gone.json() == {"errCode": "CSS.0015", "externalMessage": "No resources are found or the access is denied."}
+    closed = signed_request(huaweicloud_emulator, "PUT", css_path(huaweicloud_emulator, "close"))
+    assert closed.status_code == 200
+    again = signed_request(huaweicloud_emulator, "PUT", css_path(huaweicloud_emulator, "close"))
+    # terraform: {"errCode":"CSS.0004","externalMessage":"CSS.0004 : Invalid operation. (Illegal operation)"}, 415
+    assert (again.status_code, again.json()) == (
+        415,
+        {"errCode": "CSS.0004", "externalMessage": "CSS.0004 : Invalid operation. (Illegal operation)"},
+    )
+
+
+def test_dis_log_of_another_project_is_not_found(huaweicloud_emulator):
+    """The transfer-task log path has no project: the signed X-Project-Id names it."""
+    path = f"/v1/transfertasklog/{DIS_TASK}"
+    mine = signed_request(
+        huaweicloud_emulator, "POST", path, body={}, extra_headers={"X-Project-Id": huaweicloud_emulator.project_id}
+    )
+    assert mine.status_code == 200 and mine.json()["totalNum"] >= 3
+    other = signed_request(huaweicloud_emulator, "POST", path, body={}, extra_headers={"X-Project-Id": "f" * 32})
+    assert (other.status_code, other.json()["error_code"]) == (400, "DIS.4354")
+
+
+@pytest.mark.parametrize(("accepted", "refused"), [("object", "array"), ("array", "object")])
+def test_dis_page_info_forms(huaweicloud_emulator, accepted, refused):
+    huaweicloud_emulator.admin.set_quirks(dis_page_info=accepted)
+    forms = {"object": {"pageIndex": 1, "pageTotal": 2}, "array": [{"pageIndex": 1}, {"pageIndex": 2}]}
+    path = f"/v1/transfertasklog/{DIS_TASK}"
+    taken = signed_request(huaweicloud_emulator, "POST", path, body={"pageInfo": forms[accepted]})
+    assert taken.status_code == 200 and len(taken.json()["transferTaskLogList"]) == 2
+    rejected = signed_request(huaweicloud_emulator, "POST", path, body={"pageInfo": forms[refused]})
+    assert (rejected.status_code, rejected.json()["error_code"]) == (400, "DIS.4200")
+
+
+def test_dcs_task_list_takes_begin_time_as_the_doc_example_sends_it(huaweicloud_emulator):
+    path = f"/v2/{huaweicloud_emulator.project_id}/instances/{DCS_INSTANCE}/tasks"
+    future = [("begin_time", "29990101000000")]
+    assert signed_request(huaweicloud_emulator, "GET", path, query=future).json()["task_count"] == "0"
+    assert signed_request(huaweicloud_emulator, "GET", path).json()["task_count"] == "2"
+
+
+def test_a_method_the_api_does_not_publish_is_apigw_0101(huaweicloud_emulator):
+    """CSS /logs/close is a PUT (SDK StopLogs, terraform closeLogBackup): a POST names no API."""
+    wrong = signed_request(huaweicloud_emulator, "POST", css_path(huaweicloud_emulator, "close"))
+    assert wrong.status_code == 404
+    body = wrong.json()
+    assert (body["error_code"], body["error_msg"]) == ("APIGW.0101", "The API does not exist or has not been published")
+    assert wrong.headers["X-Request-Id"] == body["request_id"]

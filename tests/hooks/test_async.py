@@ -389,7 +389,7 @@ async def test_static_token():
         pytest.param(
             lambda: dis.get_transfer_task_log_page(DIS_TASK_ID),
             ok_json({"errorCode": "DIS.4301", "message": "Stream not found"}),
-            ApiError,
+            NotFoundError,
             200,
             "DIS.4301",
             1,

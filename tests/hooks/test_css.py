@@ -15,6 +15,7 @@ from airflow_provider.core.errors import (
     ConfigurationError,
     HuaweiCloudError,
     InvalidInputError,
+    NotAccessibleError,
     NotFoundError,
 )
 from airflow_provider.hooks.css import CssHook, LogBackupNotEnabledError, LogBackupRunningError
@@ -411,3 +412,44 @@ def test_log_backup_not_enabled_names_the_setting_and_how_to_enable_it(cloud, re
     assert "HTTP 412" in text and "CSS.0064" in text
     assert "logs/open" in text and "console" in text
     assert listing.call_count == 1
+
+
+# --- CSS's own error envelope -------------------------------------------------------------------
+
+
+def css_error(status: int, code: str, msg: str) -> dict[str, Any]:
+    """CSS errors as terraform-provider-huaweicloud's CSS resources quote them."""
+    return {"status_code": status, "json": {"errCode": code, "externalMessage": msg}}
+
+
+@pytest.mark.parametrize("call", ["create", "list", "find"])
+def test_missing_cluster_is_named_not_an_authentication_error(cloud, requests_mock, call):
+    """403 CSS.0015 "No resources are found or the access is denied." is the cluster being gone
+    (or not this project's), not bad credentials."""
+    gone = css_error(403, "CSS.0015", "No resources are found or the access is denied.")
+    requests_mock.post(COLLECT_URL, **gone)
+    requests_mock.get(RECORDS_URL, **gone)
+    hook = CssHook()
+    with pytest.raises(NotFoundError) as info:
+        if call == "create":
+            hook.create_log_backup(CLUSTER)
+        elif call == "list":
+            hook.list_log_backup_records(CLUSTER)
+        else:
+            hook.get_log_backup_record(CLUSTER, job_id="j")
+    assert type(info.value) is NotAccessibleError
+    assert (info.value.status, info.value.error_code) == (403, "CSS.0015")
+    assert str(info.value) == (
+        f"css API error: HTTP 403, code CSS.0015, cluster '{CLUSTER}' not found or not accessible: "
+        "No resources are found or the access is denied."
+    )
+
+
+def test_css_error_code_and_message_are_read(cloud, requests_mock):
+    requests_mock.post(COLLECT_URL, **css_error(412, "CSS.0004", "CSS.0004 : Invalid operation. (log backup off)"))
+    with pytest.raises(ApiError) as info:
+        CssHook().create_log_backup(CLUSTER)
+    assert (info.value.error_code, info.value.error_msg) == (
+        "CSS.0004",
+        "CSS.0004 : Invalid operation. (log backup off)",
+    )

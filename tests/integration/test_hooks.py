@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from airflow_provider.core.auth import TOKEN_CACHE
-from airflow_provider.core.errors import DumpBusyError, HuaweiCloudError, NotFoundError
+from airflow_provider.core.errors import DumpBusyError, HuaweiCloudError, NotAccessibleError, NotFoundError
 from airflow_provider.core.request import ApiRequest
 from airflow_provider.core.status import TaskState
 from airflow_provider.emulator.state import (
@@ -302,6 +302,17 @@ def test_css_start_log_backup_twice_while_running_is_a_conflict(emulator: Emulat
 # ---------------------------------------------------------------------------------------------- DCS
 
 
+def test_css_missing_cluster_is_named_by_every_call(emulator: EmulatorHandle) -> None:
+    hook = CssHook()
+    for call in (
+        lambda: hook.list_log_backup_records("no-such-cluster"),
+        lambda: hook.create_log_backup("no-such-cluster"),
+        lambda: hook.get_log_backup_record("no-such-cluster", job_id="j"),
+    ):
+        with pytest.raises(NotAccessibleError, match=r"HTTP 403, code CSS\.0015, cluster 'no-such-cluster' not found"):
+            call()
+
+
 def _dcs_tasks(emulator: EmulatorHandle) -> list[str]:
     return list(emulator.admin.info()["resources"]["dcs_instances"][DEFAULT_DCS_INSTANCE])
 
@@ -345,7 +356,9 @@ def test_dcs_background_task_progress_same_in_both_forms(emulator: EmulatorHandl
     assert dcs.to_status(done, "x").state is TaskState.SUCCEEDED
     running = hook.get_background_task_progress(DEFAULT_DCS_INSTANCE, add_replica)
     assert running.progress == 25
-    assert running.remain_time == 90
+    # remain_time is in the client's seconds: the clock stands still here, so the task never
+    # ends and the emulator reports the largest remain_time it can (a Java int).
+    assert running.remain_time == 2**31 - 1
     assert dcs.to_status(running, "x").state is TaskState.RUNNING
     begin = running.step_details[0].begin_time
     assert close_to(begin, utc_from_epoch(emulator.admin.now() - 30))
@@ -389,6 +402,16 @@ def test_dis_iter_and_get_all_logs(emulator: EmulatorHandle, form: str) -> None:
     assert len(list(hook.iter_transfer_task_logs(DEFAULT_DIS_TASK_ID, page_size=1))) == 5
 
 
+def test_dis_log_is_read_in_the_connection_s_project(emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The transfertasklog path names no project: the SDK signs X-Project-Id (BasicCredentials), so does the hook."""
+    assert DisHook().get_transfer_task_log_page(DEFAULT_DIS_TASK_ID, page_size=1).total_num == 3
+    [sent] = [r["headers"] for r in emulator.admin.requests() if r["path"].startswith("/v1/transfertasklog/")]
+    assert sent["x-project-id"] == emulator.project_id  # signed: tests/core/test_signing.py checks it against the SDK
+    install(monkeypatch, cloud_conn(emulator, project_id="f" * 32))
+    with pytest.raises(NotFoundError):
+        DisHook().get_transfer_task_log_page(DEFAULT_DIS_TASK_ID, page_size=1)
+
+
 def test_dis_list_stop_and_start_transfer_tasks(emulator: EmulatorHandle) -> None:
     hook = DisHook()
     (task,) = hook.list_transfer_tasks(DEFAULT_DIS_STREAM)
@@ -403,7 +426,7 @@ def test_dis_list_stop_and_start_transfer_tasks(emulator: EmulatorHandle) -> Non
     assert hook.list_transfer_tasks(DEFAULT_DIS_STREAM)[0].state == "RUNNING"
     emulator.admin.advance(61)
     assert len(hook.get_all_transfer_task_logs(DEFAULT_DIS_TASK_ID)) == 4
-    with pytest.raises(HuaweiCloudError, match=r"DIS\.4303"):
+    with pytest.raises(HuaweiCloudError, match=r"DIS\.4354"):
         hook.start_transfer_tasks(DEFAULT_DIS_STREAM, ["AAAAAAAAAAAAAAAAAAA"])
 
 

@@ -99,6 +99,7 @@ def test_a_running_backup_fails_clearly_when_asked(
     with pytest.raises(LogBackupRunningError, match="already running a log backup") as caught:
         backup_op(if_running="fail").execute(context)
     assert running in str(caught.value)
+    assert "HTTP 409, code CSS.0011" in str(caught.value)
     assert ti.pushed == []
 
 

@@ -150,5 +150,5 @@ def test_against_the_emulator_many_pages(emulator: EmulatorHandle, context: Cont
 
 
 def test_unknown_task_on_the_emulator(emulator: EmulatorHandle, context: Context) -> None:
-    with pytest.raises(ApiError, match=r"DIS\.4303"):
+    with pytest.raises(ApiError, match=r"DIS\.4354"):
         log_op(transfer_task_id="NoSuchTask000000000").execute(context)

@@ -146,7 +146,9 @@ def test_two_runs_dumping_through_one_mef_center(stack: AirflowStack) -> None:
     admin = _start(stack, {"mef": 8})
     try:
         # Without a pool: the second run's dump waits (in the triggerer) until the first run has
-        # downloaded its archive, then runs; each run delivers its own nodes' logs.
+        # downloaded its archive, then runs; each run delivers its own nodes' logs. The first
+        # download is slowed down, so that the second run surely finds MEF free but held.
+        admin.add_fault("latency", path_glob="/edgemanager/v1/logmgmt/dump/download/*", latency=4, count=1)
         unpooled = _run_two_dumps(stack, "mef_unpooled")
         for run_id, (state, nodes) in unpooled.items():
             assert state == "success", (
@@ -158,7 +160,7 @@ def test_two_runs_dumping_through_one_mef_center(stack: AirflowStack) -> None:
         assert created.count(200) == 2, created
         logs = "".join(stack.task_logs("mef_unpooled", run_id) for run_id in unpooled)
         assert "MEF Center is busy with another log dump: waiting for it in the triggerer" in logs
-        assert "holding the archive of another run's dump" in logs  # the first run's download was waited for
+        assert "MEF Center is holding the archive of another run's dump" in logs  # the first download was waited for
 
         # A one-slot pool counting deferred tasks serializes them too.
         admin.clear_requests()

@@ -75,7 +75,9 @@ def test_running_then_completed(emulator: EmulatorHandle, running_word: str) -> 
 def test_failed_export_raises(emulator: EmulatorHandle) -> None:
     export_id = new_export(emulator, outcome="fail", duration=10.0)
     emulator.admin.advance(10)
-    with pytest.raises(TaskFailedError, match=f"clouddc task {export_id} failed: ended failed"):
+    with pytest.raises(
+        TaskFailedError, match=f"clouddc task {export_id} failed: log export ended with status 'failed'"
+    ):
         sensor(emulator, export_id).poke(CONTEXT)
 
 
@@ -157,3 +159,29 @@ def test_vanished_export_is_a_clear_error(emulator: EmulatorHandle) -> None:
     text = str(info.value)
     assert f"CloudDC log export {export_id} not found (it existed at an earlier check" in text
     assert "CLOUDDC.0404" in text
+
+
+# --- fidelity: the docs list no failure value ------------------------------------------------------
+
+
+@pytest.mark.parametrize("failure", ["failed", "error"])
+def test_failed_export_fails_in_each_failure_form(emulator: EmulatorHandle, failure: str) -> None:
+    emulator.admin.set_quirks(clouddc_failure=failure)
+    export_id = new_export(emulator, outcome="fail", duration=10.0)
+    emulator.admin.advance(10)
+    with pytest.raises(TaskFailedError, match=f"log export ended with status '{failure}' at 60%"):
+        sensor(emulator, export_id).poke(CONTEXT)
+
+
+def test_stalled_export_times_out_instead_of_succeeding(emulator: EmulatorHandle) -> None:
+    """An export that fails without a failure word keeps saying it runs: the wait ends at its
+    timeout and never succeeds."""
+    from airflow.sdk.exceptions import AirflowSensorTimeout
+
+    emulator.admin.set_quirks(clouddc_failure="stalled")
+    export_id = new_export(emulator, outcome="fail", duration=1.0)
+    emulator.admin.advance(10)
+    stalled = assert_running(sensor(emulator, export_id))
+    assert (stalled.raw_status, stalled.progress) == ("Running", 60.0)
+    with pytest.raises(AirflowSensorTimeout):
+        sensor(emulator, export_id, timeout=0.5, poke_interval=0.1).execute(CONTEXT)

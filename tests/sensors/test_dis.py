@@ -223,5 +223,86 @@ def test_vanished_task_is_a_clear_error(dis: EmulatorHandle) -> None:
     with pytest.raises(HuaweiCloudError) as info:
         wait.poke(CONTEXT)
     text = str(info.value)
-    assert f"Transfer task {task_id} does not exist" in text
-    assert "DIS.4303" in text
+    assert "The transfer task does not exist." in text
+    assert "DIS.4354" in text
+
+
+# --- fidelity: failed periods, tasks that cannot dump, the log's error and pageInfo forms ---------
+
+
+@pytest.mark.parametrize("form", ["state", "omitted"])
+def test_a_failed_period_is_not_a_dump(dis: EmulatorHandle, form: str) -> None:
+    """A 'partial' task fails every second period; listed with state 1 or left out, it never
+    counts as dumped."""
+    dis.admin.set_quirks(dis_failed_period=form)
+    _, task_id = new_task(dis, outcome="partial")
+    dis.admin.advance(PERIOD + 1)
+    after_first = emulated_now(dis)
+    dis.admin.advance(PERIOD)  # the second period closes: it failed
+    status = assert_running(sensor(task_id, completed_after=after_first), TaskState.WAITING)
+    assert status.result["periods"] == []
+    failed = status.result["failed_periods"]
+    assert len(failed) == (1 if form == "state" else 0)
+    dis.admin.advance(PERIOD)  # the third one is dumped
+    done = assert_succeeded(sensor(task_id, completed_after=after_first))
+    assert len(done.result["periods"]) == 1
+
+
+@pytest.mark.parametrize("state", ["ERROR", "ABNORMAL"])
+def test_a_broken_task_fails_in_each_documented_state(dis: EmulatorHandle, state: str) -> None:
+    dis.admin.set_quirks(dis_failed_task_state=state)
+    stream, task_id = new_task(dis, outcome="fail", duration=1.0)
+    dis.admin.advance(5)
+    with pytest.raises(TaskFailedError, match=f"is in state {state}"):
+        sensor(task_id, stream_name=stream).poke(CONTEXT)
+
+
+def test_a_paused_task_fails_instead_of_waiting_forever(dis: EmulatorHandle) -> None:
+    from airflow_provider.hooks.dis import DisHook
+
+    stream, task_id = new_task(dis)
+    DisHook().stop_transfer_tasks(stream, [task_id])
+    with pytest.raises(TaskFailedError, match="is in state PAUSED: it dumps nothing until it is started again"):
+        sensor(task_id, stream_name=stream).poke(CONTEXT)
+
+
+def test_without_task_ids_in_the_list_the_wait_reads_the_log(dis: EmulatorHandle) -> None:
+    """The SDK's TransferTask has no task_id: the state check cannot find the task, and waits."""
+    dis.admin.set_quirks(dis_task_id_in_list="absent")
+    stream, task_id = new_task(dis)
+    assert_running(sensor(task_id, stream_name=stream), TaskState.WAITING)
+
+
+@pytest.mark.parametrize("accepted", ["both", "object", "array"])
+def test_the_log_is_read_whichever_page_info_form_the_service_takes(
+    dis: EmulatorHandle, monkeypatch: pytest.MonkeyPatch, accepted: str
+) -> None:
+    from airflow_provider.services import dis as dis_service
+
+    monkeypatch.setattr(dis_service._PageInfoForm, "current", "object")
+    dis.admin.set_quirks(dis_page_info=accepted)
+    done = assert_succeeded(sensor(default_task(dis)))
+    assert len(done.result["periods"]) == 3
+    assert dis_service._PageInfoForm.current == ("array" if accepted == "array" else "object")
+
+
+@pytest.mark.parametrize("errors", ["status", "body"])
+def test_an_unknown_task_is_not_found_in_either_error_form(dis: EmulatorHandle, errors: str) -> None:
+    dis.admin.set_quirks(dis_log_errors=errors)
+    with pytest.raises(HuaweiCloudError, match=r"not found: .*code DIS\.4354, The transfer task does not exist\."):
+        sensor("NoSuchTask000000000").poke(CONTEXT)
+
+
+def test_without_stream_name_a_warning_says_the_task_state_is_not_checked(
+    dis: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, task_id = new_task(dis)
+    wait = sensor(task_id)
+    warnings: list[str] = []
+    monkeypatch.setattr(wait.log, "warning", lambda msg, *args: warnings.append(msg % args))
+    assert_running(wait, TaskState.WAITING)
+    assert_running(wait, TaskState.WAITING)
+    assert warnings == [
+        f"DIS transfer task {task_id}: no stream_name, so the task's own state is not checked; a task "
+        "in ERROR, ABNORMAL or PAUSED state keeps this wait going until its timeout"
+    ]

@@ -159,3 +159,13 @@ def test_any_body_parses_or_raises_bad_response(body):
         return
     status = clouddc.to_status(export, export_id="1", server_id=SERVER)
     assert status.progress is None or 0 <= status.progress <= 100
+
+
+@pytest.mark.parametrize("raw", ["abnormal", "ABNORMAL", "export_failed", "Failure", "fail", "ERROR_TIMEOUT"])
+def test_any_failure_word_fails(raw):
+    """The docs list no failure value (only processing and completed): a word that says failure
+    must fail the wait, not keep it running until its timeout."""
+    status = clouddc.to_status(_export(status=raw, percentage="60%"))
+    assert status.state is TaskState.FAILED
+    assert status.recognized
+    assert status.message == f"log export ended with status {raw!r} at 60%"

@@ -257,3 +257,13 @@ def test_any_page_parses_or_raises_bad_response(body):
     for record in page.cluster_log_record:
         assert css.to_status(record).task_id
     css.started_record(page.cluster_log_record, set(), 0)
+
+
+@pytest.mark.parametrize("create_at", [1656042837000, "1656042837000"])
+def test_create_at_is_epoch_milliseconds_in_either_type(create_at):
+    """The doc example's integer 1656042837000, or the String the doc and SDK type it as: both
+    milliseconds, as terraform-provider-huaweicloud reads it (createAt / 1000, in
+    resource_huaweicloud_css_manual_log_backup.go and data_source_huaweicloud_css_log_backup_records.go)."""
+    record = parse_model("css", css.ClusterLogRecord, {"id": "r", "status": "SUCCESS", "createAt": create_at})
+    assert record.create_at == datetime(2022, 6, 24, 3, 53, 57, tzinfo=timezone.utc)
+    assert record.create_at_ms == 1656042837000

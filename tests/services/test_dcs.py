@@ -248,3 +248,99 @@ def test_seed_detail_text_is_kept_verbatim():
         "{node_id:5b70f440ccc94789b34a5c98c2ba05ea,slot_range:[5461 10921],"
         "full_migration:to start, inc_migration:to start}"
     )
+
+
+# --- the task list as a second source (every step FINISH, progress short of 100 or missing) ---------
+
+
+def _task(status: str, task_id: str = TASK) -> dict[str, Any]:
+    """A ListBackgroundTask entry as the doc's example has it."""
+    return {
+        "id": task_id,
+        "name": "EXTEND",
+        "status": status,
+        "created_at": "2020-06-17T08:18:06.597Z",
+        "updated_at": "2020-06-17T08:18:10.106Z",
+        "enable_show": False,
+    }
+
+
+def _finished(progress: Any) -> dict[str, Any]:
+    steps = [_step(name, "FINISH", (name, "FINISH")) for name in ("Pre-check.", "Data migration.")]
+    body: dict[str, Any] = {"remain_time": 0, "step_details": steps}
+    if progress is not None:
+        body["progress"] = progress
+    return body
+
+
+def _drive(*bodies: Any) -> tuple[Any, FakeSender]:
+    sender = FakeSender(*(response("dcs", body) for body in bodies))
+    status = drive_sync(dcs.status_exchange(PROJECT, {"instance_id": INSTANCE, "dcs_task_id": TASK}), sender)
+    return status, sender
+
+
+@pytest.mark.parametrize("progress", [99, None])
+def test_every_step_finish_short_of_100_succeeds_when_the_list_says_success(progress):
+    status, sender = _drive(
+        _finished(progress), {"task_count": "2", "tasks": [_task("EXECUTING", "x"), _task("SUCCESS")]}
+    )
+    assert status.state is TaskState.SUCCEEDED
+    assert status.progress == 100.0
+    assert status.result["list_status"] == "SUCCESS"
+    assert status.finished_at == datetime(2020, 6, 17, 8, 18, 10, 106000, tzinfo=UTC)
+    listed = sender.requests[1]
+    assert listed.path == f"/v2/{PROJECT}/instances/{INSTANCE}/tasks"
+    assert dict(listed.query) == {"offset": "0", "limit": "100"}
+
+
+def test_every_step_finish_short_of_100_keeps_running_while_the_list_says_executing():
+    status, _ = _drive(_finished(99), {"task_count": "1", "tasks": [_task("EXECUTING")]})
+    assert status.state is TaskState.RUNNING
+    assert status.raw_status == "EXECUTING"
+    assert status.message == "every step is FINISH at 99%; the task list says EXECUTING"
+
+
+@pytest.mark.parametrize(("progress", "word"), [(99, "FAILED"), (100, "FAILED"), (None, "CANCELLED")])
+def test_a_failure_in_the_list_wins_over_finished_steps(progress, word):
+    status, _ = _drive(_finished(progress), {"task_count": "1", "tasks": [_task(word)]})
+    assert status.state is TaskState.FAILED
+    assert status.raw_status == word
+    assert f"ended {word}" in (status.message or "")
+
+
+def test_a_failed_step_wins_over_a_success_in_the_list_and_needs_no_list():
+    body = {"progress": 40, "step_details": [_step("Data migration.", "FAILED", ("Resource request.", "FAILED"))]}
+    status, sender = _drive(body)
+    assert status.state is TaskState.FAILED
+    assert len(sender.requests) == 1
+
+
+def test_success_from_the_progress_alone_is_kept_when_the_list_lacks_the_task():
+    status, _ = _drive(_finished(100), {"task_count": "0", "tasks": []})
+    assert status.state is TaskState.SUCCEEDED
+
+
+def test_executing_steps_need_no_list():
+    status, sender = _drive({"progress": 50, "step_details": [_step("Data migration.", "EXECUTING")]})
+    assert status.state is TaskState.RUNNING
+    assert len(sender.requests) == 1
+
+
+def test_the_list_is_paged_until_the_task_shows_up():
+    first = {"task_count": "150", "tasks": [_task("EXECUTING", f"t{i}") for i in range(100)]}
+    second = {"task_count": "150", "tasks": [_task("SUCCESS")]}
+    status, sender = _drive(_finished(None), first, second)
+    assert status.state is TaskState.SUCCEEDED
+    assert [dict(r.query)["offset"] for r in sender.requests[1:]] == ["0", "100"]
+
+
+def test_zoneless_step_times_are_utc_as_the_docs_say():
+    """The seed's "2022-09-01 11:52:24" has no zone; every DCS doc time is UTC ("...Z", and the
+    task list's query times "UTC"), so it is read as UTC: the same instant as the ISO form."""
+    seed = _progress(30, {**_step("a", "FINISH"), "begin_time": "2022-09-01 11:52:24"})
+    iso = _progress(30, {**_step("a", "FINISH"), "begin_time": "2022-09-01T11:52:24.000Z"})
+    assert (
+        seed.step_details[0].begin_time
+        == iso.step_details[0].begin_time
+        == datetime(2022, 9, 1, 11, 52, 24, tzinfo=UTC)
+    )

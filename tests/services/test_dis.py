@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from airflow_provider.core.errors import ApiError, BadResponseError, InvalidInputError
+from airflow_provider.core.errors import ApiError, BadResponseError, InvalidInputError, NotFoundError, error_for_status
 from airflow_provider.core.exchange import drive_sync
 from airflow_provider.core.status import TaskState
 from airflow_provider.services import dis
@@ -362,3 +362,113 @@ def test_any_task_list_parses_or_raises_bad_response(body):
 def test_entry_model_accepts_snake_case_names():
     entry = parse_model("dis", dis.TransferTaskLogEntry, {"transfer_records_num": 3, "end_time": 0})
     assert entry.transfer_records_num == 3
+
+
+# --- failed periods, tasks that cannot dump, errors in a 200 body, the pageInfo form ------------------
+
+
+@pytest.mark.parametrize("state", [1, 2, -1, "FAILED"])
+def test_a_failed_period_does_not_count_as_dumped(state):
+    """The doc example's normal period has state 0; any other state is not a dumped period."""
+    failed = {**_entry(_ms(T0), _ms(T0 + timedelta(minutes=5)), records=40, name="bad"), "state": state}
+    status = dis.periods_status(TASK, _entries(failed), T0, min_records=0)
+    assert status.state is TaskState.WAITING
+    assert status.result["periods"] == []
+    assert status.result["file_names"] == []
+    assert [p["file_name"] for p in status.result["failed_periods"]] == ["bad"]
+    assert status.message == (
+        "no dump period has ended since 2025-08-30T07:00:00Z; "
+        f"1 period(s) failed (state {state}) and do not count as dumped"
+    )
+    good = {**_entry(_ms(T0 + timedelta(minutes=5)), _ms(T0 + timedelta(minutes=10)), records=7), "state": 0}
+    both = dis.periods_status(TASK, _entries(failed, good), T0, min_records=10)
+    assert both.state is TaskState.RUNNING
+    assert both.result["total_records"] == 7
+
+
+@pytest.mark.parametrize("state", ["PAUSED", "ABNORMAL", "DELETE", "ERROR"])
+def test_a_task_that_cannot_dump_fails_the_wait(state):
+    listing = {"tasks": [{**LIST_TASKS["tasks"][1], "state": state}]}
+    status = drive_sync(
+        dis.status_exchange(PROJECT, {"transfer_task_id": TASK, "stream_name": "my-stream"}),
+        FakeSender(response("dis", listing)),
+    )
+    assert status.state is TaskState.FAILED
+    assert status.raw_status == state
+    assert status.message is not None and status.message.startswith(f"transfer task broken is in state {state}")
+    if state == "PAUSED":
+        assert "started again" in status.message
+
+
+def test_a_task_missing_from_the_list_fails_the_wait():
+    listing = {"tasks": [LIST_TASKS["tasks"][0]]}
+    status = drive_sync(
+        dis.status_exchange(PROJECT, {"transfer_task_id": TASK, "stream_name": "my-stream"}),
+        FakeSender(response("dis", listing)),
+    )
+    assert status.state is TaskState.FAILED
+    assert (
+        status.message
+        == f"transfer task {TASK} is not in stream 'my-stream''s transfer task list (deleted, or another stream)"
+    )
+
+
+def test_a_list_without_task_ids_cannot_say_the_task_is_missing():
+    """The SDK model has no task_id: where the list carries none, the log is read as before."""
+    listing = {"tasks": [{k: v for k, v in task.items() if k != "task_id"} for task in LIST_TASKS["tasks"]]}
+    sender = FakeSender(response("dis", listing), response("dis", SEED_RESPONSE))
+    status = drive_sync(dis.status_exchange(PROJECT, {"transfer_task_id": TASK, "stream_name": "my-stream"}), sender)
+    assert status.state is TaskState.SUCCEEDED
+    assert len(sender.requests) == 2
+
+
+def test_a_missing_task_in_a_200_body_is_not_found():
+    body = {
+        "errorCode": "DIS.4354",
+        "totalNum": 0,
+        "message": "The transfer task does not exist.",
+        "transferTaskLogList": None,
+    }
+    with pytest.raises(NotFoundError) as info:
+        drive_sync(dis.get_transfer_task_log_page(TASK), FakeSender(response("dis", body)))
+    assert (info.value.status, info.value.error_code) == (200, "DIS.4354")
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        (400, {"error_code": "DIS.4200", "error_msg": "Invalid request."}),
+        (200, {"errorCode": "DIS.4200", "message": "Invalid request."}),
+    ],
+)
+def test_page_info_falls_back_to_the_array_form_and_keeps_it(monkeypatch, refusal):
+    monkeypatch.setattr(dis._PageInfoForm, "current", "object")
+    status, body = refusal
+    sender = FakeSender(
+        response("dis", body, status=status) if status == 200 else _http_error(status, body),
+        response("dis", _page([], 0)),
+        response("dis", _page([], 0)),
+    )
+    drive_sync(dis.get_transfer_task_log_page(TASK, page_index=2, page_size=5), sender)
+    drive_sync(dis.get_transfer_task_log_page(TASK), sender)
+    sent = [json.loads(r.body_bytes())["pageInfo"] for r in sender.requests]
+    assert sent == [
+        {"pageIndex": 2, "pageTotal": 5},
+        [{"pageIndex": 2}, {"pageIndex": 5}],
+        [{"pageIndex": 1}, {"pageIndex": 10}],
+    ]
+
+
+def test_page_info_refused_in_both_forms_raises_the_first_refusal(monkeypatch):
+    monkeypatch.setattr(dis._PageInfoForm, "current", "object")
+    refusal = {"error_code": "DIS.4200", "error_msg": "Invalid request."}
+    sender = FakeSender(_http_error(400, refusal), _http_error(400, {**refusal, "error_msg": "again"}))
+    with pytest.raises(ApiError) as info:
+        drive_sync(dis.get_transfer_task_log_page(TASK), sender)
+    assert info.value.error_msg == "Invalid request."
+    assert dis._PageInfoForm.current == "object"
+
+
+def _http_error(status: int, body: dict[str, Any]) -> ApiError:
+    """What the transport raises for an error status."""
+    return error_for_status("dis", status, json.dumps(body).encode())

@@ -33,7 +33,11 @@ CASES = {
         {"clusterLogRecord": [{"id": "r", "jobId": "j", "status": "SUCCESS"}]},
         TaskState.SUCCEEDED,
     ),
-    "dcs": ({"instance_id": "i", "dcs_task_id": "t"}, {"progress": 0, "step_details": []}, TaskState.WAITING),
+    "dcs": (
+        {"instance_id": "i", "dcs_task_id": "t"},
+        {"progress": 0, "step_details": [{"step_status": "WAITING"}]},
+        TaskState.WAITING,
+    ),
 }
 
 

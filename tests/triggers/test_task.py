@@ -346,7 +346,7 @@ async def test_task_vanishing_mid_wait_says_it_existed(emulator: EmulatorHandle)
     event = await asyncio.wait_for(run, timeout=30)
     assert event["status"] == "error"
     assert "not found (it existed at an earlier check)" in event["message"]
-    assert "DCS.4011" in event["message"]
+    assert "DCS.4001" in event["message"]
 
 
 async def test_unusable_connection_is_an_error_event(emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:

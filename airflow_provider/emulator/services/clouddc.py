@@ -23,11 +23,13 @@ PREFIX = "/v1/{project_id}/physicalservers/{server_id}/logs/exports"
 class Export(TimedTask):
     server_id: str = ""
 
-    def status(self, now: float, form: str) -> str:
-        if not self.finished(now):
-            return form  # "Running" (seed example) or "processing" (Chinese docs)
-        # No failure value is documented; "failed" is the emulator's guess for a failed export.
-        return "failed" if self.outcome == "fail" else "completed"
+    def status(self, now: float, form: str, failure: str = "failed") -> str:
+        """``form`` while running: "Running" (seed example) or "processing" (docs). The docs list
+        no failure value (only processing and completed), so ``failure`` (a quirk) is either a
+        word or "stalled": the export never ends and keeps saying it is running."""
+        if not self.finished(now) or (self.outcome == "fail" and failure == "stalled"):
+            return form
+        return failure if self.outcome == "fail" else "completed"
 
 
 class CloudDcService:
@@ -58,17 +60,19 @@ class CloudDcService:
     def view(self, export: Export) -> dict[str, Any]:
         now = self.rt.clock.now()
         quirks = self.rt.quirks
-        status = export.status(now, quirks.clouddc_status)
+        status = export.status(now, quirks.clouddc_status, quirks.clouddc_failure)
         if status == "completed":
             percent = 100
-        elif status == "failed":
-            percent = int(export.fraction(now) * 60)
+        elif export.outcome == "fail":
+            # a failed (or stalled) export stops where it broke, at 60% of the way
+            percent = int(min(export.fraction(now), 0.6) * 100)
         else:
             percent = min(99, int(export.fraction(now) * 100))
         return {
             "export_id": export.id,
             "status": status,
-            "percentage": f"{percent}%",
+            # String "30%" (SDK docstring, seed) or Integer (one version of the doc's table).
+            "percentage": percent if quirks.clouddc_percentage == "int" else f"{percent}%",
             "created_at": iso_seconds(export.created, quirks.clouddc_created_at),
         }
 
@@ -76,6 +80,8 @@ class CloudDcService:
 def build_router(state: EmulatorState) -> APIRouter:
     router = APIRouter()
 
+    # The docs list only 401, 429 and 500 error bodies ({error_code, error_msg}); an unknown
+    # project, server or export has no documented answer: the emulator's is 404.
     def not_found(project_id: str, server_id: str) -> Response | None:
         if project_id != state.config.identities.project_id:
             return cloud_error(404, "CLOUDDC.0404", f"project {project_id} not found")
@@ -110,7 +116,7 @@ def build_router(state: EmulatorState) -> APIRouter:
         if export is None:
             return cloud_error(404, "CLOUDDC.0404", f"log export {export_id} not found")
         now = state.runtime.clock.now()
-        if export.status(now, "processing") != "completed":
+        if export.status(now, "processing", "failed") != "completed":
             return cloud_error(400, "CLOUDDC.0400", f"log export {export_id} is not completed")
         content = tar_gz({f"{server_id}-bmc.log": fake_log(server_id, 50, export.created)}, export.finished_at)
         return Response(

@@ -1,4 +1,5 @@
-"""CSS cluster log backups: ``logs/collect`` (no id back) and ``logs/records`` (newest first)."""
+"""CSS cluster logs: backups (``logs/collect``, no id back), their records (newest first), and the
+log settings and auto-backup policy the SDK's ``CssClient`` log methods read and change."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from starlette.responses import Response
 
 from airflow_provider.emulator.responses import css_error, json_response
 from airflow_provider.emulator.runtime import Runtime, TimedTask
-from airflow_provider.emulator.services.common import int_param
+from airflow_provider.emulator.services.common import int_param, json_body
 from airflow_provider.emulator.timefmt import epoch_ms
 
 if TYPE_CHECKING:
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
 
 PREFIX = "/v1.0/{project_id}/clusters/{cluster_id}/logs"
 FAILED_MSG = "Failed to back up logs: the OBS bucket is not accessible with the agency"
+#: CSS.0015's text, as terraform-provider-huaweicloud quotes it.
+NOT_ACCESSIBLE = "No resources are found or the access is denied."
 
 
 @dataclass
@@ -34,10 +37,38 @@ class LogRecord(TimedTask):
 
 
 @dataclass
+class LogSettings:
+    """``logConfiguration`` (base log backup) and ``realTimeLogCollectRecord`` of one cluster."""
+
+    log_switch: bool = True
+    agency: str = "css_obs_agency"
+    obs_bucket: str = "css-log-backup"
+    base_path: str = "css/log"
+    auto_enable: bool = False
+    period: str | None = None
+    updated: float = 0.0
+    real_time: dict[str, Any] | None = None
+
+
+@dataclass
 class Cluster:
     id: str
-    log_backup: bool = True
+    settings: LogSettings = field(default_factory=LogSettings)
     records: list[LogRecord] = field(default_factory=list)
+
+    @property
+    def log_backup(self) -> bool:
+        return self.settings.log_switch
+
+
+def _text(body: dict[str, Any], *names: str) -> str | None:
+    """The first of ``names`` present: the SDK sends snake_case (``StartLogsReq``), terraform
+    camelCase (``logBasePath``), for the same fields."""
+    for name in names:
+        value = body.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 class CssService:
@@ -47,7 +78,7 @@ class CssService:
 
     def add_cluster(self, cluster_id: str, *, log_backup: bool = True) -> Cluster:
         with self.rt.lock:
-            cluster = Cluster(cluster_id, log_backup)
+            cluster = Cluster(cluster_id, LogSettings(log_switch=log_backup, updated=self.rt.clock.now()))
             self.clusters[cluster_id] = cluster
             return cluster
 
@@ -82,17 +113,81 @@ class CssService:
             "jobId": record.job_id,
         }
 
+    def settings_view(self, cluster: Cluster) -> dict[str, Any]:
+        """``ShowGetLogSetting``'s body: the SDK's ``LogConfiguration`` and ``RealTimeLogCollect``."""
+        conf = cluster.settings
+        return {
+            "logConfiguration": {
+                "id": cluster.id,
+                "clusterId": cluster.id,
+                "obsBucket": conf.obs_bucket,
+                "agency": conf.agency,
+                "updateAt": epoch_ms(conf.updated),
+                "basePath": conf.base_path,
+                "autoEnable": conf.auto_enable,
+                # "null when autoEnable is false" (SDK LogConfiguration docstring)
+                "period": conf.period if conf.auto_enable else None,
+                "logSwitch": conf.log_switch,
+            },
+            "realTimeLogCollectRecord": conf.real_time,
+        }
 
-def build_router(state: EmulatorState) -> APIRouter:
+    def configure(self, cluster: Cluster, body: dict[str, Any], *, real_time: bool) -> None:
+        """Apply a ``StartLogs``/``UpdateLogSetting`` body to the cluster's settings."""
+        conf = cluster.settings
+        now = self.rt.clock.now()
+        with self.rt.lock:
+            if real_time:
+                previous = conf.real_time or {"id": self.rt.uuid(), "createAt": epoch_ms(now)}
+                keep_days = body.get("keep_days", body.get("keepDays", previous.get("keepDays", 7)))
+                conf.real_time = {
+                    "id": previous["id"],
+                    "clusterId": cluster.id,
+                    "indexPrefix": _text(body, "index_prefix", "indexPrefix") or previous.get("indexPrefix"),
+                    "keepDays": keep_days if isinstance(keep_days, int) else 7,
+                    "targetClusterId": _text(body, "target_cluster_id", "targetClusterId") or cluster.id,
+                    # terraform waits for "200" (done); 100/150 are pending (resource_huaweicloud_css_log_setting.go)
+                    "status": "200",
+                    "createAt": previous["createAt"],
+                    "updateAt": epoch_ms(now),
+                }
+                return
+            conf.agency = _text(body, "agency") or conf.agency
+            conf.base_path = _text(body, "log_base_path", "logBasePath") or conf.base_path
+            conf.obs_bucket = _text(body, "log_bucket", "logBucket") or conf.obs_bucket
+            if isinstance(body.get("auto_enable"), bool):
+                conf.auto_enable = body["auto_enable"]
+            period = _text(body, "period")
+            if period is not None:
+                conf.period = period
+            conf.log_switch = True
+            conf.updated = now
+
+
+def _action(request: Request) -> str | None:
+    """``action`` is optional and defaults to base_log_collect (SDK ``StartLogsRequest`` docstring)."""
+    action = request.query_params.get("action") or "base_log_collect"
+    return action if action in ("base_log_collect", "real_time_log_collect") else None
+
+
+def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one short handler per endpoint
     router = APIRouter()
 
     def find(project_id: str, cluster_id: str) -> Cluster | Response:
-        if project_id != state.config.identities.project_id:
-            return css_error(403, "CSS.0003", f"project {project_id} does not match the credentials")
-        cluster = state.css.clusters.get(cluster_id)
+        # A cluster that does not exist (or is not this project's) is 403 CSS.0015 (CSS error code
+        # page css_03_0076; terraform resource_huaweicloud_css_log_setting.go: "Status code is 403").
+        cluster = state.css.clusters.get(cluster_id) if project_id == state.config.identities.project_id else None
         if cluster is None:
-            return css_error(404, "CSS.0015", f"cluster {cluster_id} does not exist")
+            return css_error(403, "CSS.0015", NOT_ACCESSIBLE)
         return cluster
+
+    async def body_of(request: Request) -> dict[str, Any] | Response:
+        body = await json_body(request)
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            return css_error(400, "CSS.0001", "CSS.0001 : Incorrect parameters. (body must be a JSON object)")
+        return body
 
     @router.post(PREFIX + "/collect")
     async def collect(project_id: str, cluster_id: str) -> Response:
@@ -100,27 +195,80 @@ def build_router(state: EmulatorState) -> APIRouter:
         if isinstance(cluster, Response):
             return cluster
         if not cluster.log_backup:
-            return css_error(412, "CSS.0032", "log backup is not enabled for this cluster")
+            return css_error(412, "CSS.0004", "CSS.0004 : Invalid operation. (log backup is not enabled)")
         now = state.runtime.clock.now()
         if any(r.status(now) == "RUNNING" for r in cluster.records):
-            return css_error(409, "CSS.0033", "a log backup task is already running for this cluster")
+            return css_error(409, "CSS.0011", "CSS.0011 : The cluster is busy. (a log backup is already running)")
         state.css.start_backup(cluster)
         return Response(status_code=200)
 
+    # StartLogs (open) and UpdateLogSetting (POST settings) take the same fields (SDK StartLogsReq,
+    # UpdateLogSettingReq; terraform openLogBackup, updateLogBackupSetting).
     @router.post(PREFIX + "/open")
-    async def open_logs(project_id: str, cluster_id: str) -> Response:
+    @router.post(PREFIX + "/settings")
+    async def configure(project_id: str, cluster_id: str, request: Request) -> Response:
         cluster = find(project_id, cluster_id)
         if isinstance(cluster, Response):
             return cluster
-        cluster.log_backup = True
+        action, body = _action(request), await body_of(request)
+        if isinstance(body, Response):
+            return body
+        if action is None:
+            return css_error(400, "CSS.0001", "CSS.0001 : Incorrect parameters. (action)")
+        state.css.configure(cluster, body, real_time=action == "real_time_log_collect")
         return Response(status_code=200)
 
-    @router.post(PREFIX + "/close")
-    async def close_logs(project_id: str, cluster_id: str) -> Response:
+    @router.get(PREFIX + "/settings")
+    async def get_settings(project_id: str, cluster_id: str) -> Response:
         cluster = find(project_id, cluster_id)
         if isinstance(cluster, Response):
             return cluster
-        cluster.log_backup = False
+        return json_response(state.css.settings_view(cluster))
+
+    # PUT, as the SDK (StopLogs) and terraform (closeLogBackup) call it.
+    @router.put(PREFIX + "/close")
+    async def close_logs(project_id: str, cluster_id: str, request: Request) -> Response:
+        cluster = find(project_id, cluster_id)
+        if isinstance(cluster, Response):
+            return cluster
+        action = _action(request)
+        conf = cluster.settings
+        closing_real_time = action == "real_time_log_collect"
+        if action is None or (conf.real_time is None if closing_real_time else not conf.log_switch):
+            # terraform: {"errCode":"CSS.0004","externalMessage":"CSS.0004 : Invalid operation. (Illegal operation)"}
+            return css_error(415, "CSS.0004", "CSS.0004 : Invalid operation. (Illegal operation)")
+        with state.runtime.lock:
+            if closing_real_time:
+                conf.real_time = None
+            else:
+                conf.log_switch = conf.auto_enable = False
+                conf.updated = state.runtime.clock.now()
+        return Response(status_code=200)
+
+    @router.post(PREFIX + "/policy/update")
+    async def update_policy(project_id: str, cluster_id: str, request: Request) -> Response:
+        cluster = find(project_id, cluster_id)
+        if isinstance(cluster, Response):
+            return cluster
+        body = await body_of(request)
+        if isinstance(body, Response):
+            return body
+        period = _text(body, "period")
+        if period is None:
+            return css_error(400, "CSS.0001", "CSS.0001 : Incorrect parameters. (period is required)")
+        if not cluster.log_backup:
+            return css_error(412, "CSS.0004", "CSS.0004 : Invalid operation. (log backup is not enabled)")
+        state.css.configure(cluster, {"auto_enable": True, "period": period}, real_time=False)
+        return Response(status_code=200)
+
+    @router.put(PREFIX + "/policy/close")
+    async def close_policy(project_id: str, cluster_id: str) -> Response:
+        cluster = find(project_id, cluster_id)
+        if isinstance(cluster, Response):
+            return cluster
+        with state.runtime.lock:
+            cluster.settings.auto_enable = False
+            cluster.settings.updated = state.runtime.clock.now()
         return Response(status_code=200)
 
     @router.get(PREFIX + "/records")
@@ -129,12 +277,13 @@ def build_router(state: EmulatorState) -> APIRouter:
         if isinstance(cluster, Response):
             return cluster
         params = request.query_params
-        # The seed names the paging parameter ``start``; the newer docs and the SDK say ``offset``.
+        # The seed, older docs and terraform's data source page with ``start``; the SDK and the
+        # newer docs with ``offset``.
         start = int_param(params.get("start", params.get("offset")), 1, 0, 1000)
         limit = int_param(params.get("limit"), 10, 1, 1000)
         status_filter = params.get("status") or None
         if start is None or limit is None or status_filter not in (None, "FAIL", "NOT_FAIL"):
-            return css_error(400, "CSS.0001", "invalid start/offset, limit or status")
+            return css_error(400, "CSS.0001", "CSS.0001 : Incorrect parameters. (start/offset, limit or status)")
         now = state.runtime.clock.now()
         with state.runtime.lock:
             newest_first = state.runtime.quirks.css_record_order == "newest_first"

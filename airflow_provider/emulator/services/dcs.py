@@ -32,6 +32,7 @@ FAIL_AT = 3  # the second sub-step of "Data migration."
 FAIL_CODE = "DCS.5012"
 # The seed shows error codes even on FINISH steps; a client must not read them as failure.
 FINISH_CODE = "DCS.4064"
+MAX_REMAIN = 2**31 - 1
 
 
 @dataclass
@@ -137,14 +138,27 @@ class DcsService:
                     "sub_step_details": sub_details,
                 }
             )
+        finished = task.finished(now)
         if task.outcome == "fail":
             elapsed_steps = min(FAIL_AT, (now - task.created) / length) if length > 0 else FAIL_AT
             progress = int(max(0.0, elapsed_steps) / SUB_STEP_COUNT * 100)
-            remain = 0 if task.finished(now) else math.ceil(task.finished_at - now)
         else:
             progress = int(task.fraction(now) * 100)
-            remain = max(0, math.ceil(task.finished_at - now))
-        return {"progress": progress, "remain_time": remain, "step_details": steps}
+        # remain_time is in seconds as the client lives them: the emulated clock runs ``speed``
+        # times faster than the wall clock, so emulated seconds are divided by it.
+        # Capped at the largest int the SDK's Java-typed field can carry (a frozen test clock).
+        wall = (task.finished_at - now) / self.rt.clock.speed
+        remain = 0 if finished else max(0, min(MAX_REMAIN, math.ceil(wall)))
+        body: dict[str, Any] = {"progress": progress, "remain_time": remain, "step_details": steps}
+        final = self.rt.quirks.dcs_final_progress
+        if finished and task.outcome != "fail" and final != "100":
+            # No source says progress reaches 100 when every step is FINISH; the seed shows it
+            # lagging the steps (30 with every listed sub-step FINISH).
+            if final == "99":
+                body["progress"] = 99
+            else:
+                del body["progress"]
+        return body
 
     def summary(self, task: BackgroundTask) -> dict[str, Any]:
         now = self.rt.clock.now()
@@ -169,11 +183,12 @@ def build_router(state: EmulatorState) -> APIRouter:
     router = APIRouter()
 
     def find(project_id: str, instance_id: str) -> dict[str, BackgroundTask] | Response:
+        # Codes from the DCS error code appendix (api-ref/source/appendix/error_codes.rst).
         if project_id != state.config.identities.project_id:
-            return dcs_error(403, "DCS.4001", f"project {project_id} does not match the credentials")
+            return dcs_error(401, "DCS.1004", "Project ID does not match the token.")
         tasks = state.dcs.instances.get(instance_id)
         if tasks is None:
-            return dcs_error(404, "DCS.4010", f"instance {instance_id} does not exist")
+            return dcs_error(404, "DCS.3022", "This DCS instance does not exist.")
         return tasks
 
     @router.get(PREFIX)
@@ -184,8 +199,10 @@ def build_router(state: EmulatorState) -> APIRouter:
         params = request.query_params
         offset = int_param(params.get("offset"), 0, 0, 100_000)
         limit = int_param(params.get("limit"), 10, 1, 1000)
+        # The doc's parameter table says start_time, its example request begin_time.
+        start_time = params.get("start_time") or params.get("begin_time")
         try:
-            low = parse_dcs_filter_time(params["start_time"]) if params.get("start_time") else None
+            low = parse_dcs_filter_time(start_time) if start_time else None
             high = parse_dcs_filter_time(params["end_time"]) if params.get("end_time") else None
         except ValueError:
             return dcs_error(400, "DCS.4800", "start_time/end_time must be yyyyMMddHHmmss")
@@ -204,7 +221,7 @@ def build_router(state: EmulatorState) -> APIRouter:
             return tasks
         task = tasks.get(task_id)
         if task is None:
-            return dcs_error(404, "DCS.4011", f"background task {task_id} does not exist")
+            return dcs_error(404, "DCS.4001", "The requested URL does not exist.")
         return json_response(state.dcs.progress(task))
 
     @router.delete(PREFIX + "/{task_id}")
@@ -213,9 +230,15 @@ def build_router(state: EmulatorState) -> APIRouter:
         if isinstance(tasks, Response):
             return tasks
         with state.runtime.lock:
-            removed = tasks.pop(task_id, None)
-        if removed is None:
-            return dcs_error(404, "DCS.4011", f"background task {task_id} does not exist")
-        return Response(status_code=204)
+            task = tasks.get(task_id)
+            if task is None:
+                return dcs_error(404, "DCS.4001", "The requested URL does not exist.")
+            # "You can only delete the records of tasks in the Successful or Failed state" (DCS
+            # user guide, Viewing Background Tasks).
+            if not task.finished(state.runtime.clock.now()):
+                return dcs_error(400, "DCS.4017", "This DCS instance job task is still running.")
+            del tasks[task_id]
+        # 200 with {"message": ""} is the DeleteBackgroundTask doc's example (SDK DeleteBackgroundTaskResponse).
+        return json_response({"message": ""})
 
     return router

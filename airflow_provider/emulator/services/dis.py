@@ -2,7 +2,10 @@
 
 A dump task is continuous: while RUNNING it closes one dump period every
 ``durations.dis_period`` emulated seconds, and each closed period is one log entry.
-A task planned to ``fail`` turns ERROR after its duration and stops producing periods.
+A task planned to ``fail`` turns ERROR (or ABNORMAL, a quirk) after its duration and stops
+producing periods; one planned ``partial`` fails every second period.
+
+Error codes are the DIS error code appendix's (api-ref/source/appendix/error_codes.rst).
 """
 
 from __future__ import annotations
@@ -45,10 +48,14 @@ class TransferTask(TimedTask):
     def failed(self, now: float) -> bool:
         return self.outcome == "fail" and now >= self.finished_at
 
-    def state(self, now: float) -> str:
+    def state(self, now: float, failed_state: str = "ERROR") -> str:
         if self.failed(now):
-            return "ERROR"
+            return failed_state
         return "RUNNING" if self.runs and self.runs[-1][1] is None else "PAUSED"
+
+    def period_failed(self, index: int) -> bool:
+        """A ``partial`` task fails every second dump period (the OBS write of that period)."""
+        return self.outcome == "partial" and index % 2 == 1
 
     def periods(self, now: float) -> list[tuple[float, float]]:
         horizon = min(now, self.finished_at) if self.outcome == "fail" else now
@@ -95,7 +102,13 @@ class DisService:
         with self.rt.lock:
             plan = self.rt.next_plan("dis")
             created = self.rt.clock.now() - started_ago
-            period = self.rt.config.durations.dis_period
+            # A task created through the API dumps every deliver_time_interval seconds ("User-defined
+            # interval at which data is imported ... into OBS", Adding OBS Dump Tasks doc).
+            interval = (descriptor or {}).get("deliver_time_interval")
+            if isinstance(interval, int) and not isinstance(interval, bool) and interval > 0:
+                period = float(interval)
+            else:
+                period = self.rt.config.durations.dis_period
             task = TransferTask(
                 id=task_id or self.rt.alnum_id(19),
                 created=created,
@@ -121,13 +134,23 @@ class DisService:
             elif not running and is_running:
                 task.runs[-1][1] = now
 
+    def entries(self, task: TransferTask, now: float) -> list[dict[str, Any]]:
+        """The log entries of every closed period; how a failed period shows is a quirk."""
+        omit_failed = self.rt.quirks.dis_failed_period == "omitted"
+        return [
+            self.entry(task, i, start, end)
+            for i, (start, end) in enumerate(task.periods(now))
+            if not (omit_failed and task.period_failed(i))
+        ]
+
     def entry(self, task: TransferTask, index: int, start: float, end: float) -> dict[str, Any]:
         digest = hashlib.sha256(f"{task.id}:{index}".encode()).digest()
         records = 1000 + int.from_bytes(digest[:3], "big") % 50_000
         start_ms = epoch_ms(start)
         return {
             "transferTaskId": task.id,
-            "state": 0,
+            # The seed's normal entry has state 0; no source gives a failed period's value.
+            "state": 1 if task.period_failed(index) else 0,
             "destinationType": "OBS",
             "startTime": start_ms,
             "endTime": epoch_ms(end),
@@ -144,20 +167,27 @@ class DisService:
         now = self.rt.clock.now()
         periods = task.periods(now)
         last = periods[-1][1] if periods else task.created
-        return {
+        shown: dict[str, Any] = {
             "task_name": task.name,
             "task_id": task.id,
             "destination_type": "OBS",
-            "state": task.state(now),
+            "state": task.state(now, self.rt.quirks.dis_failed_task_state),
             "create_time": epoch_ms(task.created),
             "last_transfer_timestamp": epoch_ms(last),
         }
+        if self.rt.quirks.dis_task_id_in_list == "absent":
+            del shown["task_id"]
+        return shown
 
 
-def _page(body: dict[str, Any]) -> tuple[int, int] | None:
+def _page(body: dict[str, Any], accepted: str) -> tuple[int, int] | None:
+    """``pageInfo`` as the doc's table has it (an object with pageIndex and pageTotal) or as its
+    example request sends it (an array); which one the real service takes is the quirk."""
     info = body.get("pageInfo")
     if info is None:
         return 1, 10
+    if accepted != "both" and isinstance(info, list) != (accepted == "array"):
+        return None
     if isinstance(info, list):
         # The doc's example sends [{"pageIndex": 1}, {"pageIndex": 10}]: index, then size.
         values = [item.get("pageIndex") for item in info if isinstance(item, dict)]
@@ -172,28 +202,43 @@ def _page(body: dict[str, Any]) -> tuple[int, int] | None:
     return index, size
 
 
+NO_STREAM = "DIS.4301", "The stream does not exist."
+NO_TASK = "DIS.4354", "The transfer task does not exist."
+BAD_REQUEST = "DIS.4200", "Invalid request."
+
+
 def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one short handler per endpoint
     router = APIRouter()
 
     def dis_error(status: int, code: str, message: str) -> Response:
         return cloud_error(status, code, message)
 
+    def log_error(code: str, message: str) -> Response:
+        """The transfertasklog doc has only a 200 body whose ``message`` carries "the details of the
+        error"; every other DIS API answers 400 with error_code/error_msg: the quirk picks."""
+        if state.runtime.quirks.dis_log_errors == "status":
+            return dis_error(400, code, message)
+        return json_response({"errorCode": code, "totalNum": 0, "message": message, "transferTaskLogList": None}, 200)
+
     @router.post("/v1/transfertasklog/{task_id}")
     async def transfer_task_log(task_id: str, request: Request) -> Response:
         body = await json_body(request)
         body = {} if body is None else body
         if not isinstance(body, dict):
-            return dis_error(400, "DIS.4200", "Invalid request body")
+            return log_error(*BAD_REQUEST)
         task = state.dis.by_id.get(task_id)
-        if task is None:
-            return dis_error(400, "DIS.4303", f"Transfer task {task_id} does not exist")
+        # The path has no project: the signed X-Project-Id names it (BasicCredentials.sign_request);
+        # a task of another project is not found.
+        project = request.headers.get("x-project-id")
+        if task is None or (project is not None and project != state.config.identities.project_id):
+            return log_error(*NO_TASK)
         order = body.get("order", "desc")
         sort_by = body.get("sortBy", "createTimeStr")
-        page = _page(body)
+        page = _page(body, state.runtime.quirks.dis_page_info)
         if order not in ("asc", "desc") or sort_by not in SORT_KEYS or page is None:
-            return dis_error(400, "DIS.4200", "Invalid order, sortBy or pageInfo")
+            return log_error(*BAD_REQUEST)
         now = state.runtime.clock.now()
-        entries = [state.dis.entry(task, i, s, e) for i, (s, e) in enumerate(task.periods(now))]
+        entries = state.dis.entries(task, now)
         key = SORT_KEYS[sort_by]
         entries.sort(key=lambda item: (item[key], item["startTime"]), reverse=order == "desc")
         index, size = page
@@ -217,10 +262,10 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one shor
 
     def find_stream(project_id: str, stream_name: str) -> Stream | Response:
         if project_id != state.config.identities.project_id:
-            return dis_error(404, "DIS.4301", f"project {project_id} not found")
+            return dis_error(400, "DIS.4117", f"Invalid Project Id. {project_id}")
         stream = state.dis.streams.get(stream_name)
         if stream is None:
-            return dis_error(404, "DIS.4301", f"Stream {stream_name} does not exist")
+            return dis_error(400, NO_STREAM[0], f"{NO_STREAM[1]} {stream_name}")
         return stream
 
     @router.get(STREAMS)
@@ -229,6 +274,7 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one shor
         if isinstance(stream, Response):
             return stream
         tasks = [state.dis.describe(t) for t in stream.tasks.values()]
+        # quota: "A maximum of five dump tasks can be created for one stream" (DIS.4357).
         return json_response({"total_number": len(tasks), "quota": 5, "tasks": tasks})
 
     @router.post(STREAMS)
@@ -240,9 +286,11 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one shor
         descriptor = body.get("obs_destination_descriptor") if isinstance(body, dict) else None
         name = descriptor.get("task_name") if isinstance(descriptor, dict) else None
         if not isinstance(name, str) or not name:
-            return dis_error(400, "DIS.4200", "obs_destination_descriptor.task_name is required")
+            return dis_error(400, BAD_REQUEST[0], "Invalid request. obs_destination_descriptor.task_name is required")
         if name in stream.tasks:
-            return dis_error(400, "DIS.4306", f"Transfer task {name} already exists")
+            return dis_error(400, "DIS.4355", "The transfer task already exists.")
+        if len(stream.tasks) >= 5:
+            return dis_error(400, "DIS.4357", "Exceeded transfer task quota.")
         assert isinstance(descriptor, dict)
         state.dis.add_task(stream, name, descriptor=descriptor)
         return Response(status_code=201)
@@ -254,7 +302,7 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one shor
             return stream
         task = stream.tasks.get(task_name)
         if task is None:
-            return dis_error(404, "DIS.4303", f"Transfer task {task_name} does not exist")
+            return dis_error(400, *NO_TASK)
         shown = {"stream_name": stream.name, **state.dis.describe(task)}
         shown["obs_destination_description"] = task.descriptor
         return json_response(shown)
@@ -269,7 +317,7 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one shor
             if task is not None:
                 state.dis.by_id.pop(task.id, None)
         if task is None:
-            return dis_error(404, "DIS.4303", f"Transfer task {task_name} does not exist")
+            return dis_error(400, *NO_TASK)
         return Response(status_code=204)
 
     @router.post(STREAMS + "/action")
@@ -279,12 +327,12 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one shor
             return stream
         body = await json_body(request)
         if not isinstance(body, dict) or body.get("action") not in ("start", "stop"):
-            return dis_error(400, "DIS.4200", "action must be start or stop")
+            return dis_error(400, BAD_REQUEST[0], "Invalid request. action must be start or stop")
         ids = [str(t.get("id")) for t in body.get("tasks") or [] if isinstance(t, dict)]
         by_id = {t.id: t for t in stream.tasks.values()}
         unknown = [i for i in ids if i not in by_id]
         if not ids or unknown:
-            return dis_error(400, "DIS.4303", f"Transfer task(s) not found: {unknown or 'none given'}")
+            return dis_error(400, *NO_TASK)
         for task_id in ids:
             state.dis.set_running(by_id[task_id], body["action"] == "start")
         return Response(status_code=200)

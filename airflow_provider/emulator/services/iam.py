@@ -39,14 +39,14 @@ def build_router(state: EmulatorState) -> APIRouter:
         methods = _dig(body, "auth", "identity", "methods")
         user = _dig(body, "auth", "identity", "password", "user")
         if not isinstance(methods, list) or "password" not in methods or not isinstance(user, dict):
-            return iam_error(400, "Bad Request", "auth.identity must use the password method", "1100")
+            return iam_error(400, "Bad Request", "auth.identity must use the password method")
         domain = _dig(user, "domain", "name") or _dig(user, "domain", "id")
         store = state.identity
         if not store.check_password(domain, str(user.get("name")), str(user.get("password"))):
-            return iam_error(401, "Unauthorized", "The username or password is wrong.", "1101")
+            return iam_error(401, "Unauthorized", "The username or password is wrong.")
         project = _dig(body, "auth", "scope", "project")
         if not isinstance(project, dict) or not store.project_matches(project.get("id"), project.get("name")):
-            return iam_error(400, "Bad Request", "auth.scope.project does not name a project of this user", "1102")
+            return iam_error(400, "Bad Request", "auth.scope.project does not name a project of this user")
         token = store.issue_token()
         ids = state.config.identities
         domain_ref = {"id": ids.domain_id, "name": ids.domain_name}
@@ -58,7 +58,8 @@ def build_router(state: EmulatorState) -> APIRouter:
                 "project": {"id": ids.project_id, "name": ids.region, "domain": domain_ref},
                 "user": {"id": ids.user_id, "name": ids.user_name, "domain": domain_ref, "password_expires_at": ""},
                 "roles": [{"id": "0", "name": "op_fine_grained"}],
-                "catalog": [] if request.query_params.get("nocatalog") == "true" else _catalog(state, request),
+                # "Any non-empty string for this parameter will be interpreted as true" (IAM API doc)
+                "catalog": [] if request.query_params.get("nocatalog") else _catalog(state, request),
             }
         }
         return json_response(payload, 201, headers={"X-Subject-Token": token.value})
@@ -76,7 +77,7 @@ def build_router(state: EmulatorState) -> APIRouter:
         body = await json_body(request)
         methods = _dig(body, "auth", "identity", "methods")
         if not isinstance(methods, list) or "token" not in methods:
-            return iam_error(400, "Bad Request", "auth.identity.methods must contain token", "1100")
+            return iam_error(400, "Bad Request", "auth.identity.methods must contain token")
         token_id = _dig(body, "auth", "identity", "token", "id")
         if token_id is not None:
             issued = state.identity.token(str(token_id))
@@ -84,7 +85,7 @@ def build_router(state: EmulatorState) -> APIRouter:
                 return iam_error(401, "Unauthorized", "The token in auth.identity.token.id is invalid or expired")
         duration = _dig(body, "auth", "identity", "token", "duration_seconds") or MIN_DURATION
         if not isinstance(duration, int) or not MIN_DURATION <= duration <= MAX_DURATION:
-            return iam_error(400, "Bad Request", "duration_seconds must be within [900, 86400]", "1100")
+            return iam_error(400, "Bad Request", "duration_seconds must be within [900, 86400]")
         key = state.identity.issue_temporary_key(duration)
         return json_response(
             {
