@@ -20,6 +20,7 @@ from airflow_provider.core.errors import (
     EdgeTaskNotFoundError,
     HuaweiCloudError,
     InvalidInputError,
+    NotAccessibleError,
     NotFoundError,
     RateLimitedError,
     TaskFailedError,
@@ -119,6 +120,8 @@ class WaitGuard:
                     f"deletes every task when it restarts): {exc}"
                 )
             return TaskGoneError(f"{self.label} not found on MEF Center: {exc}")
+        if isinstance(exc, NotAccessibleError):  # its message already says "not found or not accessible"
+            return TaskGoneError(f"{self.label}: {exc}")
         if isinstance(exc, NotFoundError):
             detail = " (it existed at an earlier check), so it was deleted or expired" if seen else ""
             return TaskGoneError(f"{self.label} not found{detail}: {exc}")

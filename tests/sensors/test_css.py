@@ -173,3 +173,14 @@ def test_vanished_record_is_a_clear_error(emulator: EmulatorHandle) -> None:
     with pytest.raises(HuaweiCloudError) as info:
         wait.poke(CONTEXT)
     assert f"CSS log backup {record_id} not found (it existed at an earlier check" in str(info.value)
+
+
+def test_a_missing_cluster_is_named_once_not_repeated(emulator: EmulatorHandle) -> None:
+    missing = "00000000-0000-4000-8000-000000000000"
+    wait = CssLogBackupSensor(task_id="wait_css", cluster_id=missing, record_id="r-1", **SENSOR_ARGS)
+    with pytest.raises(HuaweiCloudError) as caught:
+        wait.poke(CONTEXT)
+    text = str(caught.value)
+    assert text.count("not found") == 1, text
+    assert text.startswith("CSS log backup r-1: ")
+    assert "CSS.0015" in text and "00000000-0000-4000-8000-000000000000" in text

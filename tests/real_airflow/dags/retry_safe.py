@@ -4,7 +4,7 @@
   each with one retry: the test kills their worker processes mid-wait.
 * ``mef_pooled`` / ``mef_unpooled``: one deferrable MEF dump per run, downloaded under the run's
   own folder; ``list_archive`` reports which nodes' logs the archive holds. The pooled one takes a
-  slot of the one-slot ``mef_center`` pool, including while it waits in the triggerer.
+  slot of the one-slot ``mef_center`` pool while it runs in a worker.
 """
 
 from __future__ import annotations
