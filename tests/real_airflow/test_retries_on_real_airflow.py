@@ -85,7 +85,7 @@ def _finished(stack: AirflowStack, dag_id: str, run_id: str) -> str | None:
 def test_a_worker_killed_mid_wait_is_retried_onto_the_same_remote_task_and_a_clear_starts_anew(
     stack: AirflowStack,
 ) -> None:
-    admin = _start(stack, {"clouddc": 40, "css": 40, "mef": 40})
+    admin = _start(stack, {"clouddc": 25, "css": 25, "mef": 25})
     try:
         run_id = stack.trigger("durable_sigkill")
 

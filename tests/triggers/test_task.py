@@ -413,6 +413,7 @@ def test_serialize_round_trip_keeps_the_original_deadline() -> None:
         "options": {"completed_after": "2024-01-01T00:00:00+00:00", "min_records": 3},
         "accept_partial_failure": True,
         "waiting_since": 1_699_999_000.0,
+        "owned": False,  # a sensor's wait: it only watches the task (on_kill says so)
     }
 
 
