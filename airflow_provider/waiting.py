@@ -52,14 +52,15 @@ PRIMARY_ID = {
 
 #: Why a remote task goes on when Airflow stops waiting for it (a user marked the task failed or
 #: cleared it): none of these services offers a cancel call for the tasks the operators start (the
-#: MEF router registers no abort route; the CloudDC and CSS API references document none).
+#: MEF router registers no abort route; the CloudDC and CSS API references and SDKs have none; the
+#: DCS SDK's DeleteBackgroundTask deletes a task's record, it does not stop the task).
 KEEPS_RUNNING = {
     "edge": "MEF Center has no API to cancel a log dump",
     "clouddc": "CloudDC has no API to cancel a log export",
     "css": "CSS has no API to cancel a log backup",
-    "dis": "a transfer task is stopped only by its own stop action",
-    "dcs": "DCS background tasks cannot be cancelled",
+    "dcs": "DCS has no API to stop a background task",
 }
+NO_CANCEL = "the service has no API to cancel it"
 #: What a sensor's wait says instead: it never owned the task.
 NOT_OWNED = "a sensor only watches it"
 

@@ -24,7 +24,7 @@ from airflow_provider.core.polling import PollPolicy
 from airflow_provider.operators.durable import Phase, RemoteTaskMemory
 from airflow_provider.operators.links import CONSOLE_URL_KEY, HuaweiCloudConsoleLink, console_url
 from airflow_provider.sensors.base import default_deferrable
-from airflow_provider.waiting import KEEPS_RUNNING, TaskWait, primary_id
+from airflow_provider.waiting import KEEPS_RUNNING, NO_CANCEL, TaskWait, primary_id
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -190,7 +190,8 @@ class HuaweiCloudTaskOperator(BaseOperator):
         ti.xcom_push(key=CONSOLE_URL_KEY, value=console_url(self.service, region, ids, edge_base))
 
     def execute(self, context: Context) -> Any:
-        self._stop = threading.Event()
+        # One operator object may serve several tries in one process (dag.test): nothing carries over.
+        self._stop, self._memory, self._running_ids = threading.Event(), None, None
         try:
             ids, first = self.reattach(context)
             if ids is None:
@@ -272,6 +273,7 @@ class HuaweiCloudTaskOperator(BaseOperator):
         ids = event.get("ids") if isinstance(event, dict) else None
         if not isinstance(ids, dict):
             raise HuaweiCloudError(f"{self.task_id}: invalid trigger event {event!r}")
+        self._memory = None
         self._running_ids = {str(k): str(v) for k, v in ids.items()}
         try:
             status = self.task_wait(self._running_ids).complete(event)
@@ -292,7 +294,7 @@ class HuaweiCloudTaskOperator(BaseOperator):
                 "Stopped waiting for %s %s: %s, so it keeps running",
                 self._what(),
                 primary_id(self.service, self._running_ids),
-                KEEPS_RUNNING[self.service],
+                KEEPS_RUNNING.get(self.service, NO_CANCEL),
             )
 
     def _sleep(self, seconds: float) -> None:

@@ -185,6 +185,7 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
 
     def execute_started(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resumed after the triggerer created the dump (or gave up): record it, then wait for it."""
+        self._memory = None
         try:
             status = event.get("status") if isinstance(event, dict) else None
             if status == "started" and isinstance(event, dict) and isinstance(event.get("dump_task_id"), str):

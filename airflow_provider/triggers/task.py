@@ -141,9 +141,9 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
         The remote task is not cancelled (no service here offers a cancel call for it): one line says
         it keeps running, with its id.
         """
-        from airflow_provider.waiting import KEEPS_RUNNING, NOT_OWNED
+        from airflow_provider.waiting import KEEPS_RUNNING, NO_CANCEL, NOT_OWNED
 
-        why = KEEPS_RUNNING.get(self.service, "it has no cancel call") if self.owned else NOT_OWNED
+        why = KEEPS_RUNNING.get(self.service, NO_CANCEL) if self.owned else NOT_OWNED
         self.log.warning(
             "Stopped waiting for %s %s: %s, so it keeps running",
             SERVICE_LABELS.get(self.service, self.service),
