@@ -39,7 +39,6 @@ _HOST_EXCEPTIONS: dict[tuple[str, str], str] = {
 }
 
 GLOBAL_IAM_ENDPOINT = "https://iam.myhuaweicloud.com"
-CLOUD_SERVICES = ("css", "dcs", "dis", "clouddc", "iam")
 
 
 def regional_endpoint(service: str, region: str) -> str:

@@ -21,10 +21,6 @@ class TaskState(str, enum.Enum):
     def is_terminal(self) -> bool:
         return self in _TERMINAL
 
-    @property
-    def is_failure(self) -> bool:
-        return self in (TaskState.FAILED, TaskState.PARTIALLY_FAILED)
-
 
 _TERMINAL = frozenset({TaskState.SUCCEEDED, TaskState.PARTIALLY_FAILED, TaskState.FAILED})
 

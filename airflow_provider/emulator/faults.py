@@ -13,9 +13,8 @@ import random
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-FaultKind = Literal["status", "latency", "drop", "reset_mid_body", "malformed_json", "html_200", "empty_body"]
 FAULT_KINDS: tuple[str, ...] = (
     "status",
     "latency",

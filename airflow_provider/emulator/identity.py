@@ -91,10 +91,6 @@ class IdentityStore:
             return None
         return KeyLookup(temporary.secret_key, temporary.security_token, temporary.expires_at)
 
-    def add_access_key(self, access_key: str, secret_key: str) -> None:
-        with self._lock:
-            self._permanent[access_key] = secret_key
-
     def expire_all(self, *, temporary_keys: bool = True) -> int:
         """Make every issued token (and temporary key) expired now; returns how many."""
         past = time.time() - 1

@@ -65,10 +65,6 @@ class Runtime:
         self.token_lifetime = config.token_lifetime
         self._plans: dict[str, deque[Plan]] = defaultdict(deque)
 
-    def reseed(self) -> None:
-        self.rng = random.Random(self.config.seed)
-        self._plans.clear()
-
     def hex_id(self, length: int = 32) -> str:
         return "".join(self.rng.choice("0123456789abcdef") for _ in range(length))
 

@@ -39,10 +39,6 @@ def iam_expiry(epoch: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}000Z"
 
 
-def dcs_filter_time(epoch: float) -> str:
-    """``yyyyMMddHHmmss``, the form of the DCS task-list ``start_time``/``end_time`` filters."""
-    return _utc(epoch).strftime("%Y%m%d%H%M%S")
-
-
 def parse_dcs_filter_time(value: str) -> float:
+    """``yyyyMMddHHmmss``, the form of the DCS task-list ``start_time``/``end_time`` filters."""
     return datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc).timestamp()

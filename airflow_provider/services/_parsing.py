@@ -212,7 +212,6 @@ def _format_iso(moment: datetime) -> str:
 
 
 Percent = Annotated[float | None, BeforeValidator(parse_percent)]
-Number = Annotated[float | None, BeforeValidator(parse_number)]
 LenientInt = Annotated[int | None, BeforeValidator(parse_int)]
 Text = str | None  # numbers become strings: see ServiceModel
 Timestamp = Annotated[datetime | None, BeforeValidator(parse_datetime)]
