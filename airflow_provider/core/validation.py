@@ -59,7 +59,7 @@ def build_path(template: str, **params: object) -> str:
 
 
 def check_edge_task_id(value: object, name: str = "dump_task_id") -> str:
-    """MEF task ids are ``dumpMultiNodesLog`` + 1-128 of ``[-_a-zA-Z0-9.]`` (seed 000)."""
+    """MEF task ids are ``dumpMultiNodesLog`` + 1-128 of ``[-_a-zA-Z0-9.]`` (the query API's taskId rule)."""
     if not isinstance(value, str) or not _EDGE_TASK_ID.fullmatch(value):
         raise InvalidInputError(
             name, value, "must be 'dumpMultiNodesLog' followed by 1-128 of letters, digits, '-', '_', '.'"
@@ -68,7 +68,7 @@ def check_edge_task_id(value: object, name: str = "dump_task_id") -> str:
 
 
 def check_dis_task_id(value: object, name: str = "transfer_task_id") -> str:
-    """DIS dump task ids are exactly 19 letters and digits (seed 002)."""
+    """DIS dump task ids are exactly 19 letters and digits (the Showtransfertasklog task_id)."""
     if not isinstance(value, str) or not _DIS_TASK_ID.fullmatch(value):
         raise InvalidInputError(name, value, "must be exactly 19 letters and digits")
     return value

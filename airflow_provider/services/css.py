@@ -1,4 +1,4 @@
-"""CSS cluster log backups (seed 003): start a backup, find its record, poll the record.
+"""CSS cluster log backups (ListLogsJob, CreateLogBackup): start a backup, find its record, poll the record.
 
 The start call returns no id, so the operator notes the record ids, starts the backup and picks
 the Manual record the call created (``started_record``). The records query parameter is

@@ -1,4 +1,4 @@
-"""MEF Center edge manager log dump (seed 000): start a dump, poll it, download the archive.
+"""MEF Center edge manager log dump (mefapiref_0042-0044): start a dump, poll it, download the archive.
 
 Every MEF body is the envelope ``{status, msg, data}``. MEF sends errors as HTTP 400, which the
 transport raises; an error envelope inside a 200 is raised here as the same error class with
