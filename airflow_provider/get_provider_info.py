@@ -110,7 +110,10 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": EDGE_INTEGRATION, "python-modules": ["airflow_provider.operators.edge"]},
         ],
         "triggers": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider.triggers.task"]}],
-        "extra-links": ["airflow_provider.operators.links.HuaweiCloudConsoleLink"],
+        "extra-links": [
+            "airflow_provider.operators.links.HuaweiCloudConsoleLink",
+            "airflow_provider.operators.links.MefCenterLink",
+        ],
         "connection-types": [
             {
                 "connection-type": "huaweicloud",

@@ -4,7 +4,8 @@
 finds the record the call created and pushes ``record_id`` and ``job_id`` to XCom before it
 waits (in the triggerer: ``deferrable=True``). Its return value is the final status, whose
 ``result`` holds the record (``log_path`` is where the logs landed in the bucket).
-``report`` reads both XComs, as any downstream task would.
+``report`` takes both as arguments (``backup.output`` and ``XComArg(backup, key=...)``), as any
+downstream task should: Airflow then orders the tasks and pulls the values itself.
 
 The default cluster is the emulator's seeded one, so the DAG runs unchanged against it.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from airflow.sdk import DAG, Param, task
+from airflow.sdk import DAG, Param, XComArg, task
 
 from airflow_provider.operators.css import CssLogBackupOperator
 
@@ -35,12 +36,9 @@ with DAG(
         min_poll_interval=0.5,
     )
 
-    @task
-    def report(**context: Any) -> dict[str, Any]:
-        ti = context["ti"]
-        status = ti.xcom_pull(task_ids="backup_css_logs")  # the operator's return value
-        record_id = ti.xcom_pull(task_ids="backup_css_logs", key="record_id")  # pushed before the wait
-        job_id = ti.xcom_pull(task_ids="backup_css_logs", key="job_id")
+    # One XCom, the summary: a task typed "-> dict" would otherwise push each key as an XCom too.
+    @task(multiple_outputs=False)
+    def report(status: dict[str, Any], record_id: str, job_id: str) -> dict[str, Any]:
         return {
             "record_id": record_id,
             "job_id": job_id,
@@ -48,4 +46,9 @@ with DAG(
             "log_path": status["result"]["log_path"],
         }
 
-    backup >> report()
+    # The final status is the return value; the ids were pushed before the wait began.
+    report(
+        backup.output,  # type: ignore[arg-type]  # XComArgs are the values at run time
+        XComArg(backup, key="record_id"),  # type: ignore[arg-type]
+        XComArg(backup, key="job_id"),  # type: ignore[arg-type]
+    )

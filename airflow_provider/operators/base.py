@@ -22,7 +22,7 @@ from airflow_provider.core.errors import (
 )
 from airflow_provider.core.polling import PollPolicy
 from airflow_provider.operators.durable import Phase, RemoteTaskMemory
-from airflow_provider.operators.links import CONSOLE_URL_KEY, HuaweiCloudConsoleLink, console_url
+from airflow_provider.operators.links import HuaweiCloudConsoleLink, push_console_url
 from airflow_provider.sensors.base import default_deferrable
 from airflow_provider.waiting import KEEPS_RUNNING, NO_CANCEL, TaskWait, primary_id
 
@@ -185,9 +185,7 @@ class HuaweiCloudTaskOperator(BaseOperator):
         ti = context["ti"]
         for key, value in ids.items():
             ti.xcom_push(key=key, value=value)
-        region = getattr(getattr(self.hook, "config", None), "region", None)
-        edge_base = getattr(getattr(self.hook, "config", None), "base_url", None)
-        ti.xcom_push(key=CONSOLE_URL_KEY, value=console_url(self.service, region, ids, edge_base))
+        push_console_url(ti, self.service, self.hook, ids)
 
     def execute(self, context: Context) -> Any:
         # One operator object may serve several tries in one process (dag.test): nothing carries over.

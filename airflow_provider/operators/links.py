@@ -1,12 +1,14 @@
-"""Extra links to the Huawei Cloud console (and MEF Center) for the task an operator started.
+"""Extra links to the Huawei Cloud console (and MEF Center) for the task an operator or sensor is about.
 
-The operator stores the URL in XCom as soon as the remote id exists, so the link is there even
-when the wait later fails; the worker copies it into the link's own XCom key when the task ends.
+The task stores the URL in XCom as soon as the remote id is known, so the link is there even when
+the wait later fails. When the task ends, Airflow's worker asks each link for its URL, passing the
+running task instance, and stores the answer under the link's own XCom key for the UI: the link
+reads the URL back with that task instance's public ``xcom_pull``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from airflow.sdk import BaseOperatorLink
@@ -35,6 +37,13 @@ def console_url(service: str, region: str | None, ids: dict[str, str], edge_base
     return f"{CONSOLE}/" + template.format(region=region_q, **{k: values.get(k, "") for k in _fields(template)})
 
 
+def push_console_url(ti: Any, service: str, hook: object, ids: dict[str, str]) -> None:
+    """XCom the console URL of ``ids`` (region or MEF Center address from the hook's connection)."""
+    config = getattr(hook, "config", None)
+    region, edge_base = getattr(config, "region", None), getattr(config, "base_url", None)
+    ti.xcom_push(key=CONSOLE_URL_KEY, value=console_url(service, region, ids, edge_base))
+
+
 def _fields(template: str) -> list[str]:
     import string
 
@@ -42,10 +51,24 @@ def _fields(template: str) -> list[str]:
 
 
 class HuaweiCloudConsoleLink(BaseOperatorLink):
+    """The Huawei Cloud console page of the resource the task is about."""
+
     name = "Huawei Cloud Console"
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        from airflow.sdk.execution_time.xcom import XCom
-
-        value = XCom.get_value(ti_key=ti_key, key=CONSOLE_URL_KEY)
+        pull = getattr(ti_key, "xcom_pull", None)  # the running task instance, at the end of the task
+        if not callable(pull):
+            return ""
+        value = pull(key=CONSOLE_URL_KEY)
         return value if isinstance(value, str) else ""
+
+
+class MefCenterLink(HuaweiCloudConsoleLink):
+    """The MEF Center (an on-premises server, not the Huawei Cloud console) the edge task is about."""
+
+    name = "MEF Center"
+
+
+def link_for(service: str) -> HuaweiCloudConsoleLink:
+    """The extra link a task of ``service`` shows."""
+    return MefCenterLink() if service == "edge" else HuaweiCloudConsoleLink()

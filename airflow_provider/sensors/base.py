@@ -9,6 +9,7 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 
 from airflow_provider.core.errors import HuaweiCloudError
 from airflow_provider.core.polling import PollPolicy
+from airflow_provider.operators.links import HuaweiCloudConsoleLink, push_console_url
 from airflow_provider.waiting import NOT_OWNED, TaskWait
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ class HuaweiCloudTaskSensor(BaseSensorOperator):
 
     service: ClassVar[str]
     conn_id_attr: ClassVar[str] = "huaweicloud_conn_id"
+    operator_extra_links = (HuaweiCloudConsoleLink(),)
     ui_color = "#f9e0e0"
 
     def __init__(
@@ -108,6 +110,7 @@ class HuaweiCloudTaskSensor(BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         try:
+            push_console_url(context["ti"], self.service, self.hook, self.task_wait().ids)
             if not self.deferrable:
                 return super().execute(context)
             first = self.poke(context)

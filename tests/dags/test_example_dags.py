@@ -106,7 +106,7 @@ def test_edge_log_dump_runs_and_downloads(
     with tarfile.open(archive, mode="r:gz") as tar:
         assert sorted(m.name for m in tar.getmembers()) == ["edge-node-1.log", "edge-node-2.log", "edge-node-3.log"]
     assert values[("list_archive", "return_value")] == ["edge-node-1.log", "edge-node-2.log", "edge-node-3.log"]
-    assert values[("dump_edge_logs", LINK_KEY)] == huaweicloud_emulator.edge_url + "/"
+    assert values[("dump_edge_logs", "_link_MefCenterLink")] == huaweicloud_emulator.edge_url + "/"
 
 
 @pytest.mark.dag
@@ -161,6 +161,7 @@ def test_css_log_backup_runs_and_reports_the_record(
     assert report["state"] == "SUCCEEDED"
     assert report["log_path"].startswith("css-backup-")
     assert values[("backup_css_logs", "return_value")]["result"]["record_id"] == record_id
+    assert [key for task, key in values if task == "report"] == ["return_value"]  # one XCom, not one per key
 
 
 @pytest.mark.dag

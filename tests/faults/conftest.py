@@ -20,6 +20,7 @@ import pytest
 from airflow_provider.core.async_transport import close_shared_clients
 from airflow_provider.core.auth import TOKEN_CACHE
 from airflow_provider.sensors.dcs import DcsBackgroundTaskSensor
+from tests.sensors._support import FakeTaskInstance
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Iterator
@@ -36,7 +37,7 @@ TIMEOUT = [1, 1]
 FROZEN = 1e-9
 SENSOR_ARGS: dict[str, Any] = {"poke_interval": 0.5, "min_poll_interval": 0.1, "timeout": 60}
 FAST_POLICY = {"kind": "fixed", "poke_interval": 0.2, "min_interval": 0.1, "factor": 2.0}
-CONTEXT = cast("Context", {})
+CONTEXT = cast("Context", {"ti": FakeTaskInstance()})
 MODES = ("sync", "async")
 
 

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import pytest
 
-from airflow_provider.operators.base import HuaweiCloudTaskOperator
+from airflow_provider.operators import links as links_module
 from airflow_provider.operators.clouddc import CloudDCLogExportOperator
 from airflow_provider.operators.css import CssLogBackupOperator
 from airflow_provider.operators.edge import EdgeLogDumpOperator
-from airflow_provider.operators.links import CONSOLE, HuaweiCloudConsoleLink, console_url
+from airflow_provider.operators.links import (
+    CONSOLE,
+    CONSOLE_URL_KEY,
+    HuaweiCloudConsoleLink,
+    MefCenterLink,
+    console_url,
+)
+from airflow_provider.sensors.clouddc import CloudDCLogExportSensor
+from airflow_provider.sensors.css import CssLogBackupSensor
+from airflow_provider.sensors.dcs import DcsBackgroundTaskSensor
+from airflow_provider.sensors.dis import DisTransferTaskSensor
+from airflow_provider.sensors.edge import EdgeLogDumpSensor
+
+if TYPE_CHECKING:
+    from airflow.sdk import BaseOperator
 
 
 @pytest.mark.parametrize(
@@ -34,9 +51,40 @@ def test_edge_url_is_the_mef_center_itself() -> None:
     assert console_url("edge", None, {"dump_task_id": "x"}, "https://mef.example:30035") == "https://mef.example:30035/"
 
 
-def test_every_task_operator_declares_the_console_link() -> None:
-    for operator_class in (EdgeLogDumpOperator, CloudDCLogExportOperator, CssLogBackupOperator):
-        assert issubclass(operator_class, HuaweiCloudTaskOperator)
-        links = operator_class.operator_extra_links
-        assert [type(link) for link in links] == [HuaweiCloudConsoleLink]
-        assert links[0].name == "Huawei Cloud Console"
+@pytest.mark.parametrize(
+    ("task_class", "link_class", "name"),
+    [
+        (CloudDCLogExportOperator, HuaweiCloudConsoleLink, "Huawei Cloud Console"),
+        (CssLogBackupOperator, HuaweiCloudConsoleLink, "Huawei Cloud Console"),
+        (EdgeLogDumpOperator, MefCenterLink, "MEF Center"),
+        (CloudDCLogExportSensor, HuaweiCloudConsoleLink, "Huawei Cloud Console"),
+        (CssLogBackupSensor, HuaweiCloudConsoleLink, "Huawei Cloud Console"),
+        (DcsBackgroundTaskSensor, HuaweiCloudConsoleLink, "Huawei Cloud Console"),
+        (DisTransferTaskSensor, HuaweiCloudConsoleLink, "Huawei Cloud Console"),
+        (EdgeLogDumpSensor, MefCenterLink, "MEF Center"),
+    ],
+)
+def test_every_operator_and_sensor_links_to_where_its_task_lives(
+    task_class: type[BaseOperator], link_class: type[HuaweiCloudConsoleLink], name: str
+) -> None:
+    links = list(task_class.operator_extra_links)
+    assert [type(link) for link in links] == [link_class]
+    assert links[0].name == name
+
+
+def test_the_link_reads_the_url_back_from_the_running_task_instance() -> None:
+    class RunningTaskInstance:
+        def xcom_pull(self, key: str) -> str:
+            return {CONSOLE_URL_KEY: "https://console.huaweicloud.com/css/#/x"}[key]
+
+    link = HuaweiCloudConsoleLink()
+    running: Any = RunningTaskInstance()
+    assert link.get_link(CssLogBackupOperator(task_id="b", cluster_id="c"), ti_key=running) == (
+        "https://console.huaweicloud.com/css/#/x"
+    )
+    assert link.get_link(CssLogBackupOperator(task_id="b", cluster_id="c"), ti_key=object()) == ""  # type: ignore[arg-type]
+
+
+def test_links_use_no_private_airflow_module() -> None:
+    source = Path(links_module.__file__).read_text()
+    assert "execution_time" not in source

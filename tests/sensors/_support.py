@@ -26,17 +26,24 @@ if TYPE_CHECKING:
 
 #: Small intervals: a poke-mode wait takes a fraction of a second against the 50x emulator.
 SENSOR_ARGS: dict[str, Any] = {"poke_interval": 0.5, "min_poll_interval": 0.1, "timeout": 60}
-CONTEXT = cast("Context", {})
 
 
 class FakeTaskInstance:
-    """The one thing ``BaseSensorOperator.execute`` asks of the TI in reschedule mode."""
+    """What the sensors ask of the TI: XCom pushes (the console URL), and in reschedule mode the
+    first reschedule date."""
 
     def __init__(self, first_reschedule_date: datetime | None = None) -> None:
         self.first = first_reschedule_date
+        self.pushed: dict[str, Any] = {}
 
     def get_first_reschedule_date(self, context: Any) -> datetime | None:
         return self.first
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
+CONTEXT = cast("Context", {"ti": FakeTaskInstance()})
 
 
 def reschedule_context(first: datetime | None = None) -> Context:
