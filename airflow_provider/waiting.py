@@ -230,7 +230,7 @@ class TaskWait:
 
     def observe(self, status: TaskStatus) -> None:
         if self._progress is None:
-            self._progress = ProgressLog(self.logger)
+            self._progress = ProgressLog(self.logger, name=self.label)
         self._progress.observe(status)
         self.last_status = status
 
@@ -312,7 +312,7 @@ class TaskWait:
             status = TaskStatus.from_json(event["task_status"])
         except (TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
             raise HuaweiCloudError(f"{self.label}: trigger event carries no valid task status: {exc}") from exc
-        self.observe(status)
+        self.last_status = status  # the trigger has logged it: the final state is logged once
         if kind == "failed" or not self.is_done(status):
             raise failure_error(status)
         return status

@@ -1,4 +1,4 @@
-"""Log lines of a remote task's progress: ``CSS log backup d455a541: RUNNING 45% (ETA 1m40s)``."""
+"""Log lines of a remote task's progress: ``DCS background task 8abf…: RUNNING 30% (ETA 1m40s)``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider.core.polling import estimate_remaining
+from airflow_provider.core.status import TaskState
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -45,22 +46,41 @@ def format_duration(seconds: float) -> str:
     return f"{secs}s"
 
 
+#: A task that reports no progress (CSS) gets a line with its elapsed time this often while it runs.
+ELAPSED_LINE_SECONDS = 5 * PROGRESS_LINE_SECONDS
+
+
 def describe(status: TaskStatus, now: datetime | None = None) -> str:
     label = SERVICE_LABELS.get(status.service, status.service)
     return f"{label} {short_id(status.task_id)}: {describe_state(status, now)}"
 
 
+def elapsed(status: TaskStatus, now: datetime) -> float | None:
+    """Seconds the task has run (to its end once it ended), if the service says when it started."""
+    if status.started_at is None:
+        return None
+    end = status.finished_at or status.observed_at if status.state.is_terminal else now
+    seconds = (end - status.started_at).total_seconds()
+    return seconds if seconds >= 0 else None
+
+
 def describe_state(status: TaskStatus, now: datetime | None = None) -> str:
-    """The part of ``describe`` after the task's name: ``RUNNING 45% (ETA 1m40s)``."""
+    """The part of ``describe`` after the task's name: ``RUNNING 45% (ETA 1m40s)``; a task that
+    reports no progress says how long it has run: ``RUNNING for 4m10s``, ``SUCCEEDED after 6m02s``."""
+    now = now or datetime.now(timezone.utc)
     parts = [status.state.value]
-    if status.progress is not None:
+    if status.progress is not None and not (status.state.is_terminal and status.progress == 100):
         parts.append(f"{status.progress:g}%")
+    if status.progress is None or status.state.is_terminal:
+        ran = elapsed(status, now)
+        if ran is not None:
+            parts.append(f"{'after' if status.state.is_terminal else 'for'} {format_duration(ran)}")
     step = status.result.get("current_step")
     if step:
         sub = status.result.get("current_sub_step")
         parts.append(f"[{step}{' / ' + str(sub) if sub else ''}]")
     if not status.state.is_terminal:
-        remaining = estimate_remaining(status, now or datetime.now(timezone.utc))
+        remaining = estimate_remaining(status, now)
         if remaining is not None:
             parts.append(f"(ETA {format_duration(remaining)})")
     elif status.message:
@@ -68,16 +88,23 @@ def describe_state(status: TaskStatus, now: datetime | None = None) -> str:
     return " ".join(parts)
 
 
-def change_key(status: TaskStatus) -> tuple[object, ...]:
+def change_key(status: TaskStatus, now: datetime | None = None) -> tuple[object, ...]:
     """What counts as a change worth a line: not the ETA, which moves on every poll. The first two
-    (state, status word) are logged at once; the rest at most once per ``PROGRESS_LINE_SECONDS``."""
+    (state, status word) are logged at once; the rest at most once per ``PROGRESS_LINE_SECONDS``.
+    For a task without progress, each ``ELAPSED_LINE_SECONDS`` of running counts as progress."""
+    ran = elapsed(status, now or datetime.now(timezone.utc)) if status.progress is None else None
     return (
         status.state,
         status.raw_status,
         status.progress,
         status.result.get("current_step"),
         status.result.get("current_sub_step"),
+        None if ran is None or status.state.is_terminal else int(ran // ELAPSED_LINE_SECONDS),
     )
+
+
+#: A partial failure is warned about by the wait itself (naming the nodes) or raised: not here too.
+_BAD_ENDS = (TaskState.FAILED,)
 
 
 class LogSink(Protocol):
@@ -96,12 +123,19 @@ class ProgressLog:
     alive lengthens each full garbage collection: hence the slots and the lazily made set.
     """
 
-    __slots__ = ("_clock", "_last", "_log", "_logged_at", "_opening", "_unknown")
+    __slots__ = ("_clock", "_last", "_log", "_logged_at", "_name", "_opening", "_unknown")
 
     def __init__(
-        self, logger: LogSink, clock: Callable[[], float] = time.monotonic, opening: str | None = None
+        self,
+        logger: LogSink,
+        clock: Callable[[], float] = time.monotonic,
+        opening: str | None = None,
+        name: str | None = None,
     ) -> None:
         self._log = logger
+        #: How every line names the remote task (the wait's label): one name per task, whatever id
+        #: a service's status carries.
+        self._name = name
         self._clock = clock
         self._last: tuple[object, ...] | None = None
         self._logged_at = 0.0
@@ -124,9 +158,8 @@ class ProgressLog:
                 self._unknown = set()
             self._unknown.add(status.raw_status or "")
             self._log.warning(
-                "%s %s reported an unknown status %r; treating it as still running",
-                SERVICE_LABELS.get(status.service, status.service),
-                status.task_id,
+                "%s reported an unknown status %r; treating it as still running",
+                self._name or f"{SERVICE_LABELS.get(status.service, status.service)} {status.task_id}",
                 status.raw_status,
             )
         key = change_key(status)
@@ -137,8 +170,12 @@ class ProgressLog:
         if last is None or key[:2] != last[:2] or now - self._logged_at >= PROGRESS_LINE_SECONDS:
             self._last = key
             self._logged_at = now
+            # A failed end is a warning, so it stands out of the task log.
+            emit = self._log.warning if status.state in _BAD_ENDS else self._log.info
             if self._opening is not None:
-                self._log.info("%s: %s", self._opening, describe_state(status))
+                emit("%s: %s", self._opening, describe_state(status))
                 self._opening = None
+            elif self._name is not None:
+                emit("%s: %s", self._name, describe_state(status))
             else:
-                self._log.info("%s", describe(status))
+                emit("%s", describe(status))

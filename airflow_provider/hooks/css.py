@@ -166,9 +166,7 @@ class CssHook(HuaweiCloudHook):
         while True:
             record = self.find_started_backup(baseline)
             if record is not None:
-                log.info(
-                    "CSS log backup started on cluster %s: record %s (job %s)", cluster_id, record.id, record.job_id
-                )
+                log.info("CSS log backup %s started on cluster %s (job %s)", record.id, cluster_id, record.job_id)
                 return record
             if clock() >= deadline:
                 raise HuaweiCloudError(

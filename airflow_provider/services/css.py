@@ -251,7 +251,7 @@ def to_status(record: ClusterLogRecord) -> TaskStatus:
         message = None
     return TaskStatus(
         service=SERVICE,
-        task_id=record.job_id or record.id,
+        task_id=record.id,  # the record's id names the backup everywhere; the job id is in the result
         state=state or TaskState.RUNNING,
         raw_status=record.status,
         progress=100.0 if state is TaskState.SUCCEEDED else None,

@@ -213,7 +213,9 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
         # triggerer holding thousands of waits then keeps three fewer objects per wait alive.
         log = self.logger()
         until = datetime.fromtimestamp(self.deadline, tz=timezone.utc).isoformat(timespec="seconds")
-        progress = ProgressLog(log, opening=f"Waiting for {label} in the triggerer until {until} (deadline)")
+        progress = ProgressLog(
+            log, opening=f"Waiting for {label} in the triggerer until {until} (deadline)", name=label
+        )
         guard = WaitGuard(label, log)
         last: TaskStatus | None = None
         polls = 0

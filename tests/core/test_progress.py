@@ -21,6 +21,14 @@ def status(**fields: Any) -> TaskStatus:
     return TaskStatus(**base)
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [(0, "0s"), (5, "5s"), (59.6, "1m00s"), (100, "1m40s"), (3599, "59m59s"), (3600, "1h00m"), (3720, "1h02m")],
@@ -70,7 +78,37 @@ def test_describe_terminal_shows_message_not_eta() -> None:
     failed = status(state=TaskState.FAILED, raw_status="FAIL", message="bucket denied", eta_seconds=5.0)
     assert describe(failed, now=NOW) == "CSS log backup d455a541: FAILED - bucket denied"
     done = status(state=TaskState.SUCCEEDED, progress=100.0, eta_seconds=5.0)
-    assert describe(done, now=NOW) == "CSS log backup d455a541: SUCCEEDED 100%"
+    assert describe(done, now=NOW) == "CSS log backup d455a541: SUCCEEDED"
+    timed = done.model_copy(update={"started_at": NOW - timedelta(seconds=362), "finished_at": NOW})
+    assert describe(timed, now=NOW) == "CSS log backup d455a541: SUCCEEDED after 6m02s"
+
+
+def test_a_task_without_progress_says_how_long_it_has_run() -> None:
+    running = status(started_at=NOW - timedelta(seconds=250))  # CSS reports no percentage
+    assert describe(running, now=NOW) == "CSS log backup d455a541: RUNNING for 4m10s"
+    ended = status(state=TaskState.SUCCEEDED, started_at=NOW - timedelta(seconds=250), observed_at=NOW)
+    assert describe(ended, now=NOW + timedelta(hours=1)) == "CSS log backup d455a541: SUCCEEDED after 4m10s"
+
+
+def test_every_line_names_the_task_by_the_wait_s_name_and_a_failed_end_is_a_warning() -> None:
+    log = RecordingLog()
+    progress = ProgressLog(log, name=f"CSS log backup {CSS_ID}")
+    progress.observe(status(task_id="job-9f1c", started_at=NOW))
+    progress.observe(status(task_id="job-9f1c", state=TaskState.FAILED, raw_status="FAIL", message="denied"))
+    assert log.infos[0].startswith(f"CSS log backup {CSS_ID}: RUNNING")
+    assert log.warnings == [f"CSS log backup {CSS_ID}: FAILED - denied"]
+    assert all("job-9f1c" not in line for _, line in log.lines)
+
+
+def test_a_task_without_progress_gets_a_line_every_few_minutes_not_every_poll() -> None:
+    log = RecordingLog()
+    clock = Clock()
+    progress = ProgressLog(log, clock, name="CSS log backup r1")
+    start = datetime.now(timezone.utc)
+    for minutes in range(0, 12):  # a poll a minute for 12 minutes
+        progress.observe(status(started_at=start - timedelta(minutes=minutes), observed_at=start))
+        clock.now += 60
+    assert [line.split(": ", 1)[1].split(" for ")[0] for line in log.infos] == ["RUNNING"] * 3  # 0, 5 and 10 min
 
 
 def test_describe_edge_and_unknown_service_labels() -> None:
@@ -78,14 +116,6 @@ def test_describe_edge_and_unknown_service_labels() -> None:
     assert describe(edge, now=NOW) == "Edge log dump 08e384b34801: RUNNING 0%"
     other = status(service="obs", task_id="x")
     assert describe(other, now=NOW) == "obs x: RUNNING"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_progress_log_logs_once_per_change() -> None:
@@ -109,7 +139,7 @@ def test_progress_log_logs_once_per_change() -> None:
 
     progress.observe(status(state=TaskState.SUCCEEDED, raw_status="SUCCESS", progress=100.0))
     assert len(log.infos) == 3
-    assert log.infos[2] == "CSS log backup d455a541: SUCCEEDED 100%"
+    assert log.infos[2] == "CSS log backup d455a541: SUCCEEDED"
     assert log.warnings == []
 
 
@@ -131,10 +161,10 @@ def test_progress_alone_is_logged_at_most_once_per_interval_and_state_changes_at
     clock.now += 1
     progress.observe(status(progress=50.0, raw_status="UPLOADING"))  # the service's own word changed
     progress.observe(status(state=TaskState.FAILED, raw_status="FAILED", progress=50.0))
-    assert len(log.infos) == 4
+    assert len(log.infos) == 3
     assert "UPLOADING" not in log.infos[2]  # the line shows the normalized state and progress
     assert "50%" in log.infos[2]
-    assert log.infos[3].startswith("CSS log backup d455a541: FAILED 50%")
+    assert log.warnings[-1].startswith("CSS log backup d455a541: FAILED 50%")
 
 
 def test_progress_log_logs_step_changes() -> None:
@@ -195,7 +225,7 @@ def test_the_opening_line_rides_on_the_first_status_only() -> None:
     progress.observe(status(state=TaskState.SUCCEEDED, raw_status="SUCCESS", progress=100.0))
     assert log.infos == [
         "Waiting for CSS log backup d455a541-full until T (deadline): RUNNING 10% (ETA 1m30s)",
-        "CSS log backup d455a541: SUCCEEDED 100%",
+        "CSS log backup d455a541: SUCCEEDED",
     ]
     progress.open()  # already carried: nothing more
     assert len(log.infos) == 2

@@ -72,7 +72,7 @@ def test_failed_backup_raises_failed_msg_after_pushing_the_record(
     with pytest.raises(TaskFailedError, match="OBS bucket is not accessible") as caught:
         backup_op().execute(context)
     assert ti.value("record_id")
-    assert caught.value.task_id == ti.value("job_id")  # the status names a CSS record by its job
+    assert caught.value.task_id == ti.value("record_id")  # one id names the backup everywhere
     assert caught.value.status["message"] == FAILED_MSG
 
 

@@ -96,7 +96,8 @@ def test_fail_raises_with_failed_msg(emulator: EmulatorHandle) -> None:
     with pytest.raises(TaskFailedError) as info:
         sensor(emulator, record_id=record_id).poke(CONTEXT)
     assert FAILED_MSG in str(info.value)
-    assert info.value.task_id == job_id
+    assert info.value.task_id == record_id  # the record's id names the backup; its job id is in the result
+    assert TaskStatus.from_json(info.value.status).result["job_id"] == job_id
     assert TaskStatus.from_json(info.value.status).raw_status == "FAIL"
 
 

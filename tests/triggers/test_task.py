@@ -219,7 +219,7 @@ async def test_the_wait_opens_with_its_deadline_on_the_first_status_or_before_a_
     if failing_checks:
         assert first[1].endswith("(deadline)")  # alone: no status yet
         assert any(level == "warning" and "503" in text for level, text in log.lines[1:])
-        assert infos[-1].startswith(f"DCS background task {task_id[:8]}: SUCCEEDED")
+        assert infos[-1].startswith(f"DCS background task {task_id}: SUCCEEDED")  # one name per task
     else:
         assert "(deadline): SUCCEEDED" in first[1]  # the task was done at the first check
 
