@@ -11,6 +11,7 @@ through httpx, which implements proxy tunnelling.
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 import time
 import urllib.request
@@ -29,6 +30,7 @@ from airflow_provider.core.transport import (
     Target,
     TlsSettings,
     TransportSettings,
+    ca_bundle,
     check_response,
     outgoing,
     resolve_target,
@@ -71,14 +73,19 @@ def ssl_context(tls: TlsSettings) -> ssl.SSLContext | bool:
 
 
 def tls_context(tls: TlsSettings) -> ssl.SSLContext:
-    """The context for an https origin: always a context, verifying or not (the lean pool needs one)."""
-    if isinstance(tls.verify, str):
-        context = ssl.create_default_context(cafile=tls.verify)
-    else:
+    """The context for an https origin: always a context, verifying or not (the lean pool needs one).
+
+    It trusts the CA store the sync transport trusts (``ca_bundle``), not Python's default store.
+    """
+    bundle = ca_bundle(tls.verify)
+    if bundle is None:
         context = ssl.create_default_context()
-        if tls.verify is False:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif os.path.isdir(bundle):
+        context = ssl.create_default_context(capath=bundle)
+    else:
+        context = ssl.create_default_context(cafile=bundle)
     if tls.client_cert:
         context.load_cert_chain(tls.client_cert, tls.client_key)
     if tls.tls12_only:

@@ -21,7 +21,13 @@ from urllib.parse import urlsplit
 from airflow_provider import __version__
 from airflow_provider.core import signing
 from airflow_provider.core.auth import Auth, OutgoingRequest
-from airflow_provider.core.errors import ApiError, HuaweiCloudError, TransportError, error_for_status
+from airflow_provider.core.errors import (
+    ApiError,
+    ConfigurationError,
+    HuaweiCloudError,
+    TransportError,
+    error_for_status,
+)
 from airflow_provider.core.request import JSON_CONTENT_TYPE, ApiRequest
 from airflow_provider.core.response import ApiResponse
 from airflow_provider.core.retry import Failure, RetryPolicy
@@ -36,9 +42,43 @@ USER_AGENT = f"airflow-provider-huaweicloud-logs/{__version__}"
 DOWNLOAD_CHUNK = 1 << 16
 
 
+#: Where ``verify=True`` finds its CA store, first set first: requests' own variables, then OpenSSL's.
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
+
+
+def ca_bundle(verify: bool | str) -> str | None:
+    """What ``verify`` trusts, the same for the sync and the async transport: None (nothing is
+    verified), or a CA bundle (a file, or a folder of hashed certificates).
+
+    ``True`` means the default store: the bundle named by ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE`` or
+    ``SSL_CERT_FILE``, else certifi's bundle, which is what requests uses. Left to themselves, requests
+    would use certifi and Python's ``ssl`` the system store, so a connection Test (sync) could pass
+    while the deferred waits (async) fail, or the other way round.
+
+    :param verify: ``TlsSettings.verify``.
+    :raises ConfigurationError: a variable names a file or folder that does not exist.
+    """
+    if verify is False:
+        return None
+    if isinstance(verify, str):
+        return verify
+    for name in CA_BUNDLE_VARIABLES:
+        path = os.environ.get(name)
+        if path:
+            if not os.path.exists(path):
+                raise ConfigurationError(f"{name}={path!r}: CA bundle not found")
+            return path
+    import certifi
+
+    return certifi.where()
+
+
 @dataclass(frozen=True)
 class TlsSettings:
-    """``verify`` is True, False, or a CA bundle path; client cert/key are file paths (mTLS)."""
+    """``verify`` is True, False, or a CA bundle path; client cert/key are file paths (mTLS).
+
+    ``verify=True`` trusts the store ``ca_bundle`` picks, on both transports.
+    """
 
     verify: bool | str = True
     client_cert: str | None = None
@@ -308,7 +348,7 @@ class SyncTransport:
             headers=headers,
             data=prepared.body or None,
             timeout=self.settings.timeout,
-            verify=tls.verify,
+            verify=ca_bundle(tls.verify) or False,
             cert=cert,
             proxies=self.settings.proxies,
             stream=destination is not None,

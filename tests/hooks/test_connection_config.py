@@ -403,13 +403,16 @@ def test_project_id_required_only_when_used():
 
 
 def test_verify_defaults_to_true(cloud, requests_mock, monkeypatch):
-    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+    """True is the default store, given to requests by path (certifi's, as requests' own default)."""
+    import certifi
+
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
         monkeypatch.delenv(name, raising=False)
     requests_mock.get(PROGRESS_URL, json=PROGRESS_BODY)
     hook = DcsHook()
     hook.get_background_task_progress("inst-1", "task-1")
     assert hook.config.tls.verify is True
-    assert requests_mock.last_request.verify is True
+    assert requests_mock.last_request.verify == certifi.where()
 
 
 @pytest.mark.parametrize("value", [False, "false", "0", "off"])
