@@ -104,7 +104,8 @@ def serving() -> Iterator[LocalHttpServer]:
 
 
 class RawHttpServer:
-    """A threaded server on 127.0.0.1 (or ``host``) that answers every request with ``reply`` as raw bytes.
+    """A threaded server on 127.0.0.1 (or ``host``) that answers every request with ``reply`` as raw bytes
+    (an empty ``reply``: it closes the connection after reading the request).
 
     For what ``LocalHttpServer`` cannot send: a body exactly as encoded on the wire (gzip), a TLS
     listener with a certificate of the test's choosing.
@@ -165,6 +166,8 @@ class RawHttpServer:
                     data += client.recv(65536)
                 data = data[length:]
                 self.requests.append(head)
+                if not self.reply:
+                    return  # hang up without a word
                 client.sendall(self.reply)
         except (OSError, ssl.SSLError):
             return  # a client that refused the certificate, or went away

@@ -63,6 +63,7 @@ _pools: weakref.WeakKeyDictionary[
 #: pool scans every queued request on each connection hand-over, so 10,000 triggers queued
 #: inside it cost O(N) per response; waiting here instead is O(1) and keeps the pool small.
 _gates: weakref.WeakKeyDictionary[httpx.AsyncClient, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+_closing: set[asyncio.Task[None]] = set()
 
 
 def ssl_context(tls: TlsSettings) -> ssl.SSLContext | bool:
@@ -166,6 +167,30 @@ def client_gate(client: httpx.AsyncClient) -> asyncio.Semaphore:
     if gate is None:
         gate = _gates[client] = asyncio.Semaphore(POOL_SIZE)
     return gate
+
+
+def discard_shared(tls: TlsSettings) -> int:
+    """Close and forget the running loop's pools and clients built on ``tls``; how many there were.
+
+    For settings that no wait uses any more (the edge manager's certificate files once their last
+    wait ended): each pool holds an SSL context with the private key loaded.
+    """
+    loop = asyncio.get_running_loop()
+    found = 0
+    pools = _pools.get(loop, {})
+    for key in [key for key in pools if key[1] == tls]:
+        pool = pools.pop(key)
+        found += 1
+        if pool is not None:
+            pool.close()
+    clients = _clients.get(loop, {})
+    for client_key in [key for key in clients if key[1] == tls]:
+        client = clients.pop(client_key)
+        found += 1
+        closing = loop.create_task(client.aclose())
+        _closing.add(closing)  # a reference until it is done: the loop keeps only a weak one
+        closing.add_done_callback(_closing.discard)
+    return found
 
 
 async def close_shared_clients() -> None:

@@ -677,8 +677,11 @@ class ConnectionPool:
             for conn in due:
                 conn._resume_read()
 
-    async def aclose(self) -> None:
-        """Close every connection; requests still waiting for a response fail with HttpClientError."""
+    def close(self) -> list[asyncio.Future[None]]:
+        """Close every connection now; requests still waiting for a response fail with HttpClientError.
+
+        Returns futures that complete as each connection is gone (``aclose`` waits for them).
+        """
         self._closed = True
         if self._sweeper is not None:
             self._sweeper.cancel()
@@ -686,7 +689,7 @@ class ConnectionPool:
         self._harvest_all()
         pending: list[asyncio.Future[None]] = []
         for conn in list(self._conns):
-            if conn._lost is None and self._loop is not None:
+            if conn._lost is None and self._loop is not None and not self._loop.is_closed():
                 conn._lost = self._loop.create_future()
                 pending.append(conn._lost)
             if conn._waiter is not None:
@@ -694,6 +697,11 @@ class ConnectionPool:
             else:
                 conn._close(abort=True)
         self._idle.clear()
+        return pending
+
+    async def aclose(self) -> None:
+        """Close every connection and wait until they are gone (see ``close``)."""
+        pending = self.close()
         if pending:
             # connection_lost follows abort() within a loop iteration or two; wait so that nothing
             # outlives the pool (and the loop may be closed right after).

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import ssl
 import tempfile
 import time
@@ -209,7 +210,7 @@ class Attempts:
         detail = "" if self.request.idempotent or not sent else " (not retried: it may have reached the service)"
         return TransportError(
             self.request.service,
-            f"{self.request.describe()}: {failure.value} after {self.number} attempt(s){detail}: {_short(exc)}",
+            f"{self.request.describe()}: {failure.value} after {self.number} attempt(s){detail}: {failure_reason(exc)}",
             reached_server=sent,
         )
 
@@ -228,6 +229,36 @@ class Attempts:
 def _short(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text if len(text) <= 300 else text[:297] + "..."
+
+
+def failure_reason(exc: BaseException) -> str:
+    """Why an attempt failed, in a few words: the socket or TLS error that a requests/urllib3
+    exception wraps ("connection refused"), without the pool, URL and retry wording around it."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    fallback: str | None = None
+    innermost = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        innermost = current
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return f"certificate verify failed: {current.verify_message}"
+        if isinstance(current, ssl.SSLError):
+            return str(current)
+        if isinstance(current, socket.gaierror):
+            return f"the host name does not resolve ({current.strerror})"
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(current, TimeoutError):
+            return "timed out"
+        if isinstance(current, OSError) and current.strerror and fallback is None:
+            fallback = current.strerror
+        wrapped = getattr(current, "reason", None)  # urllib3's MaxRetryError, NewConnectionError
+        following = current.__cause__ or current.__context__
+        if following is None:  # requests' and urllib3's exceptions wrap the next one as an argument
+            following = next((arg for arg in current.args if isinstance(arg, BaseException)), None)
+        current = following if following is not None else wrapped if isinstance(wrapped, BaseException) else None
+    return fallback or (_short(innermost) if innermost is not exc else _short(exc))
 
 
 def check_response(request: ApiRequest, response: ApiResponse) -> ApiResponse:
@@ -311,7 +342,7 @@ class SyncTransport:
                 failure = classify_requests_error(exc)
                 if failure is None:
                     if isinstance(exc, requests.exceptions.SSLError):
-                        raise TransportError(request.service, f"TLS error: {_short(exc)}") from exc
+                        raise TransportError(request.service, f"TLS error: {failure_reason(exc)}") from exc
                     raise
                 delay = attempts.after_failure(failure, exc)
                 if delay is None:

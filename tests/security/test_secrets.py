@@ -268,7 +268,7 @@ def test_inline_client_key_is_masked_and_not_in_outputs(
     conn["extra"] = {
         **FAST,
         "client_cert": files.client_cert.read_text(),
-        "client_key": key_text,
+        "client_private_key": key_text,
         "ca_cert": files.ca_cert.read_text(),
     }
     monkeypatch.setenv("AIRFLOW_CONN_EDGE_MANAGER_DEFAULT", json.dumps(conn))
