@@ -106,8 +106,17 @@ def main() -> int:
         for run in runs
     ]
     print_table(
-        ["provider", "waits", "events ok", "max pools", "max PEM folders", "max fds", "RSS growth KiB", "pools after",
-         "folders after"],
+        [
+            "provider",
+            "waits",
+            "events ok",
+            "max pools",
+            "max PEM folders",
+            "max fds",
+            "RSS growth KiB",
+            "pools after",
+            "folders after",
+        ],
         rows,
     )
     ours = runs[-1]
@@ -226,6 +235,7 @@ def child(out: Path) -> None:
     values = json.loads(os.environ["BENCH_EMULATOR"])
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")
     import airflow.sdk  # noqa: F401 - what a triggerer has loaded before its waits
+
     import airflow_provider.triggers.task  # noqa: F401
 
     result = asyncio.run(_rounds(values))

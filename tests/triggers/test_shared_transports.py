@@ -5,12 +5,11 @@ last wait that uses them."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import json
 import time
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -22,8 +21,10 @@ from airflow_provider.triggers import task as trigger_module
 from airflow_provider.triggers.task import HuaweiCloudTaskTrigger
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncGenerator, AsyncIterator
     from pathlib import Path
+
+    from airflow.triggers.base import TriggerEvent
 
     from airflow_provider.testing.emulator_runner import EmulatorHandle
 
@@ -38,10 +39,11 @@ async def _fresh_loop_state(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[No
 
 
 async def first_event(trigger: HuaweiCloudTaskTrigger) -> dict[str, Any]:
-    async with contextlib.aclosing(trigger.run()) as events:
-        async for event in events:
-            return dict(event.payload)
-    raise AssertionError("no event")
+    events = cast("AsyncGenerator[TriggerEvent, None]", trigger.run())
+    try:
+        return dict((await events.__anext__()).payload)
+    finally:
+        await events.aclose()
 
 
 async def until(condition: Any, what: str, timeout: float = 20.0) -> None:
