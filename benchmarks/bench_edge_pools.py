@@ -17,7 +17,8 @@ MEF (10 per second per client) and would make a round of 1,000 first polls last 
 files do not depend on it.
 
 ``BENCH_BASELINE_TREE=/path/to/an/exported/commit`` also runs the same rounds with that tree's
-provider (``git archive <commit> | tar -x -C /path``), in turns with this one (baseline first).
+provider (``git archive <commit> | tar -x -C /path``), in turns with this one (baseline first);
+``BENCH_BASELINE_LABEL`` names it in the results (e.g. the commit).
 Results: ``benchmarks/results/edge_pools.json``.
 """
 
@@ -77,7 +78,7 @@ def run_tree(tree: Path, values: dict[str, str]) -> dict[str, Any]:
     if done.returncode != 0 or not out.exists():
         raise RuntimeError(f"edge pools run for {tree} failed (exit {done.returncode})")
     result: dict[str, Any] = json.loads(out.read_text())
-    result["tree"] = "this tree" if tree == REPO else str(tree)
+    result["tree"] = "this tree" if tree == REPO else os.environ.get("BENCH_BASELINE_LABEL", str(tree))
     return result
 
 

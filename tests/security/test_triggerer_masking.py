@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from airflow_provider.emulator.state import DEFAULT_DCS_INSTANCE
-from tests.security.conftest import FAST, PASSWORD
+from tests.security.conftest import FAST, PASSWORD, inline_edge_conn
 
 if TYPE_CHECKING:
     from airflow_provider.testing.emulator_runner import EmulatorHandle
@@ -82,18 +82,10 @@ def run_triggerer(env: dict[str, str]) -> dict[str, Any]:
 
 
 def test_a_triggerer_process_masks_the_iam_token_the_password_and_the_inline_key(emulator: EmulatorHandle) -> None:
-    files = emulator.tls_files
-    assert files is not None
     password_conn = json.loads(emulator.huaweicloud_password_conn_json)
     password_conn["extra"].update(FAST)
-    key_text = files.client_key.read_text()
-    edge_conn = json.loads(emulator.edge_conn_json)
-    edge_conn["extra"] = {
-        **FAST,
-        "client_cert": files.client_cert.read_text(),
-        "client_private_key": key_text,
-        "ca_cert": files.ca_cert.read_text(),
-    }
+    edge_conn = inline_edge_conn(emulator)
+    key_text = edge_conn["extra"]["client_private_key"]
     emulator.admin.set_outcome("dcs", "succeed", duration=1e9)
     emulator.admin.set_outcome("mef", "succeed", duration=1e9)
     dcs_task = emulator.admin.create_task("dcs", instance_id=DEFAULT_DCS_INSTANCE)

@@ -16,9 +16,9 @@ import pytest
 from airflow_provider.core import async_transport
 from airflow_provider.core.async_transport import close_shared_clients
 from airflow_provider.core.auth import TOKEN_CACHE
-from airflow_provider.emulator.tls import generate
 from airflow_provider.triggers import task as trigger_module
 from airflow_provider.triggers.task import HuaweiCloudTaskTrigger
+from tests.pem_samples import CERT, KEY
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator
@@ -61,17 +61,9 @@ async def test_edge_waits_share_certificate_files_and_one_pool_until_the_last_en
     emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Before, every wait wrote its own files and so got its own pool, never freed: 20 waits, 20 pools."""
-    files = generate(tmp_path / "pki")
-    conn = json.loads(emulator.edge_conn_json)
-    conn["extra"] = {
-        **conn.get("extra", {}),
-        "client_cert": files.client_cert.read_text(),
-        "client_private_key": files.client_key.read_text(),
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_EDGE_MANAGER_DEFAULT", json.dumps(conn))
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    monkeypatch.setattr("tempfile.tempdir", str(scratch))
+    edge = {**json.loads(emulator.edge_conn_json), "extra": {"client_cert": CERT, "client_private_key": KEY}}
+    monkeypatch.setenv("AIRFLOW_CONN_EDGE_MANAGER_DEFAULT", json.dumps(edge))
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # where the PEM folders go
     emulator.admin.set_outcome("mef", "succeed", duration=100_000.0)
     dump_id = emulator.admin.create_task("mef", nodes=[1])
     pools_before = live_pools()
@@ -93,13 +85,13 @@ async def test_edge_waits_share_certificate_files_and_one_pool_until_the_last_en
     polled = lambda: sum(r["query"] == f"taskId={dump_id}" for r in emulator.admin.requests("mef")) >= 20  # noqa: E731
     await until(polled, "a poll of every wait")
 
-    assert len(list(scratch.glob("hwc-edge-tls-*"))) == 1
+    assert len(list(tmp_path.glob("hwc-edge-tls-*"))) == 1
     assert live_pools() - pools_before == 1
     emulator.admin.set_outcome("mef", "succeed", duration=0, task_id=dump_id)
     events = await asyncio.gather(*waits)
 
     assert [event["status"] for event in events] == ["success"] * 20
-    assert list(scratch.iterdir()) == []
+    assert list(tmp_path.glob("hwc-edge-tls-*")) == []
     assert live_pools() == pools_before  # closed and forgotten with the last wait
 
 
