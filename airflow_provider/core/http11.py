@@ -13,7 +13,7 @@ Only direct (non-proxied) HTTP/1.1 connections are handled here; proxies, and an
 client does not do (HTTP/2, redirects, cookies, streaming), stay on httpx. gzip and deflate bodies
 are decoded, as requests and httpx do.
 
-Each request allocates one future and one parser. One timer per connection keeps two limits: the
+Each request allocates one future. One timer per connection keeps two limits: the
 read timeout (no byte for that long) and a total deadline per request, so that a server trickling
 a body or sending endless ``100 Continue`` cannot hold a request past it. The timer re-arms itself
 while bytes keep arriving, instead of a per-request ``asyncio.wait_for``/``asyncio.timeout`` (each
@@ -140,8 +140,8 @@ class _Connection(asyncio.Protocol):
 
     llhttp (``httptools``, the parser behind uvicorn) frames the response and calls back for each
     header field, body part and message end; the response is handed to the waiting request through
-    one future, so a request costs no task and no stream-reader round trips. Each request gets a
-    fresh parser, so nothing of an earlier exchange carries over.
+    one future, so a request costs no task and no stream-reader round trips. The parser lives as
+    long as the connection, which is reused only after a response that ended cleanly.
     """
 
     __slots__ = (
@@ -345,7 +345,10 @@ class _Connection(asyncio.Protocol):
         self._waiter = waiter
         self._head_request = head_request
         self._keep = keep
-        self._parser = httptools.HttpResponseParser(self)
+        if self._parser is None:
+            # One parser per connection: after a complete response llhttp waits for the next message
+            # from a clean state, and a connection whose response did not end cleanly is not reused.
+            self._parser = httptools.HttpResponseParser(self)
         self._received = 0
         self._head_done = self._done = self._extra = self._until_close = False
         self._error = None
@@ -410,7 +413,6 @@ class _Connection(asyncio.Protocol):
         parts = self._parts
         body = parts[0] if len(parts) == 1 else b"".join(parts)
         self._parts = []
-        self._parser = None
         coding = self._headers.get("content-encoding")
         if coding is not None and body:
             try:

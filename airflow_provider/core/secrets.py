@@ -62,9 +62,5 @@ def fingerprint(*parts: str | None) -> str:
     Each part is length-prefixed, so ``("ab", "c")`` and ``("a", "bc")`` differ, and None differs
     from "".
     """
-    mac = hmac.new(_FINGERPRINT_KEY, digestmod=hashlib.sha256)
-    for part in parts:
-        data = b"\x00" if part is None else b"\x01" + part.encode("utf-8", "surrogatepass")
-        mac.update(len(data).to_bytes(8, "big"))
-        mac.update(data)
-    return mac.hexdigest()
+    payload = "".join("-" if part is None else f"{len(part)}:{part}" for part in parts)
+    return hmac.new(_FINGERPRINT_KEY, payload.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()

@@ -233,7 +233,10 @@ def _short(exc: BaseException) -> str:
 
 def failure_reason(exc: BaseException) -> str:
     """Why an attempt failed, in a few words: the socket or TLS error that a requests/urllib3
-    exception wraps ("connection refused"), without the pool, URL and retry wording around it."""
+    exception wraps ("connection refused"), without the pool, URL and retry wording around it.
+    Other exceptions (the lean client's) already say it: their own text."""
+    if not type(exc).__module__.startswith(("requests", "urllib3")):
+        return _short(exc)
     seen: set[int] = set()
     current: BaseException | None = exc
     fallback: str | None = None

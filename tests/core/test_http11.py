@@ -1234,3 +1234,22 @@ def test_the_request_head_and_body_are_one_write_with_host_defaults() -> None:
 
     _, transport, _ = parse_in_pieces(ok(), [])
     assert transport.writes == [b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"]
+
+
+def test_one_connection_parses_responses_of_every_framing_one_after_another() -> None:
+    """The parser lives as long as the connection: each response starts from a clean state."""
+    loop = asyncio.new_event_loop()
+    try:
+        pool = ConnectionPool("http", "127.0.0.1", 8080, ssl_context=None, connect_timeout=1, read_timeout=1)
+        conn = http11._Connection(pool, loop)
+        conn.connection_made(FakeTransport())
+        reusable = [(response, body) for response, body, keep in SAMPLES if keep] * 3
+        for response, body in reusable:
+            waiter = conn._send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", False, True)
+            conn.data_received(response)
+            assert waiter.result().body == body
+            assert pool._idle == [conn]
+            pool._idle.clear()
+            conn._in_idle = False
+    finally:
+        loop.close()
