@@ -8,7 +8,9 @@ and seeds, only the provider differs. The older provider is a tree exported from
 
 Each turn runs the baseline, then this tree, ``BENCH_REPEATS`` (3) times per N in
 ``BENCH_TRIGGER_SIZES`` (1000); the ratio is taken of the medians, and per turn, since this
-machine's speed drifts by a fifth or more over minutes. Not part of ``make bench`` (it needs the
+machine's speed drifts by a fifth or more over minutes. ``BENCH_WITH_ANCHOR=1`` adds benchmark 2's
+``HttpSensorTrigger`` run to each turn, so both trees' ratios to the anchor come from the same turns.
+Not part of ``make bench`` (it needs the
 baseline tree). ``BENCH_BASELINE_LABEL`` names the baseline in the results (e.g. its commit).
 Results: ``benchmarks/results/revisions.json``.
 """
@@ -24,6 +26,7 @@ from typing import Any
 
 from _common import REPO, Emulator, print_table, write_result
 from _deferred import SPEED, run_case, seed_ours
+from bench_http_anchor import run_anchor
 
 SIZES = [int(v) for v in os.environ.get("BENCH_TRIGGER_SIZES", "1000").split(",")]
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
@@ -35,12 +38,21 @@ def main() -> int:
         print("set BENCH_BASELINE_TREE to an exported tree of the commit to compare with", file=sys.stderr)
         return 2
     trees = {"baseline": Path(baseline).resolve(), "this tree": REPO}
+    with_anchor = os.environ.get("BENCH_WITH_ANCHOR") == "1"
     rows: list[dict[str, Any]] = []
     runs: list[dict[str, Any]] = []
     with Emulator(speed=SPEED, seed=1) as emulator:
+        project_id = json.loads(emulator.aksk_conn)["extra"]["project_id"]
         for n in SIZES:
             cpu: dict[str, list[float]] = {name: [] for name in trees}
+            anchor: list[float] = []
             for turn in range(REPEATS):
+                if with_anchor:
+                    result = run_anchor(emulator, project_id, n)
+                    result.update(turn=turn, tree="anchor")
+                    runs.append(result)
+                    anchor.append(result["cpu_ms_per_poll"])
+                    print(json.dumps(result), flush=True)
                 for name, tree in trees.items():
                     specs = seed_ours(emulator.url, n, seed=n)
                     env = {"AIRFLOW_CONN_HUAWEICLOUD_DEFAULT": emulator.aksk_conn, "PYTHONPATH": str(tree)}
@@ -50,8 +62,16 @@ def main() -> int:
                     cpu[name].append(result["cpu_ms_per_poll"])
                     print(json.dumps(result), flush=True)
             medians = {name: statistics.median(values) for name, values in cpu.items()}
+            vs_anchor = {}
+            if anchor:
+                vs_anchor = {
+                    "anchor_cpu_ms_per_poll": anchor,
+                    "baseline_to_anchor": round(medians["baseline"] / statistics.median(anchor), 3),
+                    "this_tree_to_anchor": round(medians["this tree"] / statistics.median(anchor), 3),
+                }
             rows.append(
                 {
+                    **vs_anchor,
                     "n": n,
                     "baseline_cpu_ms_per_poll": cpu["baseline"],
                     "this_tree_cpu_ms_per_poll": cpu["this tree"],
