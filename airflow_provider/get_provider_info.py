@@ -42,7 +42,7 @@ HUAWEICLOUD_CONN_FIELDS: dict[str, Any] = {
     "auth_type": _text(
         "Auth type",
         "aksk (login=AK, password=SK), password (IAM user), or token (password=X-Auth-Token)",
-        enum=["aksk", "password", "token", None],
+        enum=["aksk", "password", "token"],  # None here would be offered as a literal "null" choice
         default="aksk",
     ),
     "security_token": _text("Security token", "For temporary AK/SK: sent as X-Security-Token", secret=True),
@@ -56,7 +56,11 @@ HUAWEICLOUD_CONN_FIELDS: dict[str, Any] = {
 
 EDGE_CONN_FIELDS: dict[str, Any] = {
     "client_cert": _text("Client certificate", "Path or inline PEM of the client certificate (mutual TLS)"),
-    "client_key": _text("Client key", "Path or inline PEM of the client private key", secret=True),
+    # Named so that Airflow masks it in the connection's JSON view and REST API: it masks extras by
+    # key name, and "private_key" is one of its sensitive names ("client_key", the old name, is not).
+    "client_private_key": _text(
+        "Client private key", "Path or inline PEM of the client private key (unencrypted)", secret=True
+    ),
     "ca_cert": _text("CA certificate", "Path or inline PEM of MEF Center's root CA"),
     "verify": _text("TLS verify", "true (default) or false (warns)"),
 }

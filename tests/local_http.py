@@ -8,6 +8,8 @@ really went over the wire, parsed back into ``httpx.Request`` objects.
 
 from __future__ import annotations
 
+import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -99,3 +101,75 @@ def serving() -> Iterator[LocalHttpServer]:
         yield server
     finally:
         server.stop()
+
+
+class RawHttpServer:
+    """A threaded server on 127.0.0.1 (or ``host``) that answers every request with ``reply`` as raw bytes
+    (an empty ``reply``: it closes the connection after reading the request).
+
+    For what ``LocalHttpServer`` cannot send: a body exactly as encoded on the wire (gzip), a TLS
+    listener with a certificate of the test's choosing.
+    """
+
+    def __init__(self, reply: bytes, *, context: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> None:
+        self.reply = reply
+        self.requests: list[bytes] = []
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._listener = socket.socket(family, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind((host, 0))
+        self._listener.listen(16)
+        self._context = context
+        self.port = self._listener.getsockname()[1]
+        bracketed = f"[{host}]" if ":" in host else host
+        self.url = f"{'https' if context else 'http'}://{bracketed}:{self.port}"
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def start(self) -> RawHttpServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._listener.close()
+        self._thread.join(timeout=5)
+
+    def _accept(self) -> None:
+        self._listener.settimeout(0.05)
+        while not self._stopped.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        try:
+            client.settimeout(5)
+            if self._context is not None:
+                client = self._context.wrap_socket(client, server_side=True)
+            data = b""
+            while True:
+                while b"\r\n\r\n" not in data:
+                    chunk = client.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                head, _, data = data.partition(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                while len(data) < length:
+                    data += client.recv(65536)
+                data = data[length:]
+                self.requests.append(head)
+                if not self.reply:
+                    return  # hang up without a word
+                client.sendall(self.reply)
+        except (OSError, ssl.SSLError):
+            return  # a client that refused the certificate, or went away
+        finally:
+            client.close()

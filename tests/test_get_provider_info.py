@@ -32,7 +32,7 @@ def _pyproject_name() -> str:
 
 
 DISTRIBUTION = _pyproject_name()
-SECRET_FIELDS = {("huaweicloud", "security_token"), ("huawei_edge_manager", "client_key")}
+SECRET_FIELDS = {("huaweicloud", "security_token"), ("huawei_edge_manager", "client_private_key")}
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +123,28 @@ def test_secret_conn_fields_are_password_format(info):
     assert seen == SECRET_FIELDS
 
 
+def test_secret_conn_fields_have_names_airflow_masks(info):
+    """``"format": "password"`` masks only the form input: Airflow's JSON view and REST API mask an
+    extra only when its key looks sensitive, so a secret field's name must be one of those."""
+    from airflow._shared.secrets_masker import should_hide_value_for_key
+
+    for conn_type, entry in connection_types(info).items():
+        for name, field in entry["conn-fields"].items():
+            secret = field["schema"].get("format") == "password"
+            for key in (name, f"extra__{conn_type}__{name}"):  # as the form stores it, and the short form
+                assert should_hide_value_for_key(key) == secret, (conn_type, key)
+
+
+def test_choice_fields_offer_no_null_choice(info):
+    """A None in ``enum`` shows in the form's dropdown as a literal "null"."""
+    for entry in info["connection-types"]:
+        for name, field in entry["conn-fields"].items():
+            choices = field["schema"].get("enum")
+            if choices is not None:
+                assert None not in choices, name
+                assert field["schema"].get("default") in choices, name
+
+
 def test_conn_fields_are_extras_the_parser_reads(info):
     """Every declared form field must be a key connection_config understands (no dead fields)."""
     source = (ROOT / "airflow_provider" / "hooks" / "connection_config.py").read_text()
@@ -138,7 +160,7 @@ def test_providers_manager_loads_fields_and_behaviours():
     assert DISTRIBUTION in manager.providers
     widgets = manager.connection_form_widgets
     assert widgets["extra__huaweicloud__security_token"].is_sensitive
-    assert widgets["extra__huawei_edge_manager__client_key"].is_sensitive
+    assert widgets["extra__huawei_edge_manager__client_private_key"].is_sensitive
     assert not widgets["extra__huaweicloud__region"].is_sensitive
     assert manager.field_behaviours["huaweicloud"]["hidden_fields"] == ["host", "port", "schema"]
     assert manager.field_behaviours["huawei_edge_manager"]["hidden_fields"] == ["login", "password"]

@@ -11,6 +11,7 @@ through httpx, which implements proxy tunnelling.
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 import time
 import urllib.request
@@ -29,6 +30,7 @@ from airflow_provider.core.transport import (
     Target,
     TlsSettings,
     TransportSettings,
+    ca_bundle,
     check_response,
     outgoing,
     resolve_target,
@@ -61,6 +63,7 @@ _pools: weakref.WeakKeyDictionary[
 #: pool scans every queued request on each connection hand-over, so 10,000 triggers queued
 #: inside it cost O(N) per response; waiting here instead is O(1) and keeps the pool small.
 _gates: weakref.WeakKeyDictionary[httpx.AsyncClient, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+_closing: set[asyncio.Task[None]] = set()
 
 
 def ssl_context(tls: TlsSettings) -> ssl.SSLContext | bool:
@@ -71,14 +74,19 @@ def ssl_context(tls: TlsSettings) -> ssl.SSLContext | bool:
 
 
 def tls_context(tls: TlsSettings) -> ssl.SSLContext:
-    """The context for an https origin: always a context, verifying or not (the lean pool needs one)."""
-    if isinstance(tls.verify, str):
-        context = ssl.create_default_context(cafile=tls.verify)
-    else:
+    """The context for an https origin: always a context, verifying or not (the lean pool needs one).
+
+    It trusts the CA store the sync transport trusts (``ca_bundle``), not Python's default store.
+    """
+    bundle = ca_bundle(tls.verify)
+    if bundle is None:
         context = ssl.create_default_context()
-        if tls.verify is False:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif os.path.isdir(bundle):
+        context = ssl.create_default_context(capath=bundle)
+    else:
+        context = ssl.create_default_context(cafile=bundle)
     if tls.client_cert:
         context.load_cert_chain(tls.client_cert, tls.client_key)
     if tls.tls12_only:
@@ -159,6 +167,30 @@ def client_gate(client: httpx.AsyncClient) -> asyncio.Semaphore:
     if gate is None:
         gate = _gates[client] = asyncio.Semaphore(POOL_SIZE)
     return gate
+
+
+def discard_shared(tls: TlsSettings) -> int:
+    """Close and forget the running loop's pools and clients built on ``tls``; how many there were.
+
+    For settings that no wait uses any more (the edge manager's certificate files once their last
+    wait ended): each pool holds an SSL context with the private key loaded.
+    """
+    loop = asyncio.get_running_loop()
+    found = 0
+    pools = _pools.get(loop, {})
+    for key in [key for key in pools if key[1] == tls]:
+        pool = pools.pop(key)
+        found += 1
+        if pool is not None:
+            pool.close()
+    clients = _clients.get(loop, {})
+    for client_key in [key for key in clients if key[1] == tls]:
+        client = clients.pop(client_key)
+        found += 1
+        closing = loop.create_task(client.aclose())
+        _closing.add(closing)  # a reference until it is done: the loop keeps only a weak one
+        closing.add_done_callback(_closing.discard)
+    return found
 
 
 async def close_shared_clients() -> None:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from airflow_provider.core.auth import IssuedToken, NoAuth
 from airflow_provider.core.errors import ApiError, AuthenticationError, BadResponseError
 from airflow_provider.core.request import ApiRequest, query_pairs
 from airflow_provider.core.retry import RetryPolicy
+from airflow_provider.core.secrets import fingerprint
 from airflow_provider.core.transport import SyncTransport, TlsSettings, TransportSettings
 
 if TYPE_CHECKING:
@@ -36,13 +37,12 @@ class PasswordTokenFetcher:
     proxies: dict[str, str] | None = field(default=None, repr=False)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
-    @property
+    @cached_property  # asked on every request that carries the token
     def cache_key(self) -> tuple[str, ...]:
         """Per (endpoint, domain, user, project) — and password, so a changed one is not masked by
-        a token cached with the old one. Only a digest of it is kept."""
-        fingerprint = hashlib.sha256(self.password.encode("utf-8")).hexdigest()[:16]
+        a token cached with the old one. Only a keyed digest of it is kept (``core.secrets.fingerprint``)."""
         project = self.project_id or self.project_name or ""
-        return (self.iam_endpoint, self.domain_name, self.user_name, project, fingerprint)
+        return (self.iam_endpoint, self.domain_name, self.user_name, project, fingerprint(self.password))
 
     def _request(self) -> ApiRequest:
         scope: dict[str, object] = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import ssl
 import tempfile
 import time
@@ -21,7 +22,13 @@ from urllib.parse import urlsplit
 from airflow_provider import __version__
 from airflow_provider.core import signing
 from airflow_provider.core.auth import Auth, OutgoingRequest
-from airflow_provider.core.errors import ApiError, HuaweiCloudError, TransportError, error_for_status
+from airflow_provider.core.errors import (
+    ApiError,
+    ConfigurationError,
+    HuaweiCloudError,
+    TransportError,
+    error_for_status,
+)
 from airflow_provider.core.request import JSON_CONTENT_TYPE, ApiRequest
 from airflow_provider.core.response import ApiResponse
 from airflow_provider.core.retry import Failure, RetryPolicy
@@ -36,9 +43,43 @@ USER_AGENT = f"airflow-provider-huaweicloud-logs/{__version__}"
 DOWNLOAD_CHUNK = 1 << 16
 
 
+#: Where ``verify=True`` finds its CA store, first set first: requests' own variables, then OpenSSL's.
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
+
+
+def ca_bundle(verify: bool | str) -> str | None:
+    """What ``verify`` trusts, the same for the sync and the async transport: None (nothing is
+    verified), or a CA bundle (a file, or a folder of hashed certificates).
+
+    ``True`` means the default store: the bundle named by ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE`` or
+    ``SSL_CERT_FILE``, else certifi's bundle, which is what requests uses. Left to themselves, requests
+    would use certifi and Python's ``ssl`` the system store, so a connection Test (sync) could pass
+    while the deferred waits (async) fail, or the other way round.
+
+    :param verify: ``TlsSettings.verify``.
+    :raises ConfigurationError: a variable names a file or folder that does not exist.
+    """
+    if verify is False:
+        return None
+    if isinstance(verify, str):
+        return verify
+    for name in CA_BUNDLE_VARIABLES:
+        path = os.environ.get(name)
+        if path:
+            if not os.path.exists(path):
+                raise ConfigurationError(f"{name}={path!r}: CA bundle not found")
+            return path
+    import certifi
+
+    return certifi.where()
+
+
 @dataclass(frozen=True)
 class TlsSettings:
-    """``verify`` is True, False, or a CA bundle path; client cert/key are file paths (mTLS)."""
+    """``verify`` is True, False, or a CA bundle path; client cert/key are file paths (mTLS).
+
+    ``verify=True`` trusts the store ``ca_bundle`` picks, on both transports.
+    """
 
     verify: bool | str = True
     client_cert: str | None = None
@@ -169,7 +210,7 @@ class Attempts:
         detail = "" if self.request.idempotent or not sent else " (not retried: it may have reached the service)"
         return TransportError(
             self.request.service,
-            f"{self.request.describe()}: {failure.value} after {self.number} attempt(s){detail}: {_short(exc)}",
+            f"{self.request.describe()}: {failure.value} after {self.number} attempt(s){detail}: {failure_reason(exc)}",
             reached_server=sent,
         )
 
@@ -188,6 +229,39 @@ class Attempts:
 def _short(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text if len(text) <= 300 else text[:297] + "..."
+
+
+def failure_reason(exc: BaseException) -> str:
+    """Why an attempt failed, in a few words: the socket or TLS error that a requests/urllib3
+    exception wraps ("connection refused"), without the pool, URL and retry wording around it.
+    Other exceptions (the lean client's) already say it: their own text."""
+    if not type(exc).__module__.startswith(("requests", "urllib3")):
+        return _short(exc)
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    fallback: str | None = None
+    innermost = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        innermost = current
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return f"certificate verify failed: {current.verify_message}"
+        if isinstance(current, ssl.SSLError):
+            return str(current)
+        if isinstance(current, socket.gaierror):
+            return f"the host name does not resolve ({current.strerror})"
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(current, TimeoutError):
+            return "timed out"
+        if isinstance(current, OSError) and current.strerror and fallback is None:
+            fallback = current.strerror
+        wrapped = getattr(current, "reason", None)  # urllib3's MaxRetryError, NewConnectionError
+        following = current.__cause__ or current.__context__
+        if following is None:  # requests' and urllib3's exceptions wrap the next one as an argument
+            following = next((arg for arg in current.args if isinstance(arg, BaseException)), None)
+        current = following if following is not None else wrapped if isinstance(wrapped, BaseException) else None
+    return fallback or (_short(innermost) if innermost is not exc else _short(exc))
 
 
 def check_response(request: ApiRequest, response: ApiResponse) -> ApiResponse:
@@ -280,7 +354,7 @@ class SyncTransport:
                 failure = classify_requests_error(exc)
                 if failure is None:
                     if isinstance(exc, requests.exceptions.SSLError):
-                        raise TransportError(request.service, f"TLS error: {_short(exc)}") from exc
+                        raise TransportError(request.service, f"TLS error: {failure_reason(exc)}") from exc
                     raise
                 delay = attempts.after_failure(failure, exc)
                 if delay is None:
@@ -318,7 +392,7 @@ class SyncTransport:
             headers=headers,
             data=prepared.body or None,
             timeout=self.settings.timeout,
-            verify=tls.verify,
+            verify=ca_bundle(tls.verify) or False,
             cert=cert,
             proxies=self.settings.proxies,
             stream=destination is not None,

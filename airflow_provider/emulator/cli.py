@@ -82,12 +82,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    server = EmulatorServer(config, host=args.host, port=args.port, tls=args.tls, tls_port=args.tls_port).start()
-    print(describe(server), flush=True)
-    while not stop.wait(0.5):
-        if not server.running:
-            print("emulator stopped unexpectedly", file=sys.stderr, flush=True)
-            return 1
-    server.stop()
+    server = EmulatorServer(config, host=args.host, port=args.port, tls=args.tls, tls_port=args.tls_port)
+    try:
+        server.start()
+        print(describe(server), flush=True)
+        while not stop.wait(0.5):
+            if not server.running:
+                print("emulator stopped unexpectedly", file=sys.stderr, flush=True)
+                return 1
+        server.stop()
+    finally:
+        if server.tls_files is not None:
+            server.tls_files.remove()  # the test CA's and the client's private keys go with the emulator
     print("emulator stopped", flush=True)
     return 0

@@ -53,7 +53,7 @@ def edge_conn(host: str, port: int, tls: TlsFiles | None) -> dict[str, Any]:
     if tls is not None:
         conn["extra"] = {
             "client_cert": str(tls.client_cert),
-            "client_key": str(tls.client_key),
+            "client_private_key": str(tls.client_key),
             "ca_cert": str(tls.ca_cert),
         }
     return conn

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import shutil
 import ssl
 import tempfile
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,12 +24,18 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 @dataclass(frozen=True)
 class TlsFiles:
+    """The generated CA, server and client certificates and keys, all in ``directory``."""
+
     directory: Path
     ca_cert: Path
     server_cert: Path
     server_key: Path
     client_cert: Path
     client_key: Path
+
+    def remove(self) -> None:
+        """Delete the folder with the keys in it (idempotent)."""
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def _name(common_name: str) -> x509.Name:
@@ -72,6 +80,9 @@ def _issue(
 
 
 def generate(directory: Path | None = None) -> TlsFiles:
+    """Write a fresh PKI to ``directory``, or to a new private temp folder that is removed with the
+    returned object (garbage collection or interpreter exit) if ``remove()`` has not been called."""
+    owned = directory is None
     target = directory or Path(tempfile.mkdtemp(prefix="hwc-emulator-tls-"))
     target.mkdir(parents=True, exist_ok=True)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -122,6 +133,9 @@ def generate(directory: Path | None = None) -> TlsFiles:
     files.client_cert.write_bytes(client_cert.public_bytes(pem))
     _write_key(server_key, files.server_key)
     _write_key(client_key, files.client_key)
+    if owned:
+        target.chmod(0o700)
+        weakref.finalize(files, shutil.rmtree, str(target), True)
     return files
 
 

@@ -66,17 +66,27 @@ class HuaweiCloudHook(BaseHook):
             del self.__dict__["transport"]
 
     def test_connection(self) -> tuple[bool, str]:
-        """One cheap authenticated call: list the projects the credentials can access (IAM)."""
+        """One cheap authenticated call, sent once (no retries): list the projects the credentials can
+        access (IAM). A failure is one line naming the endpoint and the reason."""
+        from airflow_provider.hooks.connection_test import failure, once
+
+        target = f"connection {self.huaweicloud_conn_id!r}"
+        request = ApiRequest(service="iam", method="GET", path="/v3/auth/projects", query=query_pairs())
         try:
-            response = self.send(ApiRequest(service="iam", method="GET", path="/v3/auth/projects", query=query_pairs()))
-            body = response.json_object()
+            config = self.config
+            target = config.resolver("iam")
+            transport = SyncTransport(once(config.transport_settings()))
+            try:
+                body = transport.send(request).json_object()
+            finally:
+                transport.close()
         except HuaweiCloudError as exc:
-            return False, str(exc)
+            return False, failure(target, exc)
         projects = body.get("projects")
         items = projects if isinstance(projects, list) else []
         names = sorted(str(p.get("name")) for p in items if isinstance(p, dict))
         shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
-        return True, f"Authenticated ({self.config.auth_type}); {len(names)} project(s) visible: {shown}"
+        return True, f"Authenticated ({config.auth_type}); {len(names)} project(s) visible: {shown}"
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Turning an Airflow connection into client settings, shared by hooks (sync) and triggers (async).
 
 Every problem is reported with the connection id and the field name; secret values are never
-part of a message or a repr.
+part of a message or a repr. Every secret read here is registered with Airflow's secret masker
+(``core.secrets.register_secret``) whoever calls, a hook or the trigger in a triggerer.
 """
 
 from __future__ import annotations
@@ -9,17 +10,21 @@ from __future__ import annotations
 import json
 import logging
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
+from airflow.exceptions import AirflowProviderDeprecationWarning
+
 from airflow_provider.core.auth import AkSkAuth, Auth, IamTokenAuth, NoAuth, StaticTokenAuth
 from airflow_provider.core.endpoints import EndpointResolver
 from airflow_provider.core.errors import ConfigurationError
 from airflow_provider.core.iam import PasswordTokenFetcher
 from airflow_provider.core.retry import RetryPolicy
+from airflow_provider.core.secrets import register_secret
 from airflow_provider.core.throttle import EDGE_MANAGER_THROTTLE
 from airflow_provider.core.transport import TlsSettings, TransportSettings
 
@@ -100,7 +105,8 @@ def parse_timeout(conn_id: str, value: Any) -> tuple[float, float]:
 
 
 def parse_proxies(conn_id: str, value: Any, mask: Callable[[str], None] | None = None) -> dict[str, str] | None:
-    """Proxy URLs; a password inside one (``http://user:pw@proxy``) is registered as a secret."""
+    """Proxy URLs; a password inside one (``http://user:pw@proxy``) is registered as a secret (and
+    given to ``mask`` too)."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -110,9 +116,7 @@ def parse_proxies(conn_id: str, value: Any, mask: Callable[[str], None] | None =
     else:
         raise ConfigurationError(f"connection {conn_id!r}: extra.proxies must be a URL or a {{scheme: URL}} object")
     for url in proxies.values():
-        password = urlsplit(url).password
-        if password and mask is not None:
-            mask(password)
+        register_secret(urlsplit(url).password, also=mask)
     return proxies
 
 
@@ -171,7 +175,11 @@ class CloudConfig:
 
 
 def cloud_config(conn: Any, mask: Callable[[str], None] | None = None) -> CloudConfig:
-    """Build a ``CloudConfig`` from a ``huaweicloud`` connection; ``mask`` registers secrets."""
+    """Build a ``CloudConfig`` from a ``huaweicloud`` connection.
+
+    :param conn: the Airflow connection.
+    :param mask: also given every secret (they go to Airflow's masker in any case).
+    """
     conn_id = conn.conn_id
     extra = extras(conn)
     auth_type = str(extra.get("auth_type", "aksk")).lower()
@@ -200,10 +208,8 @@ def cloud_config(conn: Any, mask: Callable[[str], None] | None = None) -> CloudC
     proxies = parse_proxies(conn_id, extra.get("proxies"), mask)
     retry = parse_retry(conn_id, extra.get("retry"))
     login, password = conn.login or None, conn.password or None
-    secrets = [password, extra.get("security_token")]
-    for secret in secrets:
-        if secret and mask is not None:
-            mask(secret)
+    for secret in (password, extra.get("security_token")):
+        register_secret(secret, also=mask)
     auth: Auth
     if auth_type == "aksk":
         if not login or not password:
@@ -294,19 +300,59 @@ class EdgeConfig:
         )
 
 
+#: The extra holding the client's private key. Airflow masks an extra in its UI and REST API only
+#: when the key's name looks sensitive (``private_key`` is one of its names; ``client_key`` is not).
+CLIENT_PRIVATE_KEY = "client_private_key"
+DEPRECATED_CLIENT_KEY = "client_key"
+
+
+def client_private_key(conn_id: str, extra: Mapping[str, Any]) -> str | None:
+    """``extra.client_private_key``, or the deprecated ``extra.client_key`` with a warning."""
+    value = extra.get(CLIENT_PRIVATE_KEY)
+    old = extra.get(DEPRECATED_CLIENT_KEY)
+    if old is None:
+        return None if value is None else str(value)
+    if value is not None and value != old:
+        raise ConfigurationError(
+            f"connection {conn_id!r}: extra.{CLIENT_PRIVATE_KEY} and the deprecated extra.{DEPRECATED_CLIENT_KEY} "
+            f"are both set and differ; keep only extra.{CLIENT_PRIVATE_KEY}"
+        )
+    warnings.warn(
+        f"connection {conn_id!r}: extra.{DEPRECATED_CLIENT_KEY} is deprecated, rename it to "
+        f"extra.{CLIENT_PRIVATE_KEY}: Airflow shows extra.{DEPRECATED_CLIENT_KEY} in clear in the connection's "
+        f"JSON view and REST API, and masks extra.{CLIENT_PRIVATE_KEY}",
+        AirflowProviderDeprecationWarning,
+        stacklevel=3,
+    )
+    return str(value if value is not None else old)
+
+
+def url_host(host: str) -> str:
+    """``host`` as a URL's authority needs it: an IPv6 address in brackets (``[fd00::10]``)."""
+    host = host.strip()
+    if ":" in host and not host.startswith("["):
+        return f"[{host}]"
+    return host
+
+
 def edge_config(conn: Any, mask: Callable[[str], None] | None = None) -> EdgeConfig:
+    """Build an ``EdgeConfig`` from a ``huawei_edge_manager`` connection.
+
+    :param conn: the Airflow connection.
+    :param mask: also given the inline private key (it goes to Airflow's masker in any case).
+    """
     conn_id = conn.conn_id
     extra = extras(conn)
     host = conn.host
-    if not host:
+    if not host or not host.strip():
         raise ConfigurationError(f"connection {conn_id!r}: host (the MEF Center address) is required")
     scheme = (conn.schema or extra.get("scheme") or "https").lower()
     if scheme not in ("http", "https"):
         raise ConfigurationError(f"connection {conn_id!r}: schema={scheme!r} must be 'https' (or 'http')")
     port = conn.port or EDGE_DEFAULT_PORT
-    client_key = extra.get("client_key")
-    if client_key and mask is not None and "PRIVATE KEY" in str(client_key):
-        mask(str(client_key))
+    client_key = client_private_key(conn_id, extra)
+    if client_key and "PRIVATE KEY" in client_key:
+        register_secret(client_key, also=mask)
     verify: bool | str = True
     if "verify" in extra:
         verify = parse_verify(conn_id, extra["verify"])
@@ -314,7 +360,7 @@ def edge_config(conn: Any, mask: Callable[[str], None] | None = None) -> EdgeCon
         log.warning("Connection %r: the edge manager is reached over plain HTTP (no TLS)", conn_id)
     return EdgeConfig(
         conn_id=conn_id,
-        base_url=f"{scheme}://{host}:{port}",
+        base_url=f"{scheme}://{url_host(host)}:{port}",
         verify=verify,
         client_cert=extra.get("client_cert"),
         client_key=client_key,

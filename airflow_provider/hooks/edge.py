@@ -98,18 +98,30 @@ class EdgeManagerHook(BaseHook):
         return path
 
     def test_connection(self) -> tuple[bool, str]:
-        """MEF has no cheap read call; query a syntactically valid unknown task and expect its error."""
+        """Query a syntactically valid, unknown task once (no retries): MEF has no cheap read call, and
+        its "not found" error proves the whole path. The message says how MEF was reached."""
         from airflow_provider.core.errors import EdgeManagerError, HuaweiCloudError
+        from airflow_provider.hooks.connection_test import channel, failure, once
 
+        target = f"connection {self.edge_manager_conn_id!r}"
         try:
-            self.get_log_dump_task("dumpMultiNodesLog.connectiontest")
-        except EdgeManagerError as exc:
-            return True, f"Connected (mTLS handshake and MEF answered: {exc.error_code})"
+            config = self.config
+            target = f"MEF Center at {config.base_url}"
+            with PemFiles(config) as pem:
+                tls = pem.tls_settings()
+                transport = SyncTransport(once(config.transport_settings(tls)))
+                try:
+                    drive_sync(edge.get_dump_task("dumpMultiNodesLog.connectiontest"), transport)
+                except EdgeManagerError as exc:
+                    answer = f"MEF answered the test query with {exc.error_code} (unknown task), as expected"
+                else:
+                    answer = "MEF answered the test query"
+                finally:
+                    transport.close()
         except HuaweiCloudError as exc:
-            return False, str(exc)
-        finally:
-            self.close()
-        return True, "Connected"
+            return False, failure(target, exc)
+        trusted = "extra.ca_cert" if config.ca_cert else "extra.verify"
+        return True, f"Connected to {config.base_url} {channel(config.base_url, tls, trusted)}; {answer}"
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:

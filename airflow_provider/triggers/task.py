@@ -29,16 +29,39 @@ if TYPE_CHECKING:
     from airflow.sdk import Connection
 
     from airflow_provider.core.async_transport import AsyncTransport
+    from airflow_provider.core.auth import Auth
     from airflow_provider.core.status import TaskStatus
 
 
 #: Connection fields that decide the transport. Triggers of one connection in one triggerer share
 #: a transport (thousands of waits, one config object and token source); a changed connection —
-#: fetched anew by every trigger — gets a new one.
+#: fetched anew by every trigger — replaces it.
 _CONN_FIELDS = ("conn_id", "conn_type", "host", "login", "password", "port", "schema", "extra")
+#: Per loop and connection id: (fingerprint of the fields, transport, project id). Keyed by a keyed
+#: digest (``core.secrets.fingerprint``), not the fields, so no password or secret key is kept as a
+#: key; one entry per connection id, so a rotated key does not leave the old transport behind.
 _CLOUD_TRANSPORTS: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[tuple[str, ...], tuple[AsyncTransport, str | None]]
+    asyncio.AbstractEventLoop, dict[str, tuple[str, AsyncTransport, str | None]]
 ] = weakref.WeakKeyDictionary()
+
+
+def connection_fingerprint(conn: Connection) -> str:
+    """Tells connection versions apart without holding their secrets."""
+    from airflow_provider.core.secrets import fingerprint
+
+    return fingerprint(*(str(getattr(conn, name, None)) for name in _CONN_FIELDS))
+
+
+def _forget_token(replaced: AsyncTransport, auth: Auth) -> None:
+    """A connection changed: drop the IAM token its old credentials got, unless the new ones are the
+    same credentials (an edit of another field)."""
+    from airflow_provider.core.auth import IamTokenAuth
+
+    old = replaced.settings.auth
+    if isinstance(old, IamTokenAuth) and not (
+        isinstance(auth, IamTokenAuth) and auth.fetcher.cache_key == old.fetcher.cache_key
+    ):
+        old.cache.invalidate(old.fetcher.cache_key, None)
 
 
 #: A triggerer that picks up thousands of waits fetches the same connection thousands of times within
@@ -73,8 +96,11 @@ async def _fetch_for_all(
     per_loop: dict[str, tuple[float, asyncio.Future[Connection]]],
     loop: asyncio.AbstractEventLoop,
 ) -> Connection:
+    now = time.monotonic()
+    for stale in [key for key, (at, done) in per_loop.items() if now - at >= CONNECTION_REUSE_SECONDS and done.done()]:
+        del per_loop[stale]  # a fetched connection holds its secrets: none is kept past its window
     future: asyncio.Future[Connection] = loop.create_future()
-    entry = per_loop[conn_id] = (time.monotonic(), future)
+    entry = per_loop[conn_id] = (now, future)
     try:
         conn = await BaseHook.aget_connection(conn_id)
     except BaseException as exc:
@@ -170,30 +196,43 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
         )
 
     async def _transport(self) -> tuple[AsyncTransport, str | None, Callable[[], None]]:
-        """Build the transport from the connection, fetched without blocking the loop."""
-        from airflow.sdk.log import mask_secret
+        """Build the transport from the connection, fetched without blocking the loop.
 
+        Edge waits with the same certificates share their files and connection pool
+        (``hooks.pem_files``); the cleanup returned lets go of them, and the last wait to let go
+        closes the pool.
+        """
         from airflow_provider.core.async_transport import AsyncTransport
         from airflow_provider.hooks.connection_config import cloud_config, edge_config
 
         conn = await fetch_connection(self.conn_id)
+        loop = asyncio.get_running_loop()
         if self.service == "edge":
+            from airflow_provider.core.async_transport import discard_shared
             from airflow_provider.hooks.pem_files import PemFiles
 
-            edge = edge_config(conn, mask=mask_secret)
+            edge = edge_config(conn)
             pem = PemFiles(edge)
             tls = await asyncio.to_thread(pem.tls_settings)
-            return AsyncTransport(edge.transport_settings(tls), read_grid=WAKE_GRID_SECONDS), None, pem.close
-        key = tuple(str(getattr(conn, name, None)) for name in _CONN_FIELDS)
-        per_loop = _CLOUD_TRANSPORTS.setdefault(asyncio.get_running_loop(), {})
-        cached = per_loop.get(key)
-        if cached is None:
-            cloud = cloud_config(conn, mask=mask_secret)
-            cached = per_loop[key] = (
+
+            def release() -> None:
+                if pem.close():  # the last wait of these certificates
+                    discard_shared(tls)
+
+            return AsyncTransport(edge.transport_settings(tls), read_grid=WAKE_GRID_SECONDS), None, release
+        key = connection_fingerprint(conn)
+        per_loop = _CLOUD_TRANSPORTS.setdefault(loop, {})
+        cached = per_loop.get(self.conn_id)
+        if cached is None or cached[0] != key:
+            cloud = cloud_config(conn)
+            if cached is not None:
+                _forget_token(cached[1], cloud.auth)
+            cached = per_loop[self.conn_id] = (
+                key,
                 AsyncTransport(cloud.transport_settings(), read_grid=WAKE_GRID_SECONDS),
                 cloud.project_id,
             )
-        return cached[0], cached[1], _nothing
+        return cached[1], cached[2], _nothing
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider.core.exchange import drive_async

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qsl
@@ -453,6 +455,36 @@ async def test_direct_transport_uses_one_lean_pool_per_origin(monkeypatch: pytes
         assert shared_pool("https://a.example.com", _settings(timeout=(1.0, 2.0))) is not first
         monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
         assert shared_pool("https://c.example.com", settings) is None  # a proxy applies: httpx instead
+    finally:
+        await close_shared_clients()
+
+
+async def test_discarding_tls_settings_closes_only_the_pools_and_clients_built_on_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the last edge wait of a set of certificates does: its pool (an SSL context with the
+    private key loaded) goes, the others stay."""
+    from airflow_provider.core.async_transport import discard_shared, shared_pool
+
+    for name in ("HTTPS_PROXY", "ALL_PROXY", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    mine, other = TlsSettings(verify=False, tls12_only=True), TlsSettings(verify=False)
+    settings = _settings()
+    try:
+        pool = shared_pool("https://a.example.com", replace(settings, tls=mine))
+        kept = shared_pool("https://a.example.com", replace(settings, tls=other))
+        client = shared_client("https://a.example.com", replace(settings, tls=mine, proxies={"all": "http://p:1"}))
+        assert pool is not None and kept is not None
+
+        assert discard_shared(mine) == 2
+        await asyncio.sleep(0)  # the httpx client closes in a task of its own
+
+        assert pool._closed
+        assert not kept._closed
+        assert client.is_closed
+        assert shared_pool("https://a.example.com", replace(settings, tls=other)) is kept
+        assert shared_pool("https://a.example.com", replace(settings, tls=mine)) is not pool  # a new one if needed
+        assert discard_shared(TlsSettings(verify="/nowhere.pem")) == 0
     finally:
         await close_shared_clients()
 

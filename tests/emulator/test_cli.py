@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import signal
+import stat
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
+import pytest
+
+from airflow_provider.emulator import tls as emulator_tls
 
 
 def _read_until_ready(proc: subprocess.Popen[str], timeout: float = 20.0) -> dict[str, str]:
@@ -62,3 +68,40 @@ def test_cli_rejects_unknown_quirk():
     )
     assert result.returncode == 2
     assert "unknown quirk" in result.stderr
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_cli_removes_its_tls_folder_when_it_stops(stop: signal.Signals):
+    """The folder holds a test CA and private keys: nothing of it outlives the emulator."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "airflow_provider.emulator", "--port", "0", "--tls"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        values = _read_until_ready(proc)
+        folder = Path(values["EMULATOR_TLS_CA_CERT"]).parent
+        assert Path(values["EMULATOR_TLS_CLIENT_KEY"]).is_file()
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    finally:
+        proc.send_signal(stop)
+        out, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err
+    assert "emulator stopped" in out
+    assert not folder.exists()
+
+
+def test_a_generated_tls_folder_goes_with_its_files_object():
+    files = emulator_tls.generate()
+    folder = files.directory
+    assert files.client_key.is_file()
+    files.remove()
+    assert not folder.exists()
+    files.remove()  # idempotent
+
+    again = emulator_tls.generate()
+    folder = again.directory
+    del again
+    gc.collect()
+    assert not folder.exists()

@@ -21,7 +21,7 @@ def test_edge_connection_json_points_at_the_mtls_port(tls_emulator):
     conn = json.loads(tls_emulator.edge_conn_json)
     assert conn["schema"] == "https"
     assert conn["port"] == int(tls_emulator.edge_url.rsplit(":", 1)[1])
-    assert set(conn["extra"]) == {"client_cert", "client_key", "ca_cert"}
+    assert set(conn["extra"]) == {"client_cert", "client_private_key", "ca_cert"}
 
 
 def test_client_without_certificate_is_refused(tls_emulator):

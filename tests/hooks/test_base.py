@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 from airflow.sdk.log import redact  # type: ignore[attr-defined]
@@ -185,3 +186,22 @@ def test_project_id_in_path_is_sent(cloud, requests_mock):
     hook = HuaweiCloudHook()
     hook.send(ApiRequest(service="dcs", method="GET", path=f"/v1/{hook.project_id}/anything"))
     assert_signed(requests_mock.last_request)
+
+
+@pytest.mark.parametrize("auth", ["aksk", "password"])
+def test_test_connection_to_a_closed_port_fails_at_once_in_one_line(set_cloud_conn, auth: str):
+    """No retries for a Test (the connection's policy, 4 attempts with backoff, is for polls), and
+    with password auth none for its IAM token request either."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens here once the probe is closed
+    endpoint = f"http://127.0.0.1:{port}"
+    retry = {"max_attempts": 4, "base_delay": 5, "max_elapsed": 60}
+    if auth == "password":
+        set_cloud_conn(endpoint_url=endpoint, retry=retry, auth_type="password", domain_name="acct", login="u")
+    else:
+        set_cloud_conn(endpoint_url=endpoint, retry=retry)
+
+    ok, message = HuaweiCloudHook().test_connection()
+
+    assert (ok, message) == (False, f"Cannot connect to {endpoint}: connection refused")

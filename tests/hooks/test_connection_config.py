@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import pytest
+from airflow.exceptions import AirflowProviderDeprecationWarning
 from airflow.sdk import Connection
 
 from airflow_provider.core.auth import TOKEN_CACHE, AkSkAuth, IamTokenAuth, StaticTokenAuth
@@ -403,13 +406,16 @@ def test_project_id_required_only_when_used():
 
 
 def test_verify_defaults_to_true(cloud, requests_mock, monkeypatch):
-    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+    """True is the default store, given to requests by path (certifi's, as requests' own default)."""
+    import certifi
+
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
         monkeypatch.delenv(name, raising=False)
     requests_mock.get(PROGRESS_URL, json=PROGRESS_BODY)
     hook = DcsHook()
     hook.get_background_task_progress("inst-1", "task-1")
     assert hook.config.tls.verify is True
-    assert requests_mock.last_request.verify is True
+    assert requests_mock.last_request.verify == certifi.where()
 
 
 @pytest.mark.parametrize("value", [False, "false", "0", "off"])
@@ -554,10 +560,10 @@ def test_mask_runs_even_when_the_config_is_rejected():
 def test_edge_mask_receives_inline_private_key_only():
     key = "-----BEGIN PRIVATE KEY-----\nMIIEsecret\n-----END PRIVATE KEY-----\n"
     seen, mask = _collect()
-    edge_config(edge({"client_key": key, "client_cert": "/etc/cert.pem"}), mask=mask)
+    edge_config(edge({"client_private_key": key, "client_cert": "/etc/cert.pem"}), mask=mask)
     assert seen == [key]
     seen.clear()
-    edge_config(edge({"client_key": "/etc/key.pem"}), mask=mask)
+    edge_config(edge({"client_private_key": "/etc/key.pem"}), mask=mask)
     assert seen == []
 
 
@@ -600,4 +606,61 @@ def test_edge_config_parses_verify_timeout_proxies_retry():
 
 def test_edge_config_repr_hides_key():
     key = "-----BEGIN PRIVATE KEY-----\nMIIEsecret\n-----END PRIVATE KEY-----"
-    assert "MIIEsecret" not in repr(edge_config(edge({"client_key": key})))
+    assert "MIIEsecret" not in repr(edge_config(edge({"client_private_key": key})))
+
+
+# --- the client key's extra name, IPv6 hosts, secrets without a mask argument ----------------
+
+
+def test_the_client_private_key_extra_is_read():
+    config = edge_config(edge({"client_private_key": "/etc/key.pem", "client_cert": "/etc/cert.pem"}))
+    assert config.client_key == "/etc/key.pem"
+
+
+@pytest.mark.parametrize("key", ["client_key", "extra__huawei_edge_manager__client_key"])
+def test_the_deprecated_client_key_extra_still_works_with_a_warning(key: str):
+    with pytest.warns(AirflowProviderDeprecationWarning, match=r"'mef'.*extra\.client_key.*client_private_key"):
+        config = edge_config(edge({key: "/etc/key.pem", "client_cert": "/etc/cert.pem"}))
+    assert config.client_key == "/etc/key.pem"
+
+
+def test_both_key_names_with_one_value_warn_and_with_two_values_are_refused():
+    with pytest.warns(AirflowProviderDeprecationWarning):
+        config = edge_config(edge({"client_key": "/etc/key.pem", "client_private_key": "/etc/key.pem"}))
+    assert config.client_key == "/etc/key.pem"
+    with pytest.raises(ConfigurationError, match=r"'mef'.*client_private_key.*client_key.*differ") as info:
+        edge_config(edge({"client_key": "/etc/a.pem", "client_private_key": "/etc/b.pem"}))
+    assert "/etc/a.pem" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("host", "base_url"),
+    [
+        ("fd00::10", "https://[fd00::10]:30035"),
+        ("[fd00::10]", "https://[fd00::10]:30035"),
+        ("::1", "https://[::1]:30035"),
+        ("10.10.10.10", "https://10.10.10.10:30035"),
+        (" mef.example.com ", "https://mef.example.com:30035"),
+    ],
+)
+def test_the_edge_base_url_brackets_an_ipv6_host(host: str, base_url: str):
+    config = edge_config(edge(host=host))
+    assert config.base_url == base_url
+    parts = urlsplit(config.base_url)
+    assert (parts.hostname, parts.port) == (host.strip().strip("[]"), 30035)
+
+
+def test_every_secret_reaches_airflows_masker_without_a_mask_argument():
+    """The triggerer imports no hook, so the masker cannot depend on one being imported first."""
+    from airflow.sdk.log import redact  # type: ignore[attr-defined]
+
+    sk, token, proxy_password, body = (secrets.token_hex(12) for _ in range(4))  # masked by no earlier test
+    key = f"-----BEGIN PRIVATE KEY-----\nMIIE{body}\n-----END PRIVATE KEY-----\n"
+    cloud_config(
+        conn(
+            {"region": "cn-north-4", "security_token": token, "proxies": f"http://u:{proxy_password}@p:1"}, password=sk
+        )
+    )
+    edge_config(edge({"client_private_key": key, "client_cert": "/etc/cert.pem"}))
+    for secret in (sk, token, proxy_password, key):
+        assert redact(f"a {secret} b") == "a *** b", secret[:6]

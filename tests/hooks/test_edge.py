@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import socket
 import stat
 from typing import TYPE_CHECKING, Any
 
@@ -20,9 +22,12 @@ from airflow_provider.core.errors import (
     NotFoundError,
     TransportError,
 )
+from airflow_provider.core.transport import TlsSettings
 from airflow_provider.get_provider_info import EDGE_UI_FIELD_BEHAVIOUR
 from airflow_provider.hooks.edge import EdgeManagerHook
 from tests.hooks._support import EDGE_BASE, EDGE_TASK_ID, HTML_BODY, body_bytes, mef, url_parts
+from tests.local_http import RawHttpServer
+from tests.pem_samples import CA, CERT, KEY
 from tests.seed_examples import EDGE_POLL as SEED_POLL
 
 if TYPE_CHECKING:
@@ -33,9 +38,6 @@ TASK_URL = f"{EDGE_BASE}{TASK_PATH}"
 DOWNLOAD_PATH = "/edgemanager/v1/logmgmt/dump/download/edgeNodes.tar.gz"
 DOWNLOAD_URL = f"{EDGE_BASE}{DOWNLOAD_PATH}"
 ARCHIVE = b"\x1f\x8b\x08\x00" + os.urandom(70_000)
-CERT = "-----BEGIN CERTIFICATE-----\nMIIBclientcert\n-----END CERTIFICATE-----\n"
-KEY = "-----BEGIN PRIVATE KEY-----\nMIIEclientkeysecret\n-----END PRIVATE KEY-----\n"
-CA = "-----BEGIN CERTIFICATE-----\nMIIBrootca\n-----END CERTIFICATE-----\n"
 
 
 def mef_error(code: str, msg: str, status: int = 400) -> dict[str, Any]:
@@ -52,8 +54,10 @@ def test_class_attributes():
 
 
 def test_create_dump_task(edge_env, requests_mock, monkeypatch):
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    import certifi
+
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
+        monkeypatch.delenv(name, raising=False)
     requests_mock.post(TASK_URL, json=mef({"taskId": EDGE_TASK_ID}))
     with EdgeManagerHook() as hook:
         assert hook.create_log_dump_task([2, 7]) == EDGE_TASK_ID
@@ -64,7 +68,7 @@ def test_create_dump_task(edge_env, requests_mock, monkeypatch):
     assert request.headers["Content-Type"] == "application/json"
     assert "Authorization" not in request.headers
     assert "X-Auth-Token" not in request.headers
-    assert request.verify is True
+    assert request.verify == certifi.where()  # verify=true: the default store, the async path's too
 
 
 def test_create_accepts_any_iterable_and_digit_strings(edge_env, requests_mock):
@@ -270,7 +274,7 @@ def test_download_refused_by_accept_writes_nothing(edge_env, requests_mock, tmp_
 
 
 def test_inline_client_certificate_files_exist_only_until_close(set_edge_conn, requests_mock):
-    set_edge_conn(client_cert=CERT, client_key=KEY, ca_cert=CA)
+    set_edge_conn(client_cert=CERT, client_private_key=KEY, ca_cert=CA)
     requests_mock.get(TASK_URL, text=SEED_POLL)
     hook = EdgeManagerHook()
     hook.get_log_dump_task(EDGE_TASK_ID)
@@ -289,7 +293,7 @@ def test_inline_client_certificate_files_exist_only_until_close(set_edge_conn, r
 
 
 def test_context_manager_removes_files_and_a_new_call_recreates_them(set_edge_conn, requests_mock):
-    set_edge_conn(client_cert=CERT, client_key=KEY)
+    set_edge_conn(client_cert=CERT, client_private_key=KEY)
     requests_mock.get(TASK_URL, text=SEED_POLL)
     with EdgeManagerHook() as hook:
         hook.get_log_dump_task(EDGE_TASK_ID)
@@ -307,7 +311,7 @@ def test_client_certificate_paths_are_used_as_given(set_edge_conn, requests_mock
     cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
     cert.write_text(CERT)
     key.write_text(KEY)
-    set_edge_conn(client_cert=str(cert), client_key=str(key), verify=False)
+    set_edge_conn(client_cert=str(cert), client_private_key=str(key), verify=False)
     requests_mock.get(TASK_URL, text=SEED_POLL)
     with EdgeManagerHook() as hook:
         hook.get_log_dump_task(EDGE_TASK_ID)
@@ -318,11 +322,11 @@ def test_client_certificate_paths_are_used_as_given(set_edge_conn, requests_mock
 
 
 def test_key_without_certificate_fails_before_any_request(set_edge_conn, requests_mock):
-    set_edge_conn(client_key=KEY)
+    set_edge_conn(client_private_key=KEY)
     hook = EdgeManagerHook()
     with pytest.raises(Exception, match="must be given together") as info:
         hook.get_log_dump_task(EDGE_TASK_ID)
-    assert "MIIE" not in str(info.value)
+    assert KEY.splitlines()[1] not in str(info.value)
     hook.close()
     assert requests_mock.call_count == 0
 
@@ -340,9 +344,15 @@ def test_test_connection_expects_the_unknown_task_error(edge_env, requests_mock)
     assert "transport" not in hook.__dict__
 
 
-def test_test_connection_ok_body(edge_env, requests_mock):
+def test_test_connection_ok_body(edge_env, requests_mock, monkeypatch):
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
+        monkeypatch.delenv(name, raising=False)
     requests_mock.get(TASK_URL, text=SEED_POLL)
-    assert EdgeManagerHook().test_connection() == (True, "Connected")
+    assert EdgeManagerHook().test_connection() == (
+        True,
+        "Connected to https://mef.test:30035 over TLS (server certificate verified against the default CA store; "
+        "no client certificate); MEF answered the test query",
+    )
 
 
 def test_test_connection_html_error_is_a_failure(edge_env, requests_mock):
@@ -353,7 +363,7 @@ def test_test_connection_html_error_is_a_failure(edge_env, requests_mock):
 
 
 def test_test_connection_cleans_up_inline_key(set_edge_conn, requests_mock):
-    set_edge_conn(client_cert=CERT, client_key=KEY)
+    set_edge_conn(client_cert=CERT, client_private_key=KEY)
     requests_mock.get(TASK_URL, **mef_error("40052002", "no such task"))
     ok, _ = EdgeManagerHook().test_connection()
     assert ok is True
@@ -367,3 +377,102 @@ def test_test_connection_reports_bad_configuration(set_edge_conn, requests_mock,
     assert ok is False
     assert "extra.ca_cert" in message
     assert requests_mock.call_count == 0
+
+
+# --- test_connection against real local servers ---------------------------------------------------
+
+
+def mef_reply(status: int, envelope: dict[str, Any]) -> bytes:
+    body = json.dumps(envelope).encode()
+    reason = {200: "OK", 400: "Bad Request"}[status]
+    head = f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    return head.encode() + body
+
+
+NOT_FOUND = mef_reply(400, mef(None, status="40052002", msg="no such task"))
+
+
+def install_edge(monkeypatch: pytest.MonkeyPatch, host: str, port: int, **extra: Any) -> None:
+    conn = {"conn_type": "huawei_edge_manager", "host": host, "port": port, "schema": "http", "extra": extra}
+    monkeypatch.setenv("AIRFLOW_CONN_EDGE_MANAGER_DEFAULT", json.dumps(conn))
+
+
+def test_test_connection_over_plain_http_says_so(monkeypatch: pytest.MonkeyPatch):
+    server = RawHttpServer(NOT_FOUND).start()
+    try:
+        install_edge(monkeypatch, "127.0.0.1", server.port)
+        ok, message = EdgeManagerHook().test_connection()
+    finally:
+        server.stop()
+    assert ok is True
+    assert message == (
+        f"Connected to http://127.0.0.1:{server.port} over plain HTTP (no TLS: nothing is encrypted and the server "
+        "is not authenticated); MEF answered the test query with 40052002 (unknown task), as expected"
+    )
+    assert "mTLS" not in message
+
+
+def test_test_connection_to_a_closed_port_fails_at_once_in_one_line(monkeypatch: pytest.MonkeyPatch):
+    """The connection's own retry policy (4 attempts with backoff) is for waits, not for the Test."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens here once the probe is closed
+    install_edge(monkeypatch, "127.0.0.1", port, retry={"max_attempts": 4, "base_delay": 5, "max_elapsed": 60})
+
+    ok, message = EdgeManagerHook().test_connection()
+
+    assert (ok, message) == (False, f"Cannot connect to MEF Center at http://127.0.0.1:{port}: connection refused")
+
+
+def test_test_connection_sends_its_request_once(monkeypatch: pytest.MonkeyPatch):
+    """A server that accepts and hangs up: a poll would try again; the Test reports the first failure."""
+    server = RawHttpServer(b"").start()  # answers nothing and closes
+    try:
+        install_edge(monkeypatch, "127.0.0.1", server.port, retry={"max_attempts": 4, "base_delay": 5})
+        ok, message = EdgeManagerHook().test_connection()
+    finally:
+        server.stop()
+    assert ok is False
+    assert message.startswith(f"MEF Center at http://127.0.0.1:{server.port} accepted the connection but did not ")
+    assert "\n" not in message
+    assert len(server.requests) == 1
+
+
+def test_test_connection_unresolvable_host(monkeypatch: pytest.MonkeyPatch):
+    install_edge(monkeypatch, "no-such-host.invalid", 30035)
+    ok, message = EdgeManagerHook().test_connection()
+    assert ok is False
+    assert message.startswith("Cannot connect to MEF Center at http://no-such-host.invalid:30035: the host name")
+
+
+@pytest.mark.skipif(not socket.has_ipv6, reason="no IPv6 on this machine")
+def test_an_ipv6_mef_host_works_sync_and_async(monkeypatch: pytest.MonkeyPatch):
+    from airflow.sdk import Connection
+
+    from airflow_provider.core.async_transport import AsyncTransport, close_shared_clients
+    from airflow_provider.core.exchange import drive_async
+    from airflow_provider.hooks.connection_config import edge_config
+    from airflow_provider.services import edge
+
+    try:
+        server = RawHttpServer(mef_reply(200, json.loads(SEED_POLL)), host="::1").start()
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    try:
+        install_edge(monkeypatch, "::1", server.port)
+        ok, message = EdgeManagerHook().test_connection()
+        assert ok is True, message
+        assert message.startswith(f"Connected to http://[::1]:{server.port} over plain HTTP")
+        config = edge_config(Connection.from_json(os.environ["AIRFLOW_CONN_EDGE_MANAGER_DEFAULT"], conn_id="e"))
+
+        async def poll() -> Any:
+            try:
+                transport = AsyncTransport(config.transport_settings(TlsSettings()))
+                return await drive_async(edge.get_dump_task(EDGE_TASK_ID), transport)
+            finally:
+                await close_shared_clients()
+
+        assert asyncio.run(poll()).status == json.loads(SEED_POLL)["data"]["status"]
+        assert all(b"Host: [::1]:" in head for head in server.requests)
+    finally:
+        server.stop()

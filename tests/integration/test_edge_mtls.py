@@ -87,7 +87,7 @@ ASYNC_NO_CERT_BUG = (
 
 
 def _no_cert_conn(handle: EmulatorHandle) -> dict[str, Any]:
-    return conn(handle, client_cert=None, client_key=None)
+    return conn(handle, client_cert=None, client_private_key=None)
 
 
 def test_mtls_without_client_cert_is_a_clear_tls_error(mtls: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -150,7 +150,7 @@ def test_mtls_with_inline_pem_and_temp_files_removed(
     tls = files(mtls)
     inline = {
         "client_cert": tls.client_cert.read_text(),
-        "client_key": tls.client_key.read_text(),
+        "client_private_key": tls.client_key.read_text(),
         "ca_cert": tls.ca_cert.read_text(),
     }
     assert all("-----BEGIN " in v for v in inline.values())

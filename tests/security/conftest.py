@@ -53,3 +53,17 @@ def emulator(huaweicloud_emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPat
     yield handle
     handle.admin.clear_faults()
     TOKEN_CACHE.clear()
+
+
+def inline_edge_conn(handle: EmulatorHandle) -> dict[str, Any]:
+    """The emulator's edge connection with its certificates and private key given inline (PEM text)."""
+    files = handle.tls_files
+    assert files is not None
+    conn: dict[str, Any] = json.loads(handle.edge_conn_json)
+    conn["extra"] = {
+        **FAST,
+        "client_cert": files.client_cert.read_text(),
+        "client_private_key": files.client_key.read_text(),
+        "ca_cert": files.ca_cert.read_text(),
+    }
+    return conn

@@ -32,7 +32,7 @@ from airflow_provider.sensors.dcs import DcsBackgroundTaskSensor
 from airflow_provider.sensors.dis import DisTransferTaskSensor
 from airflow_provider.sensors.edge import EdgeLogDumpSensor
 from airflow_provider.triggers.task import HuaweiCloudTaskTrigger
-from tests.security.conftest import FAST, PASSWORD, SECRET_KEY
+from tests.security.conftest import FAST, PASSWORD, SECRET_KEY, inline_edge_conn
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Callable
@@ -261,16 +261,8 @@ def test_inline_client_key_is_masked_and_not_in_outputs(
     emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """The edge manager's client key given inline (PEM text in the connection) never shows."""
-    files = emulator.tls_files
-    assert files is not None
-    key_text = files.client_key.read_text()
-    conn = json.loads(emulator.edge_conn_json)
-    conn["extra"] = {
-        **FAST,
-        "client_cert": files.client_cert.read_text(),
-        "client_key": key_text,
-        "ca_cert": files.ca_cert.read_text(),
-    }
+    conn = inline_edge_conn(emulator)
+    key_text = conn["extra"]["client_private_key"]
     monkeypatch.setenv("AIRFLOW_CONN_EDGE_MANAGER_DEFAULT", json.dumps(conn))
     emulator.admin.set_outcome("mef", "succeed", duration=1e9)
     seen = Seen()

@@ -107,7 +107,7 @@ def test_inline_client_key_is_written_0600_in_a_0700_folder_and_removed(emulator
     conn = edge(
         emulator,
         client_cert=files.client_cert.read_text(),
-        client_key=files.client_key.read_text(),
+        client_private_key=files.client_key.read_text(),
         ca_cert=files.ca_cert.read_text(),
     )
     pem = PemFiles(edge_config(conn))
@@ -127,7 +127,7 @@ def test_the_hook_removes_its_key_files_when_closed(emulator: EmulatorHandle, mo
     conn = edge(
         emulator,
         client_cert=files.client_cert.read_text(),
-        client_key=files.client_key.read_text(),
+        client_private_key=files.client_key.read_text(),
         ca_cert=files.ca_cert.read_text(),
     )
     monkeypatch.setenv("AIRFLOW_CONN_EDGE_MANAGER_DEFAULT", conn.as_json())

@@ -444,7 +444,7 @@ async def test_cancellation_is_clean_and_removes_inline_pem_files(
     conn["extra"] = {
         **conn.get("extra", {}),
         "client_cert": files.client_cert.read_text(),
-        "client_key": files.client_key.read_text(),
+        "client_private_key": files.client_key.read_text(),
     }
     monkeypatch.setenv("AIRFLOW_CONN_EDGE_MANAGER_DEFAULT", json.dumps(conn))
     scratch = tmp_path / "scratch"
