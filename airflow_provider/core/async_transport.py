@@ -51,7 +51,9 @@ POOL_SIZE = 64
 #: close is covered by the pool, which sends a GET once more on a new connection.
 KEEPALIVE_EXPIRY = 20.0
 
-_ClientKey = tuple[str, TlsSettings, tuple[float, float], tuple[tuple[str, str], ...] | None]
+#: (origin, TLS, timeouts, keyed digest of the proxies): a proxy URL may carry a password, and a
+#: cache key outlives the connection version it came from, so only a digest of it is kept.
+_ClientKey = tuple[str, TlsSettings, tuple[float, float], str | None]
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[_ClientKey, httpx.AsyncClient]] = (
     weakref.WeakKeyDictionary()
 )
@@ -141,8 +143,7 @@ def shared_pool(origin: str, settings: TransportSettings) -> ConnectionPool | No
 def shared_client(origin: str, settings: TransportSettings) -> httpx.AsyncClient:
     """The client of the running loop for this origin and TLS/proxy/timeout settings."""
     loop = asyncio.get_running_loop()
-    proxies = tuple(sorted(settings.proxies.items())) if settings.proxies else None
-    key: _ClientKey = (origin, settings.tls, settings.timeout, proxies)
+    key: _ClientKey = (origin, settings.tls, settings.timeout, proxies_fingerprint(settings.proxies))
     per_loop = _clients.setdefault(loop, {})
     client = per_loop.get(key)
     if client is None or client.is_closed:
@@ -185,12 +186,41 @@ def discard_shared(tls: TlsSettings) -> int:
             pool.close()
     clients = _clients.get(loop, {})
     for client_key in [key for key in clients if key[1] == tls]:
-        client = clients.pop(client_key)
+        _close_later(loop, clients.pop(client_key))
         found += 1
-        closing = loop.create_task(client.aclose())
-        _closing.add(closing)  # a reference until it is done: the loop keeps only a weak one
-        closing.add_done_callback(_closing.discard)
     return found
+
+
+def proxies_fingerprint(proxies: Mapping[str, str] | None) -> str | None:
+    """A keyed digest of proxy settings (``core.secrets.fingerprint``); None without proxies."""
+    if not proxies:
+        return None
+    from airflow_provider.core.secrets import fingerprint
+
+    return fingerprint(*(part for item in sorted(proxies.items()) for part in item))
+
+
+def discard_proxied(proxies: Mapping[str, str] | None) -> int:
+    """Close and forget the running loop's httpx clients built for ``proxies``; how many there were.
+
+    For proxy settings a changed connection no longer uses: the client holds the proxy URL, which
+    may carry a password. A wait of another connection with the same proxies gets a new client.
+    """
+    digest = proxies_fingerprint(proxies)
+    if digest is None:
+        return 0
+    loop = asyncio.get_running_loop()
+    clients = _clients.get(loop, {})
+    stale = [key for key in clients if key[3] == digest]
+    for client_key in stale:
+        _close_later(loop, clients.pop(client_key))
+    return len(stale)
+
+
+def _close_later(loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient) -> None:
+    closing = loop.create_task(client.aclose())
+    _closing.add(closing)  # a reference until it is done: the loop keeps only a weak one
+    closing.add_done_callback(_closing.discard)
 
 
 async def close_shared_clients() -> None:

@@ -24,7 +24,7 @@ from airflow_provider.core.status import TaskState
 from airflow_provider.core.wake_grid import WAKE_GRID_SECONDS, sleep_on_grid
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator, Callable, Mapping
 
     from airflow.sdk import Connection
 
@@ -62,6 +62,16 @@ def _forget_token(replaced: AsyncTransport, auth: Auth) -> None:
         isinstance(auth, IamTokenAuth) and auth.fetcher.cache_key == old.fetcher.cache_key
     ):
         old.cache.invalidate(old.fetcher.cache_key, None)
+
+
+def _forget_proxies(replaced: AsyncTransport, proxies: Mapping[str, str] | None) -> None:
+    """A connection changed its proxies: close the clients built for the old ones (a proxy URL may
+    carry a password)."""
+    from airflow_provider.core.async_transport import discard_proxied
+
+    old = replaced.settings.proxies
+    if old and dict(old) != dict(proxies or {}):
+        discard_proxied(old)
 
 
 #: A triggerer that picks up thousands of waits fetches the same connection thousands of times within
@@ -227,6 +237,7 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
             cloud = cloud_config(conn)
             if cached is not None:
                 _forget_token(cached[1], cloud.auth)
+                _forget_proxies(cached[1], cloud.proxies)
             cached = per_loop[self.conn_id] = (
                 key,
                 AsyncTransport(cloud.transport_settings(), read_grid=WAKE_GRID_SECONDS),

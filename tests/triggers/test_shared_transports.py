@@ -122,6 +122,33 @@ async def test_cloud_transports_are_keyed_without_secrets_and_replaced_when_the_
     assert len(cache) == 1
 
 
+async def test_a_proxy_password_is_not_a_cache_key_and_its_client_goes_when_the_proxy_changes(
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, the httpx clients of proxied waits were keyed by the raw proxy URLs, so a proxy
+    password stayed in a key, and the client of a replaced proxy stayed cached."""
+    conn = json.loads(emulator.huaweicloud_conn_json)
+    conn["extra"]["proxies"] = "http://proxy-user:Proxy-Pass-1@127.0.0.1:9"
+    monkeypatch.setenv("AIRFLOW_CONN_HUAWEICLOUD_DEFAULT", json.dumps(conn))
+    trigger = HuaweiCloudTaskTrigger(service="dcs", conn_id="huaweicloud_default", ids={}, deadline=time.time() + 60)
+    loop = asyncio.get_running_loop()
+
+    transport, _project, _cleanup = await trigger._transport()
+    client = async_transport.shared_client("https://dcs.example.com", transport.settings)
+    keys = list(async_transport._clients[loop])
+    assert len(keys) == 1
+    assert "Proxy-Pass-1" not in repr(keys)
+
+    conn["extra"]["proxies"] = "http://proxy-user:Proxy-Pass-2@127.0.0.1:9"  # the proxy password rotated
+    monkeypatch.setenv("AIRFLOW_CONN_HUAWEICLOUD_DEFAULT", json.dumps(conn))
+    await trigger._transport()
+    await asyncio.sleep(0)  # the old client closes in a task of its own
+    await asyncio.sleep(0)
+
+    assert async_transport._clients[loop] == {}
+    assert client.is_closed
+
+
 async def test_a_new_password_drops_the_token_the_old_one_got(
     emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
