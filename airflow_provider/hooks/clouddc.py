@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from airflow_provider.hooks.base import HuaweiCloudHook
+from airflow_provider.hooks.xcom import allow_in_xcom
 from airflow_provider.services import clouddc
 
 if TYPE_CHECKING:
@@ -33,3 +34,6 @@ class CloudDCHook(HuaweiCloudHook):
         path = self.transport.download(clouddc.download_request(self.project_id, server_id, export_id), target)
         log.info("Downloaded CloudDC server %s logs to %s (%d bytes)", server_id, path, path.stat().st_size)
         return path
+
+
+allow_in_xcom(clouddc.ServerLogExport)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from airflow_provider.core.errors import ApiError, HuaweiCloudError, InvalidInputError
 from airflow_provider.hooks.base import HuaweiCloudHook, warn_page_arguments
+from airflow_provider.hooks.xcom import allow_in_xcom
 from airflow_provider.services import css
 
 if TYPE_CHECKING:
@@ -248,3 +249,6 @@ def _not_enabled(cluster_id: str, exc: ApiError) -> str:
 
 def _now_ms() -> int:
     return int(datetime.now(timezone.utc).timestamp() * 1000)
+
+
+allow_in_xcom(css.ClusterLogRecord, css.LogRecordPage, BackupBaseline)

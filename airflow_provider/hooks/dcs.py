@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider.hooks.base import HuaweiCloudHook, warn_page_arguments
+from airflow_provider.hooks.xcom import allow_in_xcom
 from airflow_provider.services import dcs
 
 if TYPE_CHECKING:
@@ -102,3 +103,6 @@ class DcsHook(HuaweiCloudHook):
             offset += len(page.tasks)
             if len(page.tasks) < page_size or (page.task_count is not None and offset >= page.task_count):
                 return
+
+
+allow_in_xcom(dcs.BackgroundTaskProgress, dcs.StepDetail, dcs.SubStepDetail, dcs.BackgroundTask, dcs.BackgroundTaskList)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider.hooks.base import HuaweiCloudHook
+from airflow_provider.hooks.xcom import allow_in_xcom
 from airflow_provider.services import dis
 
 if TYPE_CHECKING:
@@ -100,3 +101,6 @@ class DisHook(HuaweiCloudHook):
 
     def stop_transfer_tasks(self, stream_name: str, task_ids: Iterable[str]) -> None:
         self.run(dis.stop_transfer_tasks(self.project_id, stream_name, task_ids))
+
+
+allow_in_xcom(dis.TransferTaskLogEntry, dis.TransferTaskLogPage, dis.TransferTask)

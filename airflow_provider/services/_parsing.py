@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, ValidationError
 
 from airflow_provider.core.errors import BadResponseError
 
@@ -215,7 +215,23 @@ Percent = Annotated[float | None, BeforeValidator(parse_percent)]
 LenientInt = Annotated[int | None, BeforeValidator(parse_int)]
 Text = str | None  # numbers become strings: see ServiceModel
 Timestamp = Annotated[datetime | None, BeforeValidator(parse_datetime)]
-MsTimestamp = Annotated[datetime | None, BeforeValidator(parse_ms_epoch)]
+
+
+def datetime_to_ms(moment: datetime | None) -> int | None:
+    """Epoch milliseconds of ``moment``: what an ``MsTimestamp`` field reads back."""
+    if moment is None:
+        return None
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return (aware - _EPOCH) // timedelta(milliseconds=1)
+
+
+#: Epoch milliseconds, as the API sends them and as a JSON dump writes them back (a model that
+#: crossed XCom is validated again from its dump).
+MsTimestamp = Annotated[
+    datetime | None,
+    BeforeValidator(parse_ms_epoch),
+    PlainSerializer(datetime_to_ms, return_type=int | None, when_used="json"),
+]
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
