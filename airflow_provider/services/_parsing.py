@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from airflow_provider.core.errors import BadResponseError
 
@@ -123,7 +123,8 @@ def ms_to_datetime(value: int | float) -> datetime:
 
 
 def parse_ms_epoch(value: object) -> datetime | None:
-    """Epoch milliseconds as a number or a numeric string (CSS ``createAt`` is both)."""
+    """Epoch milliseconds as a number or a numeric string (CSS ``createAt`` is both); also the UTC
+    ISO 8601 text a JSON dump of the model writes."""
     if _is_blank(value):
         return None
     if isinstance(value, bool):
@@ -134,6 +135,14 @@ def parse_ms_epoch(value: object) -> datetime | None:
         return ms_to_datetime(value)
     if isinstance(value, str) and _MS_TEXT.fullmatch(value.strip()):
         return ms_to_datetime(int(value.strip()))
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value
+    if isinstance(value, str) and value.endswith(("Z", "+00:00")):
+        # The model's own JSON dump (ISO 8601 UTC): a value that crossed XCom is validated again.
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            pass
     raise ValueError(f"expected epoch milliseconds, got {value!r:.40}")
 
 
@@ -217,21 +226,7 @@ Text = str | None  # numbers become strings: see ServiceModel
 Timestamp = Annotated[datetime | None, BeforeValidator(parse_datetime)]
 
 
-def datetime_to_ms(moment: datetime | None) -> int | None:
-    """Epoch milliseconds of ``moment``: what an ``MsTimestamp`` field reads back."""
-    if moment is None:
-        return None
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return (aware - _EPOCH) // timedelta(milliseconds=1)
-
-
-#: Epoch milliseconds, as the API sends them and as a JSON dump writes them back (a model that
-#: crossed XCom is validated again from its dump).
-MsTimestamp = Annotated[
-    datetime | None,
-    BeforeValidator(parse_ms_epoch),
-    PlainSerializer(datetime_to_ms, return_type=int | None, when_used="json"),
-]
+MsTimestamp = Annotated[datetime | None, BeforeValidator(parse_ms_epoch)]
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
