@@ -30,6 +30,13 @@ if TYPE_CHECKING:
 EVENT_STATUSES = ("success", "failed", "timeout", "error")
 
 
+def default_deferrable() -> bool:
+    """``[operators] default_deferrable``: the deployment's default for ``deferrable``."""
+    from airflow.sdk import conf
+
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
 def primary_id(service: str, ids: Mapping[str, str]) -> str:
     """The id that names ``service``'s task in events, XCom and messages (``core.catalog``)."""
     return catalog.spec(service).primary_id(ids)

@@ -24,8 +24,7 @@ from airflow_provider.core.errors import (
 from airflow_provider.core.polling import PollPolicy
 from airflow_provider.operators.durable import Phase, RemoteTaskMemory
 from airflow_provider.operators.links import HuaweiCloudConsoleLink, link_for, push_console_url
-from airflow_provider.sensors.base import default_deferrable
-from airflow_provider.waiting import TaskWait, primary_id
+from airflow_provider.waiting import TaskWait, default_deferrable, primary_id
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
