@@ -17,6 +17,7 @@ from airflow_provider.core.errors import (
     HuaweiCloudError,
     InvalidInputError,
     NotFoundError,
+    NothingStartedError,
     TaskFailedError,
     TaskGoneError,
 )
@@ -193,8 +194,14 @@ class HuaweiCloudTaskOperator(BaseOperator):
         try:
             ids, first = self.reattach(context)
             if ids is None:
-                self.memory(context).remember_starting(self.start_detail(context))
-                ids = self.start(context)
+                memory = self.memory(context)
+                memory.remember_starting(self.start_detail(context))
+                try:
+                    ids = self.start(context)
+                except NothingStartedError:
+                    # Nothing was created: a retry must not say this try stopped inside a start.
+                    memory.forget()
+                    raise
             return self.wait_and_finish(context, ids, first)
         finally:
             self._close_hook()

@@ -116,6 +116,10 @@ async def _fetch_for_all(
     return conn
 
 
+#: How long a stopped edge wait tries to release its MEF Center (Airflow gives on_kill 30 s in all).
+RELEASE_TIMEOUT_SECONDS = 10.0
+
+
 def _nothing() -> None:
     return None
 
@@ -176,6 +180,32 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
             self.remote_id,
             why,
         )
+        if self.service == "edge" and self.owned and self.ids.get("dump_task_id"):
+            await self._release_mef_hold(self.ids["dump_task_id"])
+
+    async def _release_mef_hold(self, dump_task_id: str) -> None:
+        """The run will not download this dump's archive now: let other runs' dumps use the MEF Center
+        (``hooks.edge_archive``). Airflow Variables are reached through the triggerer's supervisor
+        synchronously, so off the event loop, and bounded: on_kill must end promptly."""
+        from airflow_provider.hooks import edge_archive
+        from airflow_provider.hooks.connection_config import edge_config
+
+        try:
+            center = edge_archive.center_of(edge_config(await fetch_connection(self.conn_id)).base_url)
+            released = await asyncio.wait_for(
+                asyncio.to_thread(edge_archive.release, edge_archive.LATEST_DUMPS, center, dump_task_id),
+                RELEASE_TIMEOUT_SECONDS,
+            )
+        except Exception as exc:  # the hold then ends by itself (archive_hold); say why it did not now
+            self.log.warning("Could not release MEF Center from Edge log dump %s: %r", dump_task_id, exc)
+            return
+        if released:
+            self.log.info(
+                "Released MEF Center %s from Edge log dump %s: the task was stopped, so its run will not "
+                "download the archive",
+                center,
+                dump_task_id,
+            )
 
     @property
     def remote_id(self) -> str:

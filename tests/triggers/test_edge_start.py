@@ -68,7 +68,7 @@ async def test_creates_the_dump_once_mef_is_free(emulator: EmulatorHandle, lates
     assert creates(emulator)[-1] == 200 and creates(emulator).count(200) == 1
     # Recorded as the MEF Center's latest by the trigger itself, before the worker resumes.
     assert events[0]["recorded"] is True
-    assert latest.latest(emulator.edge_url.split("://")[1]).dump_task_id == events[0]["dump_task_id"]
+    assert latest.owner(emulator.edge_url.split("://")[1]).dump_task_id == events[0]["dump_task_id"]
 
 
 async def test_gives_up_at_the_deadline_with_mef_s_answer(emulator: EmulatorHandle) -> None:
@@ -92,7 +92,12 @@ async def test_another_create_error_ends_the_wait_at_once(emulator: EmulatorHand
 
 def test_serializes_without_secrets_and_round_trips(emulator: EmulatorHandle) -> None:
     trigger = EdgeLogDumpStartTrigger(
-        conn_id="edge_manager_default", node_ids=[2], deadline=123.0, retry_interval=7, hold_seconds=60
+        conn_id="edge_manager_default",
+        node_ids=[2],
+        deadline=123.0,
+        retry_interval=7,
+        hold_seconds=60,
+        start_token="0f1e2d3c",
     )
     path, kwargs = trigger.serialize()
     assert path == "airflow_provider.triggers.edge.EdgeLogDumpStartTrigger"
@@ -102,6 +107,7 @@ def test_serializes_without_secrets_and_round_trips(emulator: EmulatorHandle) ->
         "deadline": 123.0,
         "retry_interval": 7.0,
         "hold_seconds": 60.0,
+        "start_token": "0f1e2d3c",
         "waiting_since": trigger.waiting_since,
     }
     assert EdgeLogDumpStartTrigger(**kwargs).serialize() == (path, kwargs)
