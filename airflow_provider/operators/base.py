@@ -216,10 +216,12 @@ class HuaweiCloudTaskOperator(BaseOperator):
         if record.phase is Phase.STARTING:
             ids = self.recover_start(context, record)
             if ids is None:
+                what = self._what()
                 self.log.warning(
-                    "%s stopped while starting a %s, before its id was known: starting a new one",
+                    "%s stopped while starting %s %s, before its id was known: starting a new one",
                     record.by.capitalize(),
-                    self._what(),
+                    "an" if what[:1].upper() in "AEIOU" else "a",
+                    what,
                 )
                 return None, None
         else:

@@ -77,6 +77,7 @@ class TryInstance(XComRecorder):
     dag_id: str | None = "durable_dag"
     run_id: str | None = "manual__2026-12-01"
     task_id: str | None = "collect"
+    map_index: int = -1
 
 
 def try_context(store: StateStore, try_number: int, *, max_tries: int = 1) -> tuple[Context, TryInstance]:

@@ -192,3 +192,77 @@ async def test_waits_while_another_run_s_archive_is_not_downloaded_yet(
     events = await asyncio.wait_for(task, 30)
     assert [e["status"] for e in events] == ["started"]
     assert creates(emulator) == [200]
+
+
+# A resumed try that died before it recorded the dump ----------------------------------------------
+def test_a_retry_finds_the_dump_the_start_trigger_created_for_a_try_that_died_before_recording_it(
+    emulator: EmulatorHandle, latest: MemoryLatestDumps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running = emulator.admin.create_task("mef", nodes=[1], duration=1e6)
+    store = StateStore()
+    context, ti = try_context(store, 1)
+    options: dict[str, Any] = {"task_id": "collect", "node_ids": [2], "deferrable": True, "busy_retry_interval": 0.2}
+    with pytest.raises(TaskDeferred) as caught:
+        EdgeLogDumpOperator(**options, **FAST_POLL).execute(context)
+    start_trigger = EdgeLogDumpStartTrigger(**caught.value.trigger.serialize()[1])
+    start_trigger.task_instance = ti  # type: ignore[assignment]  # what the triggerer sets
+    finish_now(emulator.admin, "mef", running)
+    emulator.admin.set_outcome("mef", "succeed", duration=1e6)
+    [event] = asyncio.run(events_of(start_trigger))
+    # The try resumed with that event dies before it records the id: the store says only "starting".
+    assert json.loads(store.values["huaweicloud_remote_task"])["phase"] == "starting"
+    retry_context, retry_ti = try_context(store, 2)
+    retry = EdgeLogDumpOperator(**options, **FAST_POLL)
+    log = RecordingLog()
+    monkeypatch.setattr(retry.log, "info", log.info)
+    monkeypatch.setattr(retry.log, "warning", log.warning)
+    with pytest.raises(TaskDeferred) as again:
+        retry.execute(retry_context)
+    assert again.value.method_name == "execute_complete"  # waiting for that dump, not for a free MEF
+    assert retry_ti.value("dump_task_id") == event["dump_task_id"]
+    assert creates(emulator) == [400, 200]  # one dump
+    assert any(f"Found the Edge log dump {event['dump_task_id']} that try 1 started" in line for line in log.infos)
+    assert not log.warnings, log.lines
+
+
+def test_a_retry_finds_the_dump_a_sync_try_created_and_died_before_recording(
+    emulator: EmulatorHandle, latest: MemoryLatestDumps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator.admin.set_outcome("mef", "succeed", duration=0)
+    store = StateStore()
+    context, _ = try_context(store, 1)
+    first = EdgeLogDumpOperator(task_id="collect", node_ids=[2], deferrable=False, **FAST_POLL)
+
+    def dies(context: Any, ids: dict[str, str]) -> None:
+        raise SystemExit(-9)  # the worker died right after the create call answered
+
+    monkeypatch.setattr(first, "publish", dies)
+    with pytest.raises(SystemExit):
+        first.execute(context)
+    retry_context, retry_ti = try_context(store, 2)
+    result = EdgeLogDumpOperator(task_id="collect", node_ids=[2], deferrable=False, **FAST_POLL).execute(retry_context)
+    assert result["state"] == "SUCCEEDED"
+    assert creates(emulator) == [200]
+    assert retry_ti.value("dump_task_id") == result["task_id"]
+
+
+def test_an_earlier_dump_of_the_same_task_is_not_taken_for_the_one_a_try_was_starting(
+    emulator: EmulatorHandle, latest: MemoryLatestDumps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider.hooks.edge_archive import DumpOwner
+    from airflow_provider.operators.durable import RemoteTaskMemory
+
+    emulator.admin.set_outcome("mef", "succeed", duration=0)
+    earlier = emulator.admin.create_task("mef", nodes=[2], duration=0)
+    store = StateStore()
+    context, ti = try_context(store, 1)
+    center = emulator.edge_url.split("://")[1]
+    latest.record(center, DumpOwner(earlier, dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id, start_token="t1"))
+    RemoteTaskMemory(context, "edge", RecordingLog()).remember_starting({"start_token": "t2"})
+    retry_context, retry_ti = try_context(store, 2)
+    retry = EdgeLogDumpOperator(task_id="collect", node_ids=[2], deferrable=False, **FAST_POLL)
+    log = RecordingLog()
+    monkeypatch.setattr(retry.log, "warning", log.warning)
+    assert retry.execute(retry_context)["state"] == "SUCCEEDED"
+    assert retry_ti.value("dump_task_id") != earlier
+    assert any("Try 1 stopped while starting an Edge log dump" in line for line in log.warnings), log.lines
