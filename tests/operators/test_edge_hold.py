@@ -9,6 +9,7 @@ second operator with a short ``busy_timeout``: it starts its dump only if the ME
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -303,6 +304,53 @@ async def test_a_deferred_wait_stopped_by_the_user_lets_go_off_the_event_loop(
         f"Released MEF Center {center} from Edge log dump dumpMultiNodesLog.ours: the task was stopped, so its "
         "run will not download the archive"
     ]
+
+
+class SlowLatestDumps(MemoryLatestDumps):
+    """Variables as slow as a triggerer's first call (its in-process Execution API starts then)."""
+
+    def _get(self, key: str) -> str | None:
+        time.sleep(0.2)
+        return super()._get(key)
+
+
+async def test_a_stopped_deferred_wait_completes_its_release_through_the_triggerer_s_repeated_cancels(
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Airflow 3.3's triggerer cancels a stopped trigger again on every pass of its loop until it is
+    done (``cancel_triggers``), and each cancel reaches the on_kill it awaits with ``wait_for``."""
+    registry = SlowLatestDumps()
+    monkeypatch.setattr(edge_archive, "LATEST_DUMPS", registry)
+    center = center_of_emulator(emulator)
+    registry.record(center, DumpOwner("dumpMultiNodesLog.ours", dag_id="d", run_id="r", task_id="dump"))
+    trigger = HuaweiCloudTaskTrigger(
+        service="edge",
+        conn_id="edge_manager_default",
+        ids={"dump_task_id": "dumpMultiNodesLog.ours"},
+        deadline=0.0,
+        owned=True,
+    )
+    log = RecordingLog()
+    monkeypatch.setattr(trigger.log, "warning", log.warning)
+    monkeypatch.setattr(trigger.log, "info", log.info)
+
+    async def run_trigger() -> None:  # what the triggerer does with a trigger the user stopped
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(trigger.on_kill(), timeout=30)
+            raise
+
+    task = asyncio.ensure_future(run_trigger())
+    await asyncio.sleep(0)
+    for _ in range(8):  # the triggerer loop, once a pass
+        task.cancel("__airflow_user_action__")
+        await asyncio.sleep(0.1)
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 10)
+    assert registry.owner(center).released is True
+    assert any(line.startswith(f"Released MEF Center {center}") for line in log.infos), log.lines
 
 
 def test_a_deferred_wait_that_timed_out_lets_go(emulator: EmulatorHandle, latest: MemoryLatestDumps) -> None:
