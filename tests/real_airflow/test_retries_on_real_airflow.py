@@ -1,9 +1,11 @@
 """Retries, clears and concurrent runs on a real deployment: scheduler, api-server, dag-processor,
 triggerer, LocalExecutor, the emulator in its own process.
 
-* A worker process killed (SIGKILL) mid-wait is retried by Airflow, and the retry waits on the
-  remote task the killed try started: one start call per service in the emulator's request log.
-* Clearing the task is a deliberate rerun: a second start call.
+* A worker process killed (SIGKILL) mid-wait, or after the start and before it defers, is retried
+  by Airflow, and the retry waits on the remote task the killed try started: one start call per
+  service in the emulator's request log.
+* Clearing the task while it runs in a worker or waits in the triggerer is a deliberate rerun: a
+  second start call, and the on_kill line naming the remote task that keeps running.
 * Two runs dumping through one MEF Center at once: the second waits in the triggerer until the
   first has downloaded its archive, with or without a (deferred-blind) pool; each delivers its
   own archive.
