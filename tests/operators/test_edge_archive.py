@@ -262,3 +262,20 @@ def test_last_modified_must_fall_within_the_dump_run(last_modified: str | None, 
             ArchiveNotOursError, match=r"dump task dumpMultiNodesLog\.other \(started by DAG d, run r, task t"
         ):
             check()
+
+
+def test_two_map_indexes_of_one_task_hold_the_mef_center_against_each_other() -> None:
+    from datetime import datetime, timezone
+
+    from airflow_provider.hooks.edge_archive import holder
+    from airflow_provider.services.edge import EdgeDumpTask
+
+    now = datetime.now(timezone.utc)
+    seen = now.isoformat(timespec="seconds")
+    mapped = {"dag_id": "archival", "run_id": "run-1", "task_id": "dump"}
+    latest = DumpOwner("dumpMultiNodesLog.first", **mapped, map_index=0, finished_seen_at=seen)
+    task = EdgeDumpTask.model_validate({"taskId": "dumpMultiNodesLog.first", "status": "succeed"})
+    other_index = DumpOwner("", **mapped, map_index=1)
+    assert holder(latest, other_index, task=task, now=now, hold_seconds=3600) == latest
+    retry_of_the_same = DumpOwner("", **mapped, map_index=0)
+    assert holder(latest, retry_of_the_same, task=task, now=now, hold_seconds=3600) is None

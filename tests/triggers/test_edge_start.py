@@ -21,6 +21,7 @@ from tests.recording_log import RecordingLog
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from airflow_provider.hooks.edge_archive import DumpOwner
     from airflow_provider.testing.emulator_runner import EmulatorHandle
 
 TASK_PATH = "/edgemanager/v1/logmgmt/dump/task"
@@ -120,6 +121,38 @@ async def test_on_kill_says_no_dump_was_started(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(trigger.log, "warning", log.warning)
     await trigger.on_kill()
     assert log.warnings == ["Stopped waiting for MEF Center to be free: no log dump was started for [2, 3]"]
+
+
+async def test_on_kill_right_after_the_create_call_names_the_dump_and_lets_go_of_the_mef_center(
+    emulator: EmulatorHandle, latest: MemoryLatestDumps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator.admin.set_outcome("mef", "succeed", duration=1e6)
+    trigger = EdgeLogDumpStartTrigger(
+        conn_id="edge_manager_default", node_ids=[2, 3], deadline=time.time() + 60, retry_interval=0.2
+    )
+    center = emulator.edge_url.split("://")[1]
+    recorded = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    original_record = latest.record
+
+    def record_then_signal(where: str, owner: DumpOwner) -> bool:  # runs in a thread
+        done = original_record(where, owner)
+        loop.call_soon_threadsafe(recorded.set)
+        return done
+
+    monkeypatch.setattr(latest, "record", record_then_signal)
+    run = asyncio.ensure_future(events_of(trigger))
+    await asyncio.wait_for(recorded.wait(), 30)  # created and recorded; the event is not out yet
+    run.cancel()  # the user stops the task now
+    log = RecordingLog()
+    monkeypatch.setattr(trigger.log, "warning", log.warning)
+    monkeypatch.setattr(trigger.log, "info", log.info)
+    await trigger.on_kill()
+    dump = latest.owner(center).dump_task_id
+    assert log.warnings == [
+        f"Stopped waiting for Edge log dump {dump}: MEF Center has no API to cancel a log dump, so it keeps running"
+    ]
+    assert latest.owner(center).released is True
 
 
 def test_a_deferrable_operator_waits_for_a_free_mef_in_the_triggerer_not_in_a_worker(
