@@ -272,10 +272,12 @@ def test_two_map_indexes_of_one_task_hold_the_mef_center_against_each_other() ->
 
     now = datetime.now(timezone.utc)
     seen = now.isoformat(timespec="seconds")
-    mapped = {"dag_id": "archival", "run_id": "run-1", "task_id": "dump"}
-    latest = DumpOwner("dumpMultiNodesLog.first", **mapped, map_index=0, finished_seen_at=seen)
+
+    def of_map_index(dump_task_id: str, map_index: int, seen: str | None = None) -> DumpOwner:
+        return DumpOwner(dump_task_id, "archival", "run-1", "dump", map_index=map_index, finished_seen_at=seen)
+
+    latest = of_map_index("dumpMultiNodesLog.first", 0, seen)
     task = EdgeDumpTask.model_validate({"taskId": "dumpMultiNodesLog.first", "status": "succeed"})
-    other_index = DumpOwner("", **mapped, map_index=1)
-    assert holder(latest, other_index, task=task, now=now, hold_seconds=3600) == latest
-    retry_of_the_same = DumpOwner("", **mapped, map_index=0)
+    assert holder(latest, of_map_index("", 1), task=task, now=now, hold_seconds=3600) == latest
+    retry_of_the_same = of_map_index("", 0)
     assert holder(latest, retry_of_the_same, task=task, now=now, hold_seconds=3600) is None
