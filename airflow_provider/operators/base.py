@@ -18,6 +18,7 @@ from airflow_provider.core.errors import (
     HuaweiCloudError,
     InvalidInputError,
     NotFoundError,
+    NothingStartedError,
     TaskFailedError,
     TaskGoneError,
 )
@@ -198,8 +199,14 @@ class HuaweiCloudTaskOperator(BaseOperator):
         try:
             ids, first = self.reattach(context)
             if ids is None:
-                self.memory(context).remember_starting(self.start_detail(context))
-                ids = self.start(context)
+                memory = self.memory(context)
+                memory.remember_starting(self.start_detail(context))
+                try:
+                    ids = self.start(context)
+                except NothingStartedError:
+                    # Nothing was created: a retry must not say this try stopped inside a start.
+                    memory.forget()
+                    raise
             return self.wait_and_finish(context, ids, first)
         finally:
             self._close_hook()
@@ -214,10 +221,12 @@ class HuaweiCloudTaskOperator(BaseOperator):
         if record.phase is Phase.STARTING:
             ids = self.recover_start(context, record)
             if ids is None:
+                what = self._what()
                 self.log.warning(
-                    "%s stopped while starting a %s, before its id was known: starting a new one",
+                    "%s stopped while starting %s %s, before its id was known: starting a new one",
                     record.by.capitalize(),
-                    self._what(),
+                    "an" if what[:1].upper() in "AEIOU" else "a",
+                    what,
                 )
                 return None, None
         else:
