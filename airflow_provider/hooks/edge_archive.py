@@ -47,6 +47,8 @@ VARIABLE_PREFIX = "huaweicloud_mef_latest_dump"
 HOLD_PREFIX = "huaweicloud_mef_dump_hold"
 #: MEF statuses that leave an archive to download (hiascend mefapiref_0044).
 ARCHIVE_STATUSES = ("succeed", "partiallyFailed")
+#: MEF statuses of a dump that may still write an archive (``aborting`` ends ``failed``).
+RUNNING_STATUSES = ("waiting", "processing")
 #: How long a finished dump holds its MEF Center for its run's download, by default. MEF lets an
 #: archive be downloaded for a day; a run downloads it within seconds of the end unless its worker
 #: died, and then its retry comes within minutes.
@@ -335,16 +337,20 @@ def holder(
     """Who holds the MEF Center's archive against a new dump by ``me``, if anyone.
 
     The latest dump this provider started holds it while its run has not released it, the dump
-    finished with an archive (``task`` is what MEF says of it now; None when MEF no longer knows
-    it), and it is not ``me``'s own (an earlier try of the same task starts over anyway); for at
-    most ``hold_seconds`` from when its run saw it finish. A run that never got that far (its
-    worker died) is given MEF's execute timeout from the start on top. Times are this provider's
-    clock, never MEF's. A dump still running holds nothing here: MEF itself answers busy.
-    ``hold_seconds=0`` turns the hold off.
+    is running or finished with an archive (``task`` is what MEF says of it now; None when MEF no
+    longer knows it), and it is not ``me``'s own (an earlier try of the same task starts over
+    anyway); for at most ``hold_seconds`` from when its run saw it finish. A run that never got
+    that far (its worker died) is given MEF's execute timeout from the start on top. Times are this
+    provider's clock, never MEF's.
+
+    A running dump holds too, although MEF itself answers busy meanwhile: this check and the create
+    call that follows it are two requests, and a dump that finishes between them would otherwise
+    lose its archive to the new dump before its run saw it finish. ``hold_seconds=0`` turns the
+    hold off.
     """
     if hold_seconds <= 0 or latest is None or latest.released or latest.same_task(me) or task is None:
         return None
-    if task.status not in ARCHIVE_STATUSES:
+    if task.status not in (*RUNNING_STATUSES, *ARCHIVE_STATUSES):
         return None
     since = _moment(latest.finished_seen_at)
     if since is None:

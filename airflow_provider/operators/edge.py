@@ -197,8 +197,8 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
                         busy: HuaweiCloudError = exc
                         why = "busy with another log dump"
                 else:
-                    busy = HuaweiCloudError(f"the latest archive is that of {held_by.describe()}, not downloaded yet")
-                    why = "holding the archive of another run's dump"
+                    busy = HuaweiCloudError(f"{held_by.describe()} has not been downloaded by its run yet")
+                    why = "reserved for another run's dump until that run has its archive"
                 if self.deferrable:
                     self._defer_until_free(nodes, why)
                 if time.monotonic() + self.busy_retry_interval > deadline:

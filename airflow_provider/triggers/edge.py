@@ -153,9 +153,9 @@ class EdgeLogDumpStartTrigger(HuaweiCloudTaskTrigger):
                     held_by = await self._held_by(center, transport)
                     if held_by is not None:
                         busy: HuaweiCloudError = HuaweiCloudError(
-                            f"MEF Center holds the archive of {held_by.describe()}, not downloaded yet"
+                            f"{held_by.describe()} has not been downloaded by its run yet"
                         )
-                        why = "holding the archive of another run's dump"
+                        why = "reserved for another run's dump until that run has its archive"
                     else:
                         dump_task_id = await drive_async(create_dump_task(self.node_ids), transport)
                         self._created_dump = dump_task_id
