@@ -113,7 +113,12 @@ def get_provider_info() -> dict[str, Any]:
             },
             {"integration-name": EDGE_INTEGRATION, "python-modules": ["airflow_provider.operators.edge"]},
         ],
-        "triggers": [{"integration-name": INTEGRATION, "python-modules": ["airflow_provider.triggers.task"]}],
+        "triggers": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": ["airflow_provider.triggers.task", "airflow_provider.triggers.events"],
+            }
+        ],
         "extra-links": [
             "airflow_provider.operators.links.HuaweiCloudConsoleLink",
             "airflow_provider.operators.links.MefCenterLink",

@@ -289,3 +289,36 @@ def status_exchange(project_id: str | None, ids: Mapping[str, str], **options: A
 def _status(found: Exchange[ClusterLogRecord]) -> Exchange[TaskStatus]:
     record = yield from found
     return to_status(record)
+
+
+def all_records(
+    project_id: str | None, cluster_id: str, *, page_size: int = 100, max_pages: int = 10
+) -> Exchange[tuple[list[ClusterLogRecord], bool]]:
+    """Every record the API lets a client reach (the pages of ``page_starts``), and whether the scan
+    reached the end of the list: False when ``max_pages`` ran out first. Which end of the list is
+    newest is not documented, so nothing is inferred from the order."""
+    check_int_range("max_pages", max_pages, 1, 10_000)
+    starts = page_starts(page_size)[:max_pages]
+    first = log_backup_record_page_request(project_id, cluster_id, offset=starts[0], limit=page_size)
+    return _all(first, project_id, cluster_id, starts, page_size)
+
+
+def _all(
+    first: ApiRequest, project_id: str | None, cluster_id: str, starts: list[int], page_size: int
+) -> Exchange[tuple[list[ClusterLogRecord], bool]]:
+    records: list[ClusterLogRecord] = []
+    seen: set[str] = set()
+    request = first
+    for number, start in enumerate(starts):
+        if number:
+            request = log_backup_record_page_request(project_id, cluster_id, offset=start, limit=page_size)
+        response = yield from _send(request, cluster_id)
+        page = parse_model(SERVICE, LogRecordPage, response.json())
+        fresh = [record for record in page.cluster_log_record if record.id not in seen]
+        seen.update(record.id for record in fresh)
+        records.extend(fresh)
+        if not fresh or len(page.cluster_log_record) < page_size:
+            return records, True
+        if page.total_size is not None and len(seen) >= page.total_size:
+            return records, True
+    return records, False

@@ -31,6 +31,7 @@ from airflow_provider.services._parsing import (
     as_list,
     format_iso,
     parse_model,
+    to_ms,
 )
 
 if TYPE_CHECKING:
@@ -461,3 +462,43 @@ def _status(
         if completed_after is None and sum(e.transfer_records_num or 0 for e in entries) >= min_records:
             break
     return periods_status(transfer_task_id, entries, completed_after, min_records)
+
+
+def recent_periods(
+    transfer_task_id: str, *, since_ms: int | None = None, page_size: int = MAX_PAGE_SIZE, max_pages: int = 10
+) -> Exchange[tuple[list[TransferTaskLogEntry], bool, bool]]:
+    """The newest log entries (by ``endTime``), read page by page until one reaches back to a period
+    that ended at or before ``since_ms`` (None: the first page only).
+
+    Returns the entries, whether they are the whole log (nothing older exists), and whether
+    ``max_pages`` ran out before the listing reached back to ``since_ms``.
+    """
+    task_id = check_dis_task_id(transfer_task_id)
+    check_int_range("max_pages", max_pages, 1, MAX_PAGE_INDEX)
+    first = get_transfer_task_log_page(task_id, order="desc", sort_by="endTime", page_size=page_size)
+    return _recent(first, task_id, since_ms, page_size, max_pages)
+
+
+def _recent(
+    first: Exchange[TransferTaskLogPage], task_id: str, since_ms: int | None, page_size: int, max_pages: int
+) -> Exchange[tuple[list[TransferTaskLogEntry], bool, bool]]:
+    entries: list[TransferTaskLogEntry] = []
+    seen: set[tuple[Any, ...]] = set()
+    fetch = first
+    for page_index in range(1, max_pages + 1):
+        if page_index > 1:
+            fetch = get_transfer_task_log_page(
+                task_id, order="desc", sort_by="endTime", page_index=page_index, page_size=page_size
+            )
+        page = yield from fetch
+        new = [e for e in page.transfer_task_log_list if e.key() not in seen]
+        seen.update(e.key() for e in new)
+        entries.extend(new)
+        if not new or len(page.transfer_task_log_list) < page_size:
+            return entries, True, False
+        if page.total_num is not None and len(entries) >= page.total_num:
+            return entries, True, False
+        ends = [e.end_time for e in new if e.end_time is not None]
+        if since_ms is None or (ends and to_ms(min(ends)) <= since_ms):
+            return entries, False, False
+    return entries, False, True

@@ -127,6 +127,37 @@ async def _fetch_for_all(
     return conn
 
 
+def shared_cloud_transport(
+    conn_id: str, conn: Connection, loop: asyncio.AbstractEventLoop
+) -> tuple[AsyncTransport, str | None]:
+    """The transport (and project id) every wait and watcher of ``conn_id`` on ``loop`` shares, built
+    anew when the connection's fields changed."""
+    from airflow_provider.core.async_transport import AsyncTransport
+    from airflow_provider.hooks.connection_config import cloud_config
+
+    key = connection_fingerprint(conn)
+    per_loop = _CLOUD_TRANSPORTS.setdefault(loop, {})
+    cached = per_loop.get(conn_id)
+    if cached is None or cached[0] != key:
+        cloud = cloud_config(conn)
+        if cached is not None:
+            _forget_token(cached[1], cloud.auth)
+            _forget_proxies(cached[1], cloud.proxies)
+        cached = per_loop[conn_id] = (
+            key,
+            AsyncTransport(cloud.transport_settings(), read_grid=WAKE_GRID_SECONDS),
+            cloud.project_id,
+        )
+    return cached[1], cached[2]
+
+
+async def cloud_transport(conn_id: str) -> tuple[AsyncTransport, str | None]:
+    """The shared transport of a ``huaweicloud`` connection, its connection fetched without blocking
+    (``fetch_connection``): a long-lived caller that asks again sees an edited connection."""
+    conn = await fetch_connection(conn_id)
+    return shared_cloud_transport(conn_id, conn, asyncio.get_running_loop())
+
+
 #: How long a stopped edge wait tries to release its MEF Center: below the 30 s Airflow gives on_kill
 #: (``[triggerer] on_kill_timeout``), so that a failure is logged as ours. The triggerer's first
 #: Variable call builds its in-process Execution API, which took about 10 s on a busy 2-core machine.
@@ -264,7 +295,7 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
         closes the pool.
         """
         from airflow_provider.core.async_transport import AsyncTransport
-        from airflow_provider.hooks.connection_config import cloud_config, edge_config
+        from airflow_provider.hooks.connection_config import edge_config
 
         conn = await fetch_connection(self.conn_id)
         loop = asyncio.get_running_loop()
@@ -281,20 +312,8 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
                     discard_shared(tls)
 
             return AsyncTransport(edge.transport_settings(tls), read_grid=WAKE_GRID_SECONDS), None, release
-        key = connection_fingerprint(conn)
-        per_loop = _CLOUD_TRANSPORTS.setdefault(loop, {})
-        cached = per_loop.get(self.conn_id)
-        if cached is None or cached[0] != key:
-            cloud = cloud_config(conn)
-            if cached is not None:
-                _forget_token(cached[1], cloud.auth)
-                _forget_proxies(cached[1], cloud.proxies)
-            cached = per_loop[self.conn_id] = (
-                key,
-                AsyncTransport(cloud.transport_settings(), read_grid=WAKE_GRID_SECONDS),
-                cloud.project_id,
-            )
-        return cached[1], cached[2], _nothing
+        transport, project_id = shared_cloud_transport(self.conn_id, conn, loop)
+        return transport, project_id, _nothing
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider.core.exchange import drive_async
