@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import warnings
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic
 
 from airflow.sdk import BaseOperator
 
@@ -23,6 +23,7 @@ from airflow_provider.core.errors import (
     TaskGoneError,
 )
 from airflow_provider.core.polling import PollPolicy
+from airflow_provider.hooks.task_hook import HookT_co
 from airflow_provider.operators.durable import Phase, RemoteTaskMemory
 from airflow_provider.operators.links import HuaweiCloudConsoleLink, link_for, push_console_url
 from airflow_provider.waiting import TaskWait, default_deferrable, primary_id
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider.core.status import TaskStatus
-    from airflow_provider.hooks.base import HuaweiCloudHook
-    from airflow_provider.hooks.edge import EdgeManagerHook
     from airflow_provider.operators.durable import RemoteTaskRecord
 
 DEFAULT_TIMEOUT = 4 * 3600.0
@@ -46,7 +45,7 @@ def _seconds(name: str, value: object) -> float:
     return float(value)
 
 
-class HuaweiCloudTaskOperator(BaseOperator):
+class HuaweiCloudTaskOperator(BaseOperator, Generic[HookT_co]):
     """Base of the operators that start a remote task and (by default) wait for it.
 
     A retry of the Airflow task does not start a second remote task: the ids are kept in
@@ -117,7 +116,7 @@ class HuaweiCloudTaskOperator(BaseOperator):
             min_interval=min(min_poll_interval, poke_interval),
         )
         self.timeout = _seconds("timeout", DEFAULT_TIMEOUT if timeout is None else timeout)
-        self._hook: HuaweiCloudHook | EdgeManagerHook | None = None
+        self._hook: HookT_co | None = None
         self._memory: RemoteTaskMemory | None = None
         self._running_ids: dict[str, str] | None = None
         self._stop: threading.Event | None = None
@@ -159,11 +158,11 @@ class HuaweiCloudTaskOperator(BaseOperator):
     def conn_id(self) -> str:
         return str(getattr(self, self.conn_id_attr))
 
-    def make_hook(self) -> HuaweiCloudHook | EdgeManagerHook:
+    def make_hook(self) -> HookT_co:
         raise NotImplementedError
 
     @property
-    def hook(self) -> HuaweiCloudHook | EdgeManagerHook:
+    def hook(self) -> HookT_co:
         if self._hook is None:
             self._hook = self.make_hook()
         return self._hook

@@ -77,7 +77,7 @@ def parse_node_ids(value: Sequence[object] | str) -> Sequence[object]:
     return list(parsed) if isinstance(parsed, (list, tuple, set)) else [parsed]
 
 
-class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
+class EdgeLogDumpOperator(HuaweiCloudTaskOperator["EdgeManagerHook"]):
     """Create a MEF log dump task for ``node_ids``, wait for it, optionally download ``edgeNodes.tar.gz``.
 
     MEF runs one dump at a time: while it answers "busy" the create call is retried every
@@ -144,10 +144,6 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
         return EdgeManagerHook(edge_manager_conn_id=self.edge_manager_conn_id)
 
     @property
-    def edge_hook(self) -> EdgeManagerHook:
-        return self.hook  # type: ignore[return-value]
-
-    @property
     def latest_dumps(self) -> LatestDumps:
         """Where the latest dump per MEF Center is recorded (an Airflow Variable per MEF Center)."""
         return edge_archive.LATEST_DUMPS
@@ -155,7 +151,7 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
     @property
     def center(self) -> str:
         """``host:port`` of the MEF Center, the key of its latest dump."""
-        return center_of(self.edge_hook.config.base_url)
+        return center_of(self.hook.config.base_url)
 
     def start_detail(self, context: Context) -> dict[str, Any]:
         # The dump's record as the MEF Center's latest repeats this token (the trigger writes that
@@ -191,7 +187,7 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
                 held_by = self._held_by(me)
                 if held_by is None:
                     try:
-                        dump_task_id = self.edge_hook.create_log_dump_task(nodes)
+                        dump_task_id = self.hook.create_log_dump_task(nodes)
                         break
                     except DumpBusyError as exc:
                         busy: HuaweiCloudError = exc
@@ -220,7 +216,7 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
         if latest is None or latest.released or latest.same_task(me):
             return None
         try:
-            task = self.edge_hook.get_log_dump_task(latest.dump_task_id)
+            task = self.hook.get_log_dump_task(latest.dump_task_id)
         except EdgeTaskNotFoundError:
             task = None
         except HuaweiCloudError as exc:  # the hold is a courtesy; the download checks keep archives apart
@@ -388,7 +384,7 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
 
     def _download_ours(self, dump_task_id: str) -> Any:
         """A ``deliver`` download step that delivers the archive only if dump ``dump_task_id`` wrote it."""
-        hook, center, latests = self.edge_hook, self.center, self.latest_dumps
+        hook, center, latests = self.hook, self.center, self.latest_dumps
 
         def download(path: Path) -> Path:
             check_latest(latests, center, dump_task_id, "before the download")
