@@ -119,6 +119,15 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider.triggers.task", "airflow_provider.triggers.events"],
             }
         ],
+        # obs://bucket/key: OBS objects and folders (what CSS backups and DIS dumps write) as assets.
+        "asset-uris": [
+            {
+                "schemes": ["obs"],
+                "handler": "airflow_provider.assets.sanitize_obs_uri",
+                "factory": "airflow_provider.assets.create_asset",
+                "to_openlineage_converter": "airflow_provider.assets.convert_obs_asset_to_openlineage",
+            }
+        ],
         "extra-links": [
             "airflow_provider.operators.links.HuaweiCloudConsoleLink",
             "airflow_provider.operators.links.MefCenterLink",

@@ -141,6 +141,10 @@ class CssHook(HuaweiCloudHook):
             if page.total_size is not None and len(seen) >= page.total_size:
                 return
 
+    def get_log_bucket(self, cluster_id: str) -> str | None:
+        """The OBS bucket of the cluster's log backups (its log settings), None if none is set."""
+        return self.run(css.log_bucket(self.project_id, cluster_id))
+
     def get_log_backup_record(
         self, cluster_id: str, *, record_id: str | None = None, job_id: str | None = None
     ) -> ClusterLogRecord:

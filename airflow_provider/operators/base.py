@@ -26,6 +26,7 @@ from airflow_provider.core.polling import PollPolicy
 from airflow_provider.hooks.task_hook import HookT_co
 from airflow_provider.operators.durable import Phase, RemoteTaskMemory
 from airflow_provider.operators.links import HuaweiCloudConsoleLink, link_for, push_console_url
+from airflow_provider.operators.outputs import DeclaresOutputs
 from airflow_provider.waiting import TaskWait, default_deferrable, primary_id
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ def _seconds(name: str, value: object) -> float:
     return float(value)
 
 
-class HuaweiCloudTaskOperator(BaseOperator, Generic[HookT_co]):
+class HuaweiCloudTaskOperator(DeclaresOutputs, BaseOperator, Generic[HookT_co]):
     """Base of the operators that start a remote task and (by default) wait for it.
 
     A retry of the Airflow task does not start a second remote task: the ids are kept in
@@ -206,7 +207,7 @@ class HuaweiCloudTaskOperator(BaseOperator, Generic[HookT_co]):
                     # Nothing was created: a retry must not say this try stopped inside a start.
                     memory.forget()
                     raise
-            return self.wait_and_finish(context, ids, first)
+            return self.declare_outputs(context, ids, self.wait_and_finish(context, ids, first))
         finally:
             self._close_hook()
 
@@ -288,7 +289,7 @@ class HuaweiCloudTaskOperator(BaseOperator, Generic[HookT_co]):
         self._running_ids = {str(k): str(v) for k, v in ids.items()}
         try:
             status = self.task_wait(self._running_ids).complete(event)
-            return self.finish(context, status)
+            return self.declare_outputs(context, self._running_ids, self.finish(context, status))
         finally:
             self._close_hook()
 

@@ -8,8 +8,11 @@ from airflow_provider.core.errors import InvalidInputError
 from airflow_provider.operators.base import HuaweiCloudTaskOperator
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from airflow.sdk import Context
 
+    from airflow_provider.assets import Produced
     from airflow_provider.core.status import TaskStatus
     from airflow_provider.hooks.css import BackupBaseline, CssHook, IfRunning
     from airflow_provider.operators.durable import RemoteTaskRecord
@@ -90,6 +93,12 @@ class CssLogBackupOperator(HuaweiCloudTaskOperator["CssHook"]):
         if record.job_id:
             context["ti"].xcom_push(key="job_id", value=record.job_id)
         return ids
+
+    def produced(self, context: Context, ids: Mapping[str, str], result: Mapping[str, Any]) -> list[Produced]:
+        """The backup's OBS folder (``obs://<log bucket>/<logPath>/``)."""
+        from airflow_provider.operators.outputs import css_backup_objects
+
+        return css_backup_objects(self, self.hook, self.cluster_id, result)
 
     def _ids(self, record: ClusterLogRecord) -> dict[str, str]:
         return {"cluster_id": self.cluster_id, "record_id": record.id}

@@ -12,6 +12,7 @@ from airflow_provider.core.errors import HuaweiCloudError
 from airflow_provider.core.polling import PollPolicy
 from airflow_provider.hooks.task_hook import HookT_co
 from airflow_provider.operators.links import HuaweiCloudConsoleLink, link_for, push_console_url
+from airflow_provider.operators.outputs import DeclaresOutputs
 from airflow_provider.waiting import TaskWait, default_deferrable
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class HuaweiCloudTaskSensor(BaseSensorOperator, Generic[HookT_co]):
+class HuaweiCloudTaskSensor(DeclaresOutputs, BaseSensorOperator, Generic[HookT_co]):
     """Waits until a remote task finishes; returns its final ``TaskStatus`` as JSON (XCom).
 
     :param deferrable: hand the wait to the triggerer after a first poke (no worker slot held).
@@ -116,11 +117,12 @@ class HuaweiCloudTaskSensor(BaseSensorOperator, Generic[HookT_co]):
     def execute(self, context: Context) -> Any:
         try:
             push_console_url(context["ti"], self.service, self.hook, self.task_wait().ids)
+            ids = self.task_wait().ids
             if not self.deferrable:
-                return super().execute(context)
+                return self.declare_outputs(context, ids, super().execute(context))
             first = self.poke(context)
             if first.is_done:
-                return first.xcom_value
+                return self.declare_outputs(context, ids, first.xcom_value)
             self.defer(
                 trigger=self.task_wait().trigger(timeout=self.timeout),
                 method_name="execute_complete",
@@ -130,7 +132,11 @@ class HuaweiCloudTaskSensor(BaseSensorOperator, Generic[HookT_co]):
             self._close_hook()
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
-        return self.task_wait().complete(event).to_json()
+        try:
+            result = self.task_wait().complete(event).to_json()
+            return self.declare_outputs(context, self.task_wait().ids, result)
+        finally:
+            self._close_hook()
 
     def on_kill(self) -> None:
         """A user stopped the task while it poked in this worker: no further check is made, and the

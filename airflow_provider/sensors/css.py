@@ -8,6 +8,11 @@ from airflow_provider.core.errors import InvalidInputError
 from airflow_provider.sensors.base import HuaweiCloudTaskSensor
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from airflow.sdk import Context
+
+    from airflow_provider.assets import Produced
     from airflow_provider.hooks.css import CssHook
 
 
@@ -49,3 +54,9 @@ class CssLogBackupSensor(HuaweiCloudTaskSensor["CssHook"]):
         elif self.job_id:
             ids["job_id"] = self.job_id
         return ids
+
+    def produced(self, context: Context, ids: Mapping[str, str], result: Mapping[str, Any]) -> list[Produced]:
+        """The backup's OBS folder (``obs://<log bucket>/<logPath>/``)."""
+        from airflow_provider.operators.outputs import css_backup_objects
+
+        return css_backup_objects(self, self.hook, self.cluster_id, result)

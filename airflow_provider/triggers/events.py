@@ -453,8 +453,8 @@ class LogEventTrigger(BaseEventTrigger):
                 fresh, after = step(cursor, snapshot)
                 payloads, after = self.payloads(fresh, cursor, after)
                 for payload in payloads:
-                    good = payload.get("status") in GOOD_STATUSES
-                    (self.logger().info if good else self.logger().warning)("%s: %s", self.label, self.describe(payload))
+                    say = self.logger().info if payload.get("status") in GOOD_STATUSES else self.logger().warning
+                    say("%s: %s", self.label, self.describe(payload))
                     yield TriggerEvent(payload)
                 cursor = after
                 DEMANDS.set(key, me, cursor.since_ms)
@@ -513,7 +513,9 @@ class LogEventTrigger(BaseEventTrigger):
         "now" without its cursor could skip what arrived while it was down)."""
         accessors = self._accessors()
         if not accessors:
-            self.logger().info("%s: no asset state store (not run by a triggerer): the cursor is kept in memory", self.label)
+            self.logger().info(
+                "%s: no asset state store (not run by a triggerer): the cursor is kept in memory", self.label
+            )
             return None
         delay = self.poll_interval
         while True:
@@ -521,14 +523,18 @@ class LogEventTrigger(BaseEventTrigger):
                 values = [await accessor.aget(self.cursor_key) for accessor in accessors]
                 break
             except Exception as exc:
-                self.logger().warning("%s: cannot read the stored cursor (%s); asking again in %g s", self.label, exc, delay)
+                self.logger().warning(
+                    "%s: cannot read the stored cursor (%s); asking again in %g s", self.label, exc, delay
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF_SECONDS)
         cursors = []
         for value in values:
             cursor = Cursor.from_json(value)
             if value is not None and cursor is None:
-                self.logger().warning("%s: the stored value of %s is not a cursor; ignoring it", self.label, self.cursor_key)
+                self.logger().warning(
+                    "%s: the stored value of %s is not a cursor; ignoring it", self.label, self.cursor_key
+                )
             if cursor is not None:
                 cursors.append(cursor)
         self._stored = merge_cursors(cursors) if cursors else None
