@@ -33,3 +33,15 @@ def test_the_connection_examples_parse_without_warnings() -> None:
             conn = Connection.from_json(example, conn_id="example")
             parse = edge_config if json.loads(example)["conn_type"] == "huawei_edge_manager" else cloud_config
             parse(conn)
+
+
+def test_the_event_driven_example_builds_a_dag_on_a_watched_asset() -> None:
+    """Users copy it: it must build, with a watcher whose trigger shares its poll by transfer task."""
+    section = README[README.index("## Event-driven scheduling") : README.index("## Develop offline")]
+    assert "no period or backup is skipped" in section  # the guarantee across restarts
+    [code] = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    periods = namespace["periods"]
+    [watcher] = periods.watchers  # type: ignore[attr-defined]
+    assert watcher.trigger.shared_stream_key()[2] == "CDaRPdvKUfZrAhzTaYs"
