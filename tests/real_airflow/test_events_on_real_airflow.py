@@ -2,7 +2,7 @@
 the emulator in its own process with its clock stopped, so a DIS period lands when the test says.
 
 Three watchers of one DIS transfer task (the event-driven example's and two of
-``dags/dis_watchers.py``, each a trigger of its own) share one poll: the emulator's request log shows
+``dags/watchers.py``, each a trigger of its own) share one poll: the emulator's request log shows
 one transfer-log request per interval, not three. A period dumped in the emulator starts the example's
 run through the triggerer, and the run sees the period's metadata. Then the triggerer is killed
 (SIGKILL), two periods land while it is down, and a new triggerer fires each of them once for every
@@ -42,6 +42,8 @@ POLL = 2.0
 FROZEN = 1e-9
 ASSETS = {"huaweicloud_dis_dump_periods": EXAMPLE, "dis_periods_b": "dis_consumer_b", "dis_periods_c": "dis_consumer_c"}
 HISTORY = 3  # periods listed when the emulator starts (the seeded task started 3 periods ago)
+CLUSTER = "4213d908-f5dc-4633-8401-cfd7175fca0c"
+CSS_ASSETS = ("css_backups_all", "css_backups_manual")
 
 
 @pytest.fixture
@@ -50,7 +52,7 @@ def stack() -> Iterator[AirflowStack]:
     dags = home / "dags"
     dags.mkdir()
     (dags / f"{EXAMPLE}.py").write_text((ROOT / "example_dags" / f"{EXAMPLE}.py").read_text())
-    (dags / "dis_watchers.py").write_text((DAGS / "dis_watchers.py").read_text())
+    (dags / "watchers.py").write_text((DAGS / "watchers.py").read_text())
     deployment = AirflowStack(
         home=home,
         dags_folder=dags,
@@ -71,18 +73,18 @@ def events_by_asset(stack: AirflowStack) -> dict[str, list[dict[str, Any]]]:
         "SELECT asset.name, asset_event.extra FROM asset_event JOIN asset ON asset.id = asset_event.asset_id "
         "ORDER BY asset_event.id"
     )
-    found: dict[str, list[dict[str, Any]]] = {name: [] for name in ASSETS}
+    found: dict[str, list[dict[str, Any]]] = {name: [] for name in (*ASSETS, *CSS_ASSETS)}
     for name, extra in rows:
         if name in found:
             found[name].append(json.loads(extra)["payload"])
     return found
 
 
-def cursors(stack: AirflowStack) -> dict[str, dict[str, Any]]:
+def cursors(stack: AirflowStack, key: str = f"huaweicloud.dis.{TRANSFER_TASK_ID}") -> dict[str, dict[str, Any]]:
     rows = stack.query(
         "SELECT asset.name, asset_state_store.value FROM asset_state_store "
-        "JOIN asset ON asset.id = asset_state_store.asset_id WHERE asset_state_store.key = ?",
-        f"huaweicloud.dis.{TRANSFER_TASK_ID}",
+        "JOIN asset ON asset.id = asset_state_store.asset_id WHERE asset_state_store.key LIKE ?",
+        key + "%",
     )
     return {name: json.loads(value) for name, value in rows}
 
@@ -140,11 +142,23 @@ def run_sees_the_period(stack: AirflowStack, new: str) -> None:
 
 def each_period_once(stack: AirflowStack, expected: set[str], history: set[str]) -> None:
     """Every watcher fired each period once: the new ones, and the history for the two that start earlier."""
-    for asset, payloads in events_by_asset(stack).items():
-        counts = Counter(p["event_id"] for p in payloads)
+    got = events_by_asset(stack)
+    for asset in ASSETS:
+        counts = Counter(p["event_id"] for p in got[asset])
         want = expected | (history if asset != "huaweicloud_dis_dump_periods" else set())
         assert set(counts) == want, f"{asset}: {sorted(counts)}"
         assert max(counts.values()) == 1, f"{asset}: fired twice: {counts}"
+
+
+def backup_fired_for_both_css_watchers(stack: AirflowStack, backup: str) -> None:
+    """The finished backup fired once for each CSS watcher, from one shared poll loop."""
+    wait_for(lambda: all(len(events_by_asset(stack)[a]) == 1 for a in CSS_ASSETS), 120, "the backup's events")
+    for asset in CSS_ASSETS:
+        [finished] = events_by_asset(stack)[asset]
+        assert finished["record_id"] == backup and finished["status"] == "success" and finished["log_path"]
+    triggerer_log = stack.processes["triggerer"].log()
+    assert triggerer_log.count(f"Polling CSS log backup {CLUSTER} every") == 1
+    assert triggerer_log.count(f"Watching CSS log backup {CLUSTER}") == len(CSS_ASSETS)
 
 
 def test_watchers_share_one_poll_start_runs_and_keep_their_place_across_a_triggerer_kill(
@@ -177,10 +191,15 @@ def test_watchers_share_one_poll_start_runs_and_keep_their_place_across_a_trigge
     assert triggerer_log.count(f"Polling DIS transfer task {TRANSFER_TASK_ID} every") == 1
     assert triggerer_log.count(f"Watching DIS transfer task {TRANSFER_TASK_ID}") == len(ASSETS)
 
-    # A period lands: the example's DAG runs on it and sees its metadata.
+    # A manual CSS backup starts; a period lands and the backup ends with the same minute.
+    wait_for(lambda: len(cursors(stack, f"huaweicloud.css.{CLUSTER}")) == len(CSS_ASSETS), 60, "the CSS cursors")
+    admin.set_outcome("css", "succeed", duration=30)
+    backup = admin.create_task("css", cluster_id=CLUSTER, job_types="Manual")
     admin.advance(PERIOD)
     [new] = sorted(set(period_keys(stack)) - set(history))
     run_sees_the_period(stack, new)
+
+    backup_fired_for_both_css_watchers(stack, backup)
 
     # Every watcher stores the new period in its cursor once its event is stored; then the kill.
     wait_for(lambda: all(new.split(":")[-1] in c["done"] for c in cursors(stack).values()), 60, "the cursors to move")
@@ -199,6 +218,7 @@ def test_watchers_share_one_poll_start_runs_and_keep_their_place_across_a_trigge
     wait_for(all_fired, 300, "every period fired for every watcher after the restart")
     time.sleep(3 * POLL)  # a duplicate would come within a poll or two
     each_period_once(stack, expected, set(history))
+    assert all(len(events_by_asset(stack)[a]) == 1 for a in CSS_ASSETS), "a backup fired again after the restart"
     # The example's runs archive each period once. Airflow 3.3.2's scheduler may leave an event that
     # lands while it creates a run to the next run (its queue row was already taken): one more
     # period makes that run.

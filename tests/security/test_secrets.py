@@ -274,3 +274,47 @@ def test_inline_client_key_is_masked_and_not_in_outputs(
     assert "PRIVATE KEY" not in everything
     assert body not in everything
     assert (tmp_path / "edgeNodes.tar.gz").is_file()
+
+
+@pytest.mark.parametrize("kind", AUTH_KINDS)
+def test_no_secret_from_asset_watchers(
+    emulator: EmulatorHandle,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    kind: str,
+) -> None:
+    """The event triggers: arguments, reprs, events, and the error a rejected check logs."""
+    from airflow_provider.triggers import events
+    from airflow_provider.triggers.events import CssLogBackupTrigger, DisDumpPeriodTrigger
+
+    secrets = use_auth(kind, emulator, monkeypatch)
+    caplog.set_level(logging.INFO)
+    monkeypatch.setattr(events, "MIN_POLL_INTERVAL", 0.1)
+    seen = Seen()
+    emulator.admin.advance(3600)  # closes DIS periods; the seeded CSS backup ended long ago
+    rejected = {"error_code": "APIGW.0301", "error_msg": "Incorrect IAM authentication information"}
+    # Two: with IAM password auth the first 401 is answered by refreshing the token once.
+    emulator.admin.add_fault("status", path_regex=r"/logs/records$", status=401, body=rejected, count=2)
+    watchers: list[events.LogEventTrigger] = [
+        DisDumpPeriodTrigger(transfer_task_id=DEFAULT_DIS_TASK_ID, poll_interval=0.2, start_from="earliest"),
+        CssLogBackupTrigger(cluster_id=DEFAULT_CSS_CLUSTER, poll_interval=0.2, start_from="earliest"),
+    ]
+
+    async def first_event(trigger: events.LogEventTrigger) -> dict[str, Any]:
+        stream = cast("AsyncGenerator[TriggerEvent, None]", trigger.run())
+        try:
+            payload: dict[str, Any] = (await asyncio.wait_for(stream.__anext__(), 30)).payload
+            return payload
+        finally:
+            await stream.aclose()
+            await close_shared_clients()
+
+    for trigger in watchers:
+        seen.add(list(trigger.serialize()))
+        seen.add(repr(trigger))
+        seen.add(asyncio.run(first_event(trigger)))
+    captured = capsys.readouterr()
+    output = captured.out + captured.err + caplog.text
+    assert "APIGW.0301" in output  # the CSS watcher's rejected check was logged, then it went on
+    assert_absent(secrets, seen, emulator, output)

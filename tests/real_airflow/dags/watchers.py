@@ -1,6 +1,6 @@
 """Two more watchers of the example's DIS transfer task, each on an asset of its own with a DAG
-scheduled on it. Their arguments differ from the example's (``start_from``), so they are separate
-triggers in Airflow, sharing the example's poll."""
+scheduled on it: their arguments differ from the example's (``start_from``), so they are separate
+triggers in Airflow, sharing the example's poll. And two watchers of a CSS cluster, sharing theirs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, AssetWatcher, task
 
-from airflow_provider.triggers.events import DisDumpPeriodTrigger
+from airflow_provider.triggers.events import CssLogBackupTrigger, DisDumpPeriodTrigger
 
 TRANSFER_TASK_ID = os.environ.get("HUAWEICLOUD_DIS_TRANSFER_TASK_ID", "CDaRPdvKUfZrAhzTaYs")
 POLL_INTERVAL = float(os.environ.get("HUAWEICLOUD_DIS_POLL_INTERVAL", "60"))
@@ -41,3 +41,32 @@ for name, start_from in (("b", "earliest"), ("c", "2020-01-01T00:00:00+00:00")):
             return [e.extra["payload"]["event_id"] for each in events.values() for e in each]
 
         seen()
+
+#: Two watchers of the emulator's seeded CSS cluster: every backup, and manual ones only.
+CLUSTER = "4213d908-f5dc-4633-8401-cfd7175fca0c"
+css_assets = [
+    Asset(
+        name=f"css_backups_{name}",
+        uri=f"obs://css-log-backup/css/log/{name}",
+        watchers=[
+            AssetWatcher(
+                name=f"css_watcher_{name}",
+                trigger=CssLogBackupTrigger(cluster_id=CLUSTER, poll_interval=POLL_INTERVAL, job_types=job_types),
+            )
+        ],
+    )
+    for name, job_types in (("all", None), ("manual", ["Manual"]))
+]
+with DAG(
+    dag_id="css_consumer",
+    schedule=css_assets[0] | css_assets[1],
+    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    catchup=False,
+):
+
+    @task
+    def backups(**context: Any) -> list[str]:
+        events = context["triggering_asset_events"]
+        return [e.extra["payload"]["event_id"] for each in events.values() for e in each]
+
+    backups()
