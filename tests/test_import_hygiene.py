@@ -48,3 +48,17 @@ def test_css_sensor_in_a_dag_file_loads_no_httpx_client_or_emulator() -> None:
     heavy = sorted(m for m in loaded if m in HEAVY or m.startswith(HEAVY_PREFIXES))
     assert heavy == []
     assert not any(m.startswith("airflow_provider.services.") for m in loaded)
+
+
+def test_a_dag_file_with_an_asset_watcher_loads_no_transport_or_service() -> None:
+    """The watcher's trigger is built in every parse of the DAG file; its poll loads the rest in the triggerer."""
+    loaded = modules_after(
+        "from airflow.sdk import Asset, AssetWatcher\n"
+        "from airflow_provider.triggers.events import DisDumpPeriodTrigger\n"
+        "Asset(name='p', uri='obs://bucket/p', watchers=[AssetWatcher(name='w', "
+        "trigger=DisDumpPeriodTrigger(transfer_task_id='CDaRPdvKUfZrAhzTaYs'))])\n"
+    )
+    assert "airflow_provider.triggers.events" in loaded
+    heavy = sorted(m for m in loaded if m in HEAVY or m.startswith(HEAVY_PREFIXES))
+    assert heavy == []
+    assert not any(m.startswith("airflow_provider.services.") for m in loaded)

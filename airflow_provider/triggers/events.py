@@ -560,12 +560,11 @@ def baseline_since(start_from: str) -> int:
 
 
 def _start_from(value: object) -> str:
-    from airflow_provider.services._inputs import optional_datetime
-
     if isinstance(value, str) and value in START_FROM_WORDS:
         return value
     if value is None or value == "":
         raise InvalidInputError("start_from", value, "must be 'now', 'earliest' or an ISO 8601 date-time")
+    from airflow_provider.services._inputs import optional_datetime  # not loaded by DAG files using "now"
     try:
         moment = optional_datetime("start_from", value)
     except InvalidInputError:

@@ -59,6 +59,10 @@ def stack() -> Iterator[AirflowStack]:
         extra_env={
             "HUAWEICLOUD_DIS_POLL_INTERVAL": str(POLL),
             "AIRFLOW_VAR_HUAWEICLOUD_LOG_ARCHIVE_ROOT": f"file://{home}/archive",
+            # OpenLineage (installed in dev) writes its events to a file the test reads.
+            "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+                {"type": "file", "log_file_path": str(home / "openlineage.jsonl"), "append": True}
+            ),
         },
     )
     try:
@@ -161,6 +165,34 @@ def backup_fired_for_both_css_watchers(stack: AirflowStack, backup: str) -> None
     assert triggerer_log.count(f"Watching CSS log backup {CLUSTER}") == len(CSS_ASSETS)
 
 
+def backup_folder_has_its_asset_and_lineage(stack: AirflowStack, backup: str, log_path: str) -> None:
+    """The consumer's sensor: an asset event on the backup's OBS folder (through its alias), and an
+    OpenLineage COMPLETE event with the cluster in and the folder out."""
+    folder = f"obs://css-log-backup/{log_path.strip('/')}"
+    wait_for(lambda: stack.query("SELECT 1 FROM asset WHERE uri = ?", folder), 240, "the backup folder's asset")
+    [(extra,)] = stack.query(
+        "SELECT asset_event.extra FROM asset_event JOIN asset ON asset.id = asset_event.asset_id WHERE asset.uri = ?",
+        folder,
+    )[:1]
+    assert json.loads(extra)["record_id"] == backup
+    lineage = stack.home / "openlineage.jsonl"
+
+    def completed() -> dict[str, Any] | None:
+        lines = lineage.read_text().splitlines() if lineage.exists() else []
+        for event in map(json.loads, lines):
+            if event.get("eventType") == "COMPLETE" and event["job"]["name"].endswith("confirm_backup"):
+                return dict(event)
+        return None
+
+    event = wait_for(completed, 120, "the sensor's OpenLineage COMPLETE event")
+    assert [(d["namespace"], d["name"]) for d in event["inputs"]] == [
+        ("huaweicloud://css", f"cluster_id={CLUSTER}/record_id={backup}")
+    ]
+    assert [(d["namespace"], d["name"]) for d in event["outputs"]] == [
+        ("obs://css-log-backup", log_path.strip("/") + "/")
+    ]
+
+
 def test_watchers_share_one_poll_start_runs_and_keep_their_place_across_a_triggerer_kill(
     stack: AirflowStack,
 ) -> None:
@@ -200,6 +232,7 @@ def test_watchers_share_one_poll_start_runs_and_keep_their_place_across_a_trigge
     run_sees_the_period(stack, new)
 
     backup_fired_for_both_css_watchers(stack, backup)
+    backup_folder_has_its_asset_and_lineage(stack, backup, events_by_asset(stack)["css_backups_all"][0]["log_path"])
 
     # Every watcher stores the new period in its cursor once its event is stored; then the kill.
     wait_for(lambda: all(new.split(":")[-1] in c["done"] for c in cursors(stack).values()), 60, "the cursors to move")

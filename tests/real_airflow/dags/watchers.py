@@ -8,8 +8,9 @@ import os
 from datetime import datetime, timezone
 from typing import Any
 
-from airflow.sdk import DAG, Asset, AssetWatcher, task
+from airflow.sdk import DAG, Asset, AssetAlias, AssetWatcher, task
 
+from airflow_provider.sensors.css import CssLogBackupSensor
 from airflow_provider.triggers.events import CssLogBackupTrigger, DisDumpPeriodTrigger
 
 TRANSFER_TASK_ID = os.environ.get("HUAWEICLOUD_DIS_TRANSFER_TASK_ID", "CDaRPdvKUfZrAhzTaYs")
@@ -65,8 +66,17 @@ with DAG(
 ):
 
     @task
-    def backups(**context: Any) -> list[str]:
+    def finished_backup(**context: Any) -> str:
         events = context["triggering_asset_events"]
-        return [e.extra["payload"]["event_id"] for each in events.values() for e in each]
+        return str([e.extra["payload"]["record_id"] for each in events.values() for e in each][-1])
 
-    backups()
+    # The sensor confirms the backup and hands it on: an asset event per backup folder (the alias) and,
+    # with OpenLineage configured, the cluster as input and the folder as output.
+    CssLogBackupSensor(
+        task_id="confirm_backup",
+        cluster_id=CLUSTER,
+        record_id=finished_backup(),  # type: ignore[arg-type]  # the value at run time
+        poke_interval=1,
+        timeout=120,
+        outlets=[AssetAlias(name="css_backup_folders")],
+    )
