@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 from airflow_provider.emulator.auth import check_request
 from airflow_provider.emulator.responses import gateway_error, json_bytes
-from airflow_provider.emulator.services.iam import AUTH_PROJECTS_PATH, SECURITY_TOKENS_PATH
+from airflow_provider.emulator.services.iam import AUTH_PROJECTS_PATH, PROJECTS_PATH, SECURITY_TOKENS_PATH
 from airflow_provider.emulator.transport import current_transport, reset
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ class Gateway:
             elif fault is not None:
                 await self._fault(fault, scope, replay, tracked)
                 return
-            if service in SIGNED_SERVICES or path in (SECURITY_TOKENS_PATH, AUTH_PROJECTS_PATH):
+            if service in SIGNED_SERVICES or path in (SECURITY_TOKENS_PATH, AUTH_PROJECTS_PATH, PROJECTS_PATH):
                 failure = check_request(
                     state.identity,
                     method=method,

@@ -27,6 +27,7 @@ from huaweicloudsdkclouddc.v1 import (
 from huaweicloudsdkcore.auth.credentials import BasicCredentials, GlobalCredentials
 from huaweicloudsdkcore.exceptions import exceptions
 from huaweicloudsdkcore.http.http_config import HttpConfig
+from huaweicloudsdkcore.region.region import Region
 from huaweicloudsdkcore.sdk_response import SdkResponse
 from huaweicloudsdkcss.v1 import (
     CreateLogBackupRequest,
@@ -70,25 +71,53 @@ from huaweicloudsdkdis.v2 import (
     ShowTransferTaskResponse,
 )
 from huaweicloudsdkiam.v3 import (
+    AgencyAuth,
+    AgencyAuthIdentity,
+    AgencyTokenAssumerole,
+    AgencyTokenAuth,
+    AgencyTokenIdentity,
+    AgencyTokenScope,
+    AgencyTokenScopeProject,
     AuthScope,
     AuthScopeProject,
+    CreateTemporaryAccessKeyByAgencyRequest,
+    CreateTemporaryAccessKeyByAgencyRequestBody,
     CreateTemporaryAccessKeyByTokenRequest,
     CreateTemporaryAccessKeyByTokenRequestBody,
     CreateTemporaryAccessKeyByTokenResponse,
     IamClient,
+    IdentityAssumerole,
     IdentityToken,
+    KeystoneCreateAgencyTokenRequest,
+    KeystoneCreateAgencyTokenRequestBody,
+    KeystoneCreateScopedTokenRequest,
+    KeystoneCreateScopedTokenRequestBody,
+    KeystoneCreateUserTokenByPasswordAndMfaRequest,
+    KeystoneCreateUserTokenByPasswordAndMfaRequestBody,
     KeystoneCreateUserTokenByPasswordRequest,
     KeystoneCreateUserTokenByPasswordRequestBody,
     KeystoneCreateUserTokenByPasswordResponse,
     KeystoneListAuthProjectsRequest,
     KeystoneListAuthProjectsResponse,
+    KeystoneListProjectsRequest,
+    KeystoneListProjectsResponse,
+    KeystoneValidateTokenRequest,
+    MfaAuth,
+    MfaIdentity,
+    MfaTotp,
+    MfaTotpUser,
     PwdAuth,
     PwdIdentity,
     PwdPassword,
     PwdPasswordUser,
     PwdPasswordUserDomain,
+    ScopedToken,
+    ScopedTokenAuth,
+    ScopedTokenIdentity,
+    ScopeProjectOption,
     TokenAuth,
     TokenAuthIdentity,
+    TokenSocpeOption,
 )
 
 from tests.emulator.helpers import CLOUDDC_SERVER, CSS_CLUSTER, DCS_INSTANCE, DIS_STREAM, DIS_TASK
@@ -477,13 +506,7 @@ def test_dis_transfer_task_log_errors_in_either_form(huaweicloud_emulator: Emula
 def test_iam_password_token_temporary_key_and_projects(huaweicloud_emulator: EmulatorHandle) -> None:
     ids = huaweicloud_emulator.identities
     iam = _iam(huaweicloud_emulator)
-    user = PwdPasswordUser(
-        domain=PwdPasswordUserDomain(name=ids.domain_name), name=ids.user_name, password=ids.password
-    )
-    auth = PwdAuth(
-        identity=PwdIdentity(methods=["password"], password=PwdPassword(user=user)),
-        scope=AuthScope(project=AuthScopeProject(id=ids.project_id)),
-    )
+    auth = _pwd_auth(huaweicloud_emulator)
     token = iam.keystone_create_user_token_by_password(
         KeystoneCreateUserTokenByPasswordRequest(
             nocatalog="true", body=KeystoneCreateUserTokenByPasswordRequestBody(auth=auth)
@@ -512,16 +535,139 @@ def test_iam_password_token_temporary_key_and_projects(huaweicloud_emulator: Emu
 
     projects = iam.keystone_list_auth_projects(KeystoneListAuthProjectsRequest())
     assert [p.id for p in projects.projects] == [ids.project_id]
-    assert_body_matches(
-        KeystoneListAuthProjectsResponse,
-        _body(projects),
-        omitted={
-            "projects[].is_domain": "not emulated",
-            "projects[].description": "not emulated",
-            "projects[].links": "not emulated",
-            "projects[].parent_id": "not emulated",
-        },
+    assert_body_matches(KeystoneListAuthProjectsResponse, _body(projects))
+
+
+def test_iam_password_token_with_its_catalog(huaweicloud_emulator: EmulatorHandle) -> None:
+    """Without nocatalog the token carries the password-token page's example catalog: one
+    identity entry with its id, and an endpoint with region_id and id (TokenCatalog,
+    TokenCatalogEndpoint)."""
+    token = _iam(huaweicloud_emulator).keystone_create_user_token_by_password(
+        KeystoneCreateUserTokenByPasswordRequest(
+            body=KeystoneCreateUserTokenByPasswordRequestBody(auth=_pwd_auth(huaweicloud_emulator))
+        )
     )
+    (entry,) = token.token.catalog
+    assert (entry.type, entry.name) == ("identity", "iam")
+    (endpoint,) = entry.endpoints
+    assert (endpoint.region, endpoint.region_id, endpoint.interface) == ("*", "*", "public")
+    assert endpoint.url == f"{huaweicloud_emulator.url}/v3"
+    assert len(entry.id) == len(endpoint.id) == 32
+    assert_body_matches(
+        KeystoneCreateUserTokenByPasswordResponse,
+        _body(token),
+        omitted={"token.domain": "only a domain-scoped token has one (this one is project-scoped)"},
+    )
+
+
+def _pwd_auth(emulator: EmulatorHandle, methods: list[str] | None = None) -> Any:
+    ids = emulator.identities
+    user = PwdPasswordUser(
+        domain=PwdPasswordUserDomain(name=ids.domain_name), name=ids.user_name, password=ids.password
+    )
+    return PwdAuth(
+        identity=PwdIdentity(methods=methods or ["password"], password=PwdPassword(user=user)),
+        scope=AuthScope(project=AuthScopeProject(id=ids.project_id)),
+    )
+
+
+def _iam_methods_not_emulated(emulator: EmulatorHandle) -> dict[str, Any]:
+    """The other SDK methods on the token and security-token paths, each a thunk calling it."""
+    ids = emulator.identities
+    iam = _iam(emulator)
+    mfa = MfaAuth(
+        identity=MfaIdentity(
+            methods=["password", "totp"],
+            password=_pwd_auth(emulator).identity.password,
+            totp=MfaTotp(user=MfaTotpUser(id=ids.user_id, passcode="123456")),
+        ),
+        scope=AuthScope(project=AuthScopeProject(id=ids.project_id)),
+    )
+    scoped = ScopedTokenAuth(
+        identity=ScopedTokenIdentity(methods=["token"], token=ScopedToken(id="an-unscoped-token")),
+        scope=TokenSocpeOption(project=ScopeProjectOption(id=ids.project_id)),
+    )
+    agency = AgencyTokenAuth(
+        identity=AgencyTokenIdentity(
+            methods=["assume_role"],
+            assume_role=AgencyTokenAssumerole(domain_id=ids.domain_id, agency_name="an-agency"),
+        ),
+        scope=AgencyTokenScope(project=AgencyTokenScopeProject(id=ids.project_id)),
+    )
+    agency_key = AgencyAuth(
+        identity=AgencyAuthIdentity(
+            methods=["assume_role"], assume_role=IdentityAssumerole(agency_name="an-agency", domain_id=ids.domain_id)
+        )
+    )
+    return {
+        "keystone_create_user_token_by_password_and_mfa": lambda: iam.keystone_create_user_token_by_password_and_mfa(
+            KeystoneCreateUserTokenByPasswordAndMfaRequest(
+                body=KeystoneCreateUserTokenByPasswordAndMfaRequestBody(auth=mfa)
+            )
+        ),
+        "keystone_create_scoped_token": lambda: iam.keystone_create_scoped_token(
+            KeystoneCreateScopedTokenRequest(body=KeystoneCreateScopedTokenRequestBody(auth=scoped))
+        ),
+        "keystone_create_agency_token": lambda: iam.keystone_create_agency_token(
+            KeystoneCreateAgencyTokenRequest(body=KeystoneCreateAgencyTokenRequestBody(auth=agency))
+        ),
+        "create_temporary_access_key_by_agency": lambda: iam.create_temporary_access_key_by_agency(
+            CreateTemporaryAccessKeyByAgencyRequest(body=CreateTemporaryAccessKeyByAgencyRequestBody(auth=agency_key))
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "methods"),
+    [
+        ("keystone_create_user_token_by_password_and_mfa", "['password', 'totp']"),
+        ("keystone_create_scoped_token", "['token']"),
+        ("keystone_create_agency_token", "['assume_role']"),
+        ("create_temporary_access_key_by_agency", "['assume_role']"),
+    ],
+)
+def test_iam_methods_the_emulator_does_not_emulate_get_a_documented_400(
+    huaweicloud_emulator: EmulatorHandle, method: str, methods: str
+) -> None:
+    """400 is a status each of these pages lists; the body is IAM's error object, its message the
+    emulator's own, naming what is not emulated."""
+    with pytest.raises(exceptions.ClientRequestException) as info:
+        _iam_methods_not_emulated(huaweicloud_emulator)[method]()
+    assert info.value.status_code == 400
+    # The SDK reads IAM's {"error": {"code", "message", "title"}} into error_code and error_msg.
+    assert info.value.error_code == 400
+    assert info.value.error_msg.startswith(f"auth.identity.methods {methods} is not emulated: ")
+
+
+def test_iam_validate_token_is_not_emulated(huaweicloud_emulator: EmulatorHandle) -> None:
+    with pytest.raises(exceptions.ClientRequestException) as info:
+        _iam(huaweicloud_emulator).keystone_validate_token(KeystoneValidateTokenRequest(x_subject_token="MIIx"))
+    assert (info.value.status_code, info.value.error_code) == (404, "APIGW.0101")
+
+
+@pytest.mark.parametrize("name", ["cn-north-4", "eu-west-0"])
+def test_iam_list_projects_by_name(huaweicloud_emulator: EmulatorHandle, name: str) -> None:
+    """GET /v3/projects, the call the SDK makes for the project id of a region."""
+    ids = huaweicloud_emulator.identities
+    listed = _iam(huaweicloud_emulator).keystone_list_projects(KeystoneListProjectsRequest(name=name))
+    assert [p.id for p in listed.projects] == ([ids.project_id] if name == ids.region else [])
+    assert_body_matches(KeystoneListProjectsResponse, _body(listed))
+
+
+def test_sdk_credentials_without_a_project_id_find_it_by_region(huaweicloud_emulator: EmulatorHandle) -> None:
+    """BasicCredentials.process_auth_params asks IAM for the region's project (KeystoneListProjects)
+    and signs it as X-Project-Id from then on."""
+    ids = huaweicloud_emulator.identities
+    creds = BasicCredentials(ids.access_key, ids.secret_key).with_iam_endpoint(huaweicloud_emulator.url)
+    dcs = (
+        DcsClient.new_builder()
+        .with_credentials(creds)
+        .with_region(Region(ids.region, huaweicloud_emulator.url))
+        .with_http_config(_config())
+        .build()
+    )
+    assert creds.project_id == ids.project_id
+    assert dcs.list_background_task(ListBackgroundTaskRequest(instance_id=DCS_INSTANCE)).status_code == 200
 
 
 # ------------------------------------------------------------------------------------ the gateway
