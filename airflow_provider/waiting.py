@@ -206,6 +206,11 @@ class TaskWait:
         from airflow_provider.services.registry import status_exchange
 
         project_id = None if self.service == "edge" else hook.config.project_id  # type: ignore[union-attr]
+        if self.service == "dis":
+            from airflow_provider.hooks.dis import LOG_WHAT
+            from airflow_provider.hooks.project_lookup import require_signed_project
+
+            require_signed_project(hook.config, LOG_WHAT)  # type: ignore[arg-type]
         try:
             status = hook.run(status_exchange(self.service, project_id, self.ids, **self.options))
         except HuaweiCloudError as exc:

@@ -47,6 +47,8 @@ QUIRK_FORMS: dict[str, tuple[str, ...]] = {
     "clouddc_failure": ("failed", "error", "stalled"),
     # CSS ListLogsJob: the doc states no order for clusterLogRecord (its example has one record).
     "css_record_order": ("newest_first", "oldest_first"),
+    # DIS transfertasklog signed with AK/SK but no X-Project-Id: no source says what the gateway does.
+    "dis_log_without_project": ("default_project", "refused"),
 }
 
 
@@ -72,6 +74,7 @@ class Quirks:
     clouddc_percentage: str = "string"
     clouddc_failure: str = "failed"
     css_record_order: str = "newest_first"
+    dis_log_without_project: str = "default_project"
 
     def updated(self, **changes: Any) -> Quirks:
         for name, value in changes.items():

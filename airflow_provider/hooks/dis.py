@@ -5,12 +5,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from airflow_provider.hooks.base import HuaweiCloudHook
+from airflow_provider.hooks.project_lookup import require_signed_project
 from airflow_provider.services import dis
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
     from airflow_provider.services.dis import TransferTask, TransferTaskLogEntry, TransferTaskLogPage
+
+
+#: What needs the signed project: the log's path names none (Showtransfertasklog API reference).
+LOG_WHAT = "the DIS transfer-task log (POST /v1/transfertasklog/{task_id})"
 
 
 class DisHook(HuaweiCloudHook):
@@ -25,6 +30,7 @@ class DisHook(HuaweiCloudHook):
         page_index: int = 1,
         page_size: int = 10,
     ) -> TransferTaskLogPage:
+        require_signed_project(self.config, LOG_WHAT)
         return self.run(
             dis.get_transfer_task_log_page(
                 transfer_task_id, order=order, sort_by=sort_by, page_index=page_index, page_size=page_size
@@ -56,6 +62,7 @@ class DisHook(HuaweiCloudHook):
                 return
 
     def get_all_transfer_task_logs(self, transfer_task_id: str, **kwargs: object) -> list[TransferTaskLogEntry]:
+        require_signed_project(self.config, LOG_WHAT)
         return self.run(dis.get_all_transfer_task_logs(transfer_task_id, **kwargs))  # type: ignore[arg-type]
 
     def list_transfer_tasks(self, stream_name: str) -> list[TransferTask]:

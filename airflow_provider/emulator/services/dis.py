@@ -227,9 +227,14 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one shor
         if not isinstance(body, dict):
             return log_error(*BAD_REQUEST)
         task = state.dis.by_id.get(task_id)
-        # The path has no project: the signed X-Project-Id names it (BasicCredentials.sign_request);
-        # a task of another project is not found.
+        # The path has no project: the signed X-Project-Id names it (BasicCredentials.sign_request),
+        # or the token's scope; a task of another project is not found.
         project = request.headers.get("x-project-id")
+        signed = "x-auth-token" not in request.headers
+        if project is None and signed and state.runtime.quirks.dis_log_without_project == "refused":
+            # No source says what the gateway does with an AK/SK call that names no project: the
+            # quirk's other form refuses it as the code table's "Invalid Project Id.".
+            return log_error("DIS.4117", "Invalid Project Id.")
         if task is None or (project is not None and project != state.config.identities.project_id):
             return log_error(*NO_TASK)
         order = body.get("order", "desc")
