@@ -45,8 +45,14 @@ def edge_partial() -> TaskStatus:
         task_id="dumpMultiNodesLog.abc",
         state=TaskState.PARTIALLY_FAILED,
         raw_status="partiallyFailed",
-        message="failed to dump log for following nodes:(3)dump log timeout;(4)dump log timeout;",
-        result={"failed_nodes": [{"node_id": 3, "message": "dump log timeout"}, {"node_id": 4, "message": "x"}]},
+        message="failed to dump log for following nodes:(3)failed to send message to edge;"
+        "(4)failed to send message to edge;",
+        result={
+            "failed_nodes": [
+                {"node_id": 3, "message": "failed to send message to edge"},
+                {"node_id": 4, "message": "x"},
+            ]
+        },
     )
 
 
@@ -117,7 +123,7 @@ def test_is_done_names_a_failed_step() -> None:
 
 def test_partially_failed_fails_unless_accepted() -> None:
     log = RecordingLog()
-    with pytest.raises(TaskFailedError, match=r"\(3\)dump log timeout"):
+    with pytest.raises(TaskFailedError, match=r"\(3\)failed to send message to edge"):
         edge_wait(logger=log).is_done(edge_partial())
     assert log.warnings == []
 

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 SIGNED_SERVICES = frozenset({"css", "dcs", "dis", "clouddc"})
+#: The methods MEF's nginx lets through to the edge manager (``limit_except GET POST PATCH``; GET
+#: allows HEAD too), from ``nginx-manager/build/nginx_default.conf``.
+MEF_METHODS = frozenset({"GET", "HEAD", "POST", "PATCH"})
+MEF_DENIED = b"<html><head><title>403 Forbidden</title></head><body><h1>403 Forbidden</h1></body></html>"
 _request_ids = itertools.count(1)
 
 
@@ -126,6 +130,11 @@ class Gateway:
                 await asyncio.sleep(fault.latency)
             elif fault is not None:
                 await self._fault(fault, scope, replay, tracked)
+                return
+            if service == "mef" and method not in MEF_METHODS:
+                # MEF's nginx: location /edgemanager { limit_except GET POST PATCH { deny all; } },
+                # answered with its 4xx.html error page (not reproduced here).
+                await _send_simple(tracked, 403, MEF_DENIED, [(b"content-type", b"text/html")])
                 return
             if service in SIGNED_SERVICES or path in (SECURITY_TOKENS_PATH, AUTH_PROJECTS_PATH, PROJECTS_PATH):
                 failure = check_request(

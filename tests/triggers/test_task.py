@@ -325,7 +325,7 @@ async def test_edge_partial_failure(emulator: EmulatorHandle, accept: bool, expe
     event = await first_event(edge_trigger(dump_id, accept_partial_failure=accept))
     assert event["status"] == expected
     assert TaskStatus.from_json(event["task_status"]).state is TaskState.PARTIALLY_FAILED
-    assert "(3)dump log timeout" in event["message"]
+    assert "(3)failed to send message to edge" in event["message"]
 
 
 # not found and bad connections ---------------------------------------------------------------------
