@@ -49,6 +49,12 @@ QUIRK_FORMS: dict[str, tuple[str, ...]] = {
     "css_record_order": ("newest_first", "oldest_first"),
     # DIS transfertasklog signed with AK/SK but no X-Project-Id: no source says what the gateway does.
     "dis_log_without_project": ("default_project", "refused"),
+    # CSS CreateLogBackup while a backup runs: 409 (doc); which code of the code table is not said.
+    "css_busy_code": ("CSS.0011", "CSS.3004"),
+    # CSS CreateLogBackup / policy update with log backup off: 412 (docs); the code is not said.
+    "css_log_off_code": ("CSS.0004", "CSS.5090"),
+    # CSS policy/close when no automatic backup policy is on: not documented.
+    "css_close_closed_policy": ("ok", "refused"),
 }
 
 
@@ -75,6 +81,9 @@ class Quirks:
     clouddc_failure: str = "failed"
     css_record_order: str = "newest_first"
     dis_log_without_project: str = "default_project"
+    css_busy_code: str = "CSS.0011"
+    css_log_off_code: str = "CSS.0004"
+    css_close_closed_policy: str = "ok"
 
     def updated(self, **changes: Any) -> Quirks:
         for name, value in changes.items():

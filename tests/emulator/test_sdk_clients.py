@@ -40,6 +40,8 @@ from huaweicloudsdkcss.v1 import (
     StartLogAutoBackupPolicyRequest,
     StartLogsReq,
     StartLogsRequest,
+    StartTargetClusterConnectivityTestReq,
+    StartTargetClusterConnectivityTestRequest,
     StopLogAutoBackupPolicyRequest,
     StopLogsRequest,
     UpdateLogSettingReq,
@@ -120,7 +122,15 @@ from huaweicloudsdkiam.v3 import (
     TokenSocpeOption,
 )
 
-from tests.emulator.helpers import CLOUDDC_SERVER, CSS_CLUSTER, DCS_INSTANCE, DIS_STREAM, DIS_TASK
+from tests.emulator.helpers import (
+    CLOUDDC_SERVER,
+    CSS_CLUSTER,
+    DCS_INSTANCE,
+    DIS_STREAM,
+    DIS_TASK,
+    css_path,
+    signed_request,
+)
 from tests.emulator.sdk_models import assert_body_matches, compare
 
 if TYPE_CHECKING:
@@ -253,6 +263,104 @@ def test_css_missing_cluster_is_403_css0015_with_errcode_only(huaweicloud_emulat
         "errCode": "CSS.0015",
         "externalMessage": "No resources are found or the access is denied.",
     }
+
+
+def test_css_real_time_log_collection_is_closed_with_the_action_the_sdk_lacks(
+    huaweicloud_emulator: EmulatorHandle,
+) -> None:
+    """StopLogsRequest has no action; the API reference's StopLogs has ?action=real_time_log_collect
+    (default base_log_collect) and terraform's closeLogIngestion sends it: through call_api."""
+    css = _client(CssClient, huaweicloud_emulator)
+    body = StartLogsReq(index_prefix="logs-", keep_days=3, target_cluster_id=CSS_CLUSTER)
+    css.start_logs(StartLogsRequest(cluster_id=CSS_CLUSTER, action="real_time_log_collect", body=body))
+
+    def close(action: str) -> Any:
+        return css.call_api(
+            "/v1.0/{project_id}/clusters/{cluster_id}/logs/close",
+            "PUT",
+            path_params={"cluster_id": CSS_CLUSTER},
+            query_params=[("action", action)],
+            header_params={"Content-Type": "application/json"},
+            response_type=RawResponse,
+        )
+
+    assert close("real_time_log_collect").status_code == 200
+    settings = css.show_get_log_setting(ShowGetLogSettingRequest(cluster_id=CSS_CLUSTER))
+    assert settings.real_time_log_collect_record is None
+    assert settings.log_configuration.log_switch is True  # base log backup untouched
+    with pytest.raises(exceptions.ClientRequestException) as again:
+        close("real_time_log_collect")  # closing what is closed: terraform's quoted 415
+    assert (again.value.status_code, json.loads(again.value.error_msg)["errCode"]) == (415, "CSS.0004")
+    with pytest.raises(exceptions.ClientRequestException) as bad:
+        close("everything")
+    assert (bad.value.status_code, json.loads(bad.value.error_msg)["errCode"]) == (400, "CSS.0001")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"offset": 0}, {"offset": 1001}, {"limit": 0}, {"limit": 1001}, {"status": "RUNNING"}, {"offset": "one"}],
+)
+def test_css_records_arguments_outside_the_documented_ranges_are_css_0001(
+    huaweicloud_emulator: EmulatorHandle, query: dict[str, Any]
+) -> None:
+    """ListLogsJob: offset and limit 1-1000, status FAIL or NOT_FAIL; CSS.0001 "Incorrect parameters." (400)."""
+    response = signed_request(
+        huaweicloud_emulator,
+        "GET",
+        css_path(huaweicloud_emulator, "records"),
+        query=[(k, str(v)) for k, v in query.items()],
+    )
+    assert response.status_code == 400
+    assert response.json()["errCode"] == "CSS.0001"
+    assert response.json()["externalMessage"].startswith("CSS.0001 : Incorrect parameters. (")
+
+
+def test_css_records_take_the_whole_documented_range(huaweicloud_emulator: EmulatorHandle) -> None:
+    records = _client(CssClient, huaweicloud_emulator).list_logs_job(
+        ListLogsJobRequest(cluster_id=CSS_CLUSTER, offset=1000, limit=1000)
+    )
+    assert (records.total_size, records.cluster_log_record) == (1, [])
+
+
+@pytest.mark.parametrize("form", ["ok", "refused"])
+def test_css_closing_a_closed_auto_backup_policy_in_either_form(
+    huaweicloud_emulator: EmulatorHandle, form: str
+) -> None:
+    huaweicloud_emulator.admin.set_quirks(css_close_closed_policy=form)
+    css = _client(CssClient, huaweicloud_emulator)
+    request = StopLogAutoBackupPolicyRequest(cluster_id=CSS_CLUSTER)
+    if form == "ok":
+        assert css.stop_log_auto_backup_policy(request).status_code == 200
+        return
+    with pytest.raises(exceptions.ClientRequestException) as info:
+        css.stop_log_auto_backup_policy(request)
+    assert (info.value.status_code, json.loads(info.value.error_msg)["errCode"]) == (415, "CSS.0004")
+
+
+@pytest.mark.parametrize("code", ["CSS.0004", "CSS.5090"])
+def test_css_auto_backup_policy_of_a_cluster_without_log_backup_is_412(
+    huaweicloud_emulator: EmulatorHandle, code: str
+) -> None:
+    huaweicloud_emulator.admin.set_quirks(css_log_off_code=code)
+    css = _client(CssClient, huaweicloud_emulator)
+    css.stop_logs(StopLogsRequest(cluster_id=CSS_CLUSTER))
+    with pytest.raises(exceptions.ClientRequestException) as info:
+        css.start_log_auto_backup_policy(
+            StartLogAutoBackupPolicyRequest(
+                cluster_id=CSS_CLUSTER, body=StartLogAutoBackupPolicyReq(period="00:00 GMT+08:00")
+            )
+        )
+    assert (info.value.status_code, json.loads(info.value.error_msg)["errCode"]) == (412, code)
+
+
+def test_css_connectivity_test_is_not_emulated(huaweicloud_emulator: EmulatorHandle) -> None:
+    with pytest.raises(exceptions.ClientRequestException) as info:
+        _client(CssClient, huaweicloud_emulator).start_target_cluster_connectivity_test(
+            StartTargetClusterConnectivityTestRequest(
+                cluster_id=CSS_CLUSTER, body=StartTargetClusterConnectivityTestReq(target_cluster_id="other")
+            )
+        )
+    assert (info.value.status_code, info.value.error_code) == (404, "APIGW.0101")
 
 
 # ---------------------------------------------------------------------------------------------- DCS
