@@ -55,6 +55,14 @@ QUIRK_FORMS: dict[str, tuple[str, ...]] = {
     "css_log_off_code": ("CSS.0004", "CSS.5090"),
     # CSS policy/close when no automatic backup policy is on: not documented.
     "css_close_closed_policy": ("ok", "refused"),
+    # DCS ListBackgroundTask: the doc states no order for tasks.
+    "dcs_task_order": ("newest_first", "oldest_first"),
+    # DCS ListBackgroundTask status while running and after a failure: only SUCCESS is documented.
+    "dcs_list_status": ("dms", "other"),
+    # DCS progress: the error_code of a FAILED step (the doc shows codes on FINISH steps only).
+    "dcs_failed_step_code": ("DCS.5091", "empty"),
+    # DCS progress: remain_time once the task has ended (undocumented).
+    "dcs_final_remain_time": ("0", "missing"),
 }
 
 
@@ -84,6 +92,10 @@ class Quirks:
     css_busy_code: str = "CSS.0011"
     css_log_off_code: str = "CSS.0004"
     css_close_closed_policy: str = "ok"
+    dcs_task_order: str = "newest_first"
+    dcs_list_status: str = "dms"
+    dcs_failed_step_code: str = "DCS.5091"
+    dcs_final_remain_time: str = "0"
 
     def updated(self, **changes: Any) -> Quirks:
         for name, value in changes.items():

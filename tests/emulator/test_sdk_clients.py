@@ -389,6 +389,99 @@ def test_dcs_list_and_progress(huaweicloud_emulator: EmulatorHandle, form: str) 
     assert_body_matches(ShowBackgroundTaskProgressResponse, _body(progress))
 
 
+@pytest.mark.parametrize("order", ["newest_first", "oldest_first"])
+def test_dcs_task_list_filters_by_start_and_end_time_in_either_order(
+    huaweicloud_emulator: EmulatorHandle, order: str
+) -> None:
+    """start_time/end_time are yyyyMMddHHmmss UTC (ListBackgroundTask); the order is not documented."""
+    from datetime import datetime, timezone
+
+    admin = huaweicloud_emulator.admin
+    admin.set_quirks(dcs_task_order=order)
+    old = admin.create_task("dcs", instance_id=DCS_INSTANCE, duration=5, started_ago=7200)
+    new = admin.create_task("dcs", instance_id=DCS_INSTANCE, duration=5, started_ago=60)
+
+    def stamp(seconds_ago: float) -> str:
+        return datetime.fromtimestamp(admin.now() - seconds_ago, tz=timezone.utc).strftime("%Y%m%d%H%M%S")
+
+    dcs = _client(DcsClient, huaweicloud_emulator)
+    recent = dcs.list_background_task(
+        ListBackgroundTaskRequest(instance_id=DCS_INSTANCE, start_time=stamp(600), end_time=stamp(0))
+    )
+    assert new in [t.id for t in recent.tasks] and old not in [t.id for t in recent.tasks]
+    both = dcs.list_background_task(ListBackgroundTaskRequest(instance_id=DCS_INSTANCE, start_time=stamp(9000)))
+    ids = [t.id for t in both.tasks if t.id in (old, new)]
+    assert ids == ([new, old] if order == "newest_first" else [old, new])
+    assert_body_matches(
+        ListBackgroundTaskResponse,
+        _body(both),
+        omitted={
+            f"tasks[].details.{key}": "the emulated tasks change nothing that DetailsBody describes" for key in DETAILS
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [
+        ({"offset": -1}, "offset"),
+        ({"limit": 0}, "limit"),
+        ({"start_time": "2024-01-01"}, "start_time"),
+        ({"end_time": "x"}, "end_time"),
+    ],
+)
+def test_dcs_task_list_bad_arguments_are_dcs_4800(
+    huaweicloud_emulator: EmulatorHandle, query: dict[str, Any], name: str
+) -> None:
+    """offset >= 0 (ListBackgroundTask); DCS.4800 "Invalid {0} in the request." (DCS error code table)."""
+    with pytest.raises(exceptions.ClientRequestException) as info:
+        _client(DcsClient, huaweicloud_emulator).list_background_task(
+            ListBackgroundTaskRequest(instance_id=DCS_INSTANCE, **query)
+        )
+    assert (info.value.status_code, info.value.error_code) == (400, "DCS.4800")
+    assert info.value.error_msg == f"Invalid {name} in the request."
+
+
+@pytest.mark.parametrize(
+    ("words", "running", "failed"), [("dms", "EXECUTING", "FAILED"), ("other", "RUNNING", "ERROR")]
+)
+def test_dcs_task_list_status_words_in_either_form(
+    huaweicloud_emulator: EmulatorHandle, words: str, running: str, failed: str
+) -> None:
+    admin = huaweicloud_emulator.admin
+    admin.set_quirks(dcs_list_status=words)
+    admin.set_outcome("dcs", "fail", duration=5)
+    broken = admin.create_task("dcs", instance_id=DCS_INSTANCE, started_ago=10)
+    admin.set_outcome("dcs", "succeed", duration=1000)
+    going = admin.create_task("dcs", instance_id=DCS_INSTANCE)
+    listed = _client(DcsClient, huaweicloud_emulator).list_background_task(
+        ListBackgroundTaskRequest(instance_id=DCS_INSTANCE, limit=100)
+    )
+    by_id = {t.id: t.status for t in listed.tasks}
+    assert (by_id[going], by_id[broken]) == (running, failed)
+
+
+@pytest.mark.parametrize("code", ["DCS.5091", "empty"])
+def test_dcs_failed_step_in_either_code_form(huaweicloud_emulator: EmulatorHandle, code: str) -> None:
+    admin = huaweicloud_emulator.admin
+    admin.set_quirks(dcs_failed_step_code=code, dcs_final_remain_time="missing")
+    admin.set_outcome("dcs", "fail", duration=5)
+    task_id = admin.create_task("dcs", instance_id=DCS_INSTANCE, started_ago=10)
+    response = _client(DcsClient, huaweicloud_emulator).show_background_task_progress(
+        ShowBackgroundTaskProgressRequest(instance_id=DCS_INSTANCE, task_id=task_id)
+    )
+    (failed,) = [s for s in response.step_details if s.step_status == "FAILED"]
+    assert failed.error_code == ("" if code == "empty" else code)
+    (sub,) = [s for s in failed.sub_step_details if s.sub_step_status == "FAILED"]
+    assert sub.detail.startswith("{node_id:") and "full_migration:failed" in sub.detail
+    assert response.remain_time is None
+    assert_body_matches(
+        ShowBackgroundTaskProgressResponse,
+        _body(response),
+        omitted={"remain_time": "the dcs_final_remain_time quirk's 'missing' form"},
+    )
+
+
 DETAILS = [
     "old_capacity",
     "new_capacity",

@@ -126,8 +126,8 @@ async def test_failure_event_has_the_remote_reason(emulator: EmulatorHandle) -> 
     event = await first_event(dcs_trigger(emulator, task_id))
     assert event["status"] == "failed"
     assert "step 'Data migration.' failed" in event["message"]
-    assert "DCS.5012" in event["message"]
-    assert TaskStatus.from_json(event["task_status"]).error_code == "DCS.5012"
+    assert "DCS.5091" in event["message"]
+    assert TaskStatus.from_json(event["task_status"]).error_code == "DCS.5091"
 
 
 async def test_css_failure_event_has_failed_msg(emulator: EmulatorHandle) -> None:
