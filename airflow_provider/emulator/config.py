@@ -63,6 +63,12 @@ QUIRK_FORMS: dict[str, tuple[str, ...]] = {
     "dcs_failed_step_code": ("DCS.5091", "empty"),
     # DCS progress: remain_time once the task has ended (undocumented).
     "dcs_final_remain_time": ("0", "missing"),
+    # CloudDC export_id: the doc example's "1" (a sequence) or an opaque id.
+    "clouddc_export_id": ("sequential", "uuid"),
+    # CloudDC percentage of a failed export (undocumented): where it broke (60%) or 100.
+    "clouddc_failed_percentage": ("frozen", "100"),
+    # CloudDC unknown server/export, download before completion: the docs list only 401/429/500.
+    "clouddc_errors": ("404", "500"),
 }
 
 
@@ -96,6 +102,9 @@ class Quirks:
     dcs_list_status: str = "dms"
     dcs_failed_step_code: str = "DCS.5091"
     dcs_final_remain_time: str = "0"
+    clouddc_export_id: str = "sequential"
+    clouddc_failed_percentage: str = "frozen"
+    clouddc_errors: str = "404"
 
     def updated(self, **changes: Any) -> Quirks:
         for name, value in changes.items():

@@ -19,6 +19,7 @@ pytest.importorskip("huaweicloudsdkcore")
 from huaweicloudsdkclouddc.v1 import (
     CloudDCClient,
     DownloadServerLogsRequest,
+    DownloadServerLogsResponse,
     ExportServerLogsRequest,
     ExportServerLogsResponse,
     ShowLogsExportStatusRequest,
@@ -131,7 +132,7 @@ from tests.emulator.helpers import (
     css_path,
     signed_request,
 )
-from tests.emulator.sdk_models import assert_body_matches, compare
+from tests.emulator.sdk_models import assert_body_matches, compare, header_fields
 
 if TYPE_CHECKING:
     from airflow_provider.testing.emulator_runner import EmulatorHandle
@@ -545,10 +546,14 @@ def test_dcs_delete_background_task(huaweicloud_emulator: EmulatorHandle) -> Non
 # ------------------------------------------------------------------------------------------ CloudDC
 
 
-@pytest.mark.parametrize(("status", "percentage"), [("Running", "string"), ("processing", "int")])
-def test_clouddc_export_status_and_download(huaweicloud_emulator: EmulatorHandle, status: str, percentage: str) -> None:
+@pytest.mark.parametrize(
+    ("status", "percentage", "export_id"), [("Running", "string", "sequential"), ("processing", "int", "uuid")]
+)
+def test_clouddc_export_status_and_download(
+    huaweicloud_emulator: EmulatorHandle, status: str, percentage: str, export_id: str
+) -> None:
     admin = huaweicloud_emulator.admin
-    admin.set_quirks(clouddc_status=status, clouddc_percentage=percentage)
+    admin.set_quirks(clouddc_status=status, clouddc_percentage=percentage, clouddc_export_id=export_id)
     admin.set_outcome("clouddc", "succeed", duration=40)
     client = _client(CloudDCClient, huaweicloud_emulator)
     started = client.export_server_logs(ExportServerLogsRequest(id=CLOUDDC_SERVER))
@@ -565,6 +570,15 @@ def test_clouddc_export_status_and_download(huaweicloud_emulator: EmulatorHandle
     chunks: list[bytes] = []
     download.consume_download_stream(lambda stream: chunks.extend(stream.iter_content(1024)))
     assert b"".join(chunks)[:2] == b"\x1f\x8b"  # a gzip archive
+    # DownloadServerLogsResponse is read from headers only: the emulator sends each one it declares.
+    assert set(header_fields(DownloadServerLogsResponse)) == {
+        "content_disposition",
+        "content_transfer_encoding",
+        "content_type",
+    }
+    assert download.content_disposition == f"attachment; filename={CLOUDDC_SERVER}-dump.tar.gz"
+    assert download.content_transfer_encoding == "binary"
+    assert download.content_type == "application/octet-stream;charset=UTF-8"  # DownloadServerLogs doc
 
 
 # ---------------------------------------------------------------------------------------------- DIS
@@ -627,10 +641,10 @@ def test_dis_transfer_task_lifecycle(huaweicloud_emulator: EmulatorHandle) -> No
     )
     assert _state(dis, "sdk-task") == "PAUSED"
     start = BatchStartTransferTaskReq(action="start", tasks=[BatchTransferTask(id=task_id)])
-    assert (
-        dis.batch_start_transfer_task(BatchStartTransferTaskRequest(stream_name=DIS_STREAM, body=start)).status_code
-        == 200
-    )
+    started = dis.batch_start_transfer_task(BatchStartTransferTaskRequest(stream_name=DIS_STREAM, body=start))
+    # "Response Parameters: None", no example response (Starting Dump Tasks doc): the SDK's one
+    # field, body (the raw text), stays empty.
+    assert (started.status_code, started.raw_content, started.body) == (200, b"", None)
     assert _state(dis, "sdk-task") == "RUNNING"
     deleted = dis.delete_transfer_task(DeleteTransferTaskRequest(stream_name=DIS_STREAM, task_name="sdk-task"))
     assert deleted.status_code == 204  # "204 Normal response" (Deleting a Dump Task doc)
@@ -684,6 +698,50 @@ def _transfer_task_log(emulator: EmulatorHandle, page_info: Any, task_id: str = 
         response_type=RawResponse,
     )
     return json.loads(response.raw_content)
+
+
+def test_dis_transfer_task_log_defaults_and_refusals(huaweicloud_emulator: EmulatorHandle) -> None:
+    """Showtransfertasklog's table: order defaults to desc, sortBy to createTimeStr, pageTotal to 10,
+    pageIndex is mandatory in pageInfo; other values are DIS.4200 "Invalid request. %s"."""
+    huaweicloud_emulator.admin.advance(12 * 60)  # 15 periods in all
+    dis = _client(DisClient, huaweicloud_emulator)
+
+    def log(body: dict[str, Any]) -> Any:
+        return dis.call_api(
+            "/v1/transfertasklog/{task_id}",
+            "POST",
+            path_params={"task_id": DIS_TASK},
+            header_params={"Content-Type": "application/json"},
+            body=body,
+            response_type=RawResponse,
+        )
+
+    bare = json.loads(log({}).raw_content)
+    entries = bare["transferTaskLogList"]
+    assert (bare["totalNum"], len(entries)) == (15, 10)
+    assert [e["startTime"] for e in entries] == sorted((e["startTime"] for e in entries), reverse=True)
+    for body, wrong in (
+        ({"order": "up"}, "order 'up'"),
+        ({"sortBy": "size"}, "sortBy 'size'"),
+        ({"pageInfo": {"pageTotal": 5}}, "pageInfo"),
+    ):
+        with pytest.raises(exceptions.ClientRequestException) as info:
+            log(body)
+        assert (info.value.status_code, info.value.error_code) == (400, "DIS.4200")
+        assert info.value.error_msg == f"Invalid request. {wrong}"
+
+
+def test_dis_stream_and_project_errors_fill_the_code_table_s_placeholder(huaweicloud_emulator: EmulatorHandle) -> None:
+    """DIS code table: "The stream does not exist. %s", "Invalid Project Id. %s"."""
+    with pytest.raises(exceptions.ClientRequestException) as info:
+        _client(DisClient, huaweicloud_emulator).list_transfer_tasks(ListTransferTasksRequest(stream_name="nostream"))
+    assert (info.value.error_code, info.value.error_msg) == ("DIS.4301", "The stream does not exist. nostream")
+    other = "f" * 32
+    response = signed_request(huaweicloud_emulator, "GET", f"/v2/{other}/streams/{DIS_STREAM}/transfer-tasks")
+    assert (response.status_code, response.json()) == (
+        400,
+        {"error_code": "DIS.4117", "error_msg": f"Invalid Project Id. {other}"},
+    )
 
 
 def test_dis_transfer_task_log_errors_in_either_form(huaweicloud_emulator: EmulatorHandle) -> None:

@@ -85,13 +85,13 @@ class DumpTask(TimedTask):
         return now >= self.finished_at
 
     def status(self, now: float) -> str:
+        if self.finished(now):
+            return {"succeed": "succeed", "fail": "failed", "partial": "partiallyFailed", "abort": "failed"}[
+                self.outcome
+            ]
         if now <= self.created:
             return "waiting"  # until the pool's worker takes it: the next instant
-        if now < self.created + self.duration:
-            return "processing"
-        if not self.finished(now):
-            return "aborting"
-        return {"succeed": "succeed", "fail": "failed", "partial": "partiallyFailed", "abort": "failed"}[self.outcome]
+        return "processing" if now < self.created + self.duration else "aborting"
 
 
 class MefService:
@@ -139,7 +139,7 @@ class MefService:
 
     def progress(self, task: DumpTask, now: float) -> tuple[int, str]:
         """The master task's ``progress`` and ``message`` at ``now`` (dump_multi_nodes_log.go)."""
-        if now <= task.created or task.outcome == "abort":
+        if (now <= task.created and task.duration > 0) or task.outcome == "abort":
             return 0, ""  # nothing received yet; an aborted dump got no node's answer
         nodes = len(task.nodes)
         receiving = task.duration * (1.0 if task.outcome == "fail" else RECEIVING_FRACTION)
