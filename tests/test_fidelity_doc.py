@@ -97,7 +97,8 @@ def test_every_row_has_six_cells_and_a_source_or_says_it_has_none() -> None:
         assert len(cells) == 6, cells[0]
         behaviour, real, source, emulator = cells[:4]
         unsourced = "no source" in f"{real} {source} {emulator}".lower()
-        own = behaviour in ("Clock",) or "(the emulator's own)" in real
+        # The emulator's own devices (its clock, fault injection) are no service behaviour to source.
+        own = "(the emulator's own)" in real or "not service behaviour" in real
         assert source or unsourced or own, f"row {behaviour!r} names no source and does not say it has none"
 
 
@@ -108,3 +109,16 @@ def test_every_quirk_has_a_row_naming_each_form(quirk: str) -> None:
     text = " | ".join(" | ".join(cells) for cells in rows)
     for form in QUIRK_FORMS[quirk]:
         assert f"`{form}`" in text, f"the {quirk} row does not name its form {form!r}"
+
+
+@pytest.mark.parametrize("quirk", sorted(QUIRK_FORMS))
+def test_every_quirk_is_in_the_emulator_guide_with_its_default_first(quirk: str) -> None:
+    """docs/emulator.md's quirk table: each quirk, its default (the first form) and every other form."""
+    guide = (ROOT / "docs" / "emulator.md").read_text(encoding="utf-8")
+    row = next((line for line in guide.splitlines() if line.startswith(f"| `{quirk}` |")), None)
+    assert row is not None, f"docs/emulator.md has no row for the quirk {quirk}"
+    cells = [cell.strip() for cell in row.strip("|").split(" | ")]
+    default, *others = QUIRK_FORMS[quirk]
+    assert cells[1].startswith(f"`{default}`"), row
+    for form in others:
+        assert f"`{form}`" in cells[2], f"{quirk}: the form {form!r} is missing from {row!r}"

@@ -33,10 +33,12 @@ from huaweicloudsdkcore.sdk_response import SdkResponse
 from huaweicloudsdkcss.v1 import (
     CreateLogBackupRequest,
     CssClient,
+    GetLogBackupReq,
     ListLogsJobRequest,
     ListLogsJobResponse,
     ShowGetLogSettingRequest,
     ShowGetLogSettingResponse,
+    ShowLogBackupRequest,
     StartLogAutoBackupPolicyReq,
     StartLogAutoBackupPolicyRequest,
     StartLogsReq,
@@ -352,6 +354,16 @@ def test_css_auto_backup_policy_of_a_cluster_without_log_backup_is_412(
             )
         )
     assert (info.value.status_code, json.loads(info.value.error_msg)["errCode"]) == (412, code)
+
+
+def test_css_log_search_is_not_emulated(huaweicloud_emulator: EmulatorHandle) -> None:
+    with pytest.raises(exceptions.ClientRequestException) as info:
+        _client(CssClient, huaweicloud_emulator).show_log_backup(
+            ShowLogBackupRequest(
+                cluster_id=CSS_CLUSTER, body=GetLogBackupReq(instance_name="node-1", log_type="instance")
+            )
+        )
+    assert (info.value.status_code, info.value.error_code) == (404, "APIGW.0101")
 
 
 def test_css_connectivity_test_is_not_emulated(huaweicloud_emulator: EmulatorHandle) -> None:

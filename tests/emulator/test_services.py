@@ -465,3 +465,22 @@ def test_a_method_the_api_does_not_publish_is_apigw_0101(huaweicloud_emulator):
     body = wrong.json()
     assert (body["error_code"], body["error_msg"]) == ("APIGW.0101", "The API does not exist or has not been published")
     assert wrong.headers["X-Request-Id"] == body["request_id"]
+
+
+async def test_a_gateway_error_the_emulated_apis_never_raise_keeps_the_gateway_envelope() -> None:
+    """No emulated route raises an HTTP error other than 404/405; if one did, it would get the
+    gateway's envelope and a request id, with the emulator's own code APIGW.<status>."""
+    import json
+
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+
+    from airflow_provider.emulator.app import create_app
+
+    gateway, _state = create_app()
+    handler = gateway.app.exception_handlers[HTTPException]  # type: ignore[attr-defined]
+    request = Request({"type": "http", "method": "GET", "path": "/v2/p/instances/i/tasks", "headers": []})
+    response = await handler(request, HTTPException(418, "teapot"))
+    body = json.loads(response.body)
+    assert (response.status_code, body["error_code"], body["error_msg"]) == (418, "APIGW.0418", "teapot")
+    assert body["request_id"] == response.headers["x-request-id"]
