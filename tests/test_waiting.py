@@ -315,7 +315,7 @@ def test_wait_raises_task_failed_for_a_failed_task(emulator: EmulatorHandle) -> 
     wait = dcs_wait(emulator, task_id)
     hook = wait.hook()
     try:
-        with pytest.raises(TaskFailedError, match=r"DCS\.5012"):
+        with pytest.raises(TaskFailedError, match=r"DCS\.5091"):
             wait.wait(hook, timeout=60, sleep=lambda _s: None)
     finally:
         hook.close()
