@@ -57,7 +57,11 @@ class HuaweiCloudHook(TaskHook):
 
     @cached_property
     def config(self) -> CloudConfig:
-        return cloud_config(self.get_connection(self.huaweicloud_conn_id), mask=mask_secret)
+        """The connection's settings; an AK/SK connection with a region and no ``project_id`` gets its
+        project id looked up once, as the SDK does (``hooks.project_lookup``)."""
+        from airflow_provider.hooks.project_lookup import resolve_project
+
+        return resolve_project(cloud_config(self.get_connection(self.huaweicloud_conn_id), mask=mask_secret))
 
     @cached_property
     def transport(self) -> SyncTransport:

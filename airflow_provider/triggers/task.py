@@ -32,17 +32,18 @@ if TYPE_CHECKING:
     from airflow_provider.core.async_transport import AsyncTransport
     from airflow_provider.core.auth import Auth
     from airflow_provider.core.status import TaskStatus
+    from airflow_provider.hooks.connection_config import CloudConfig
 
 
 #: Connection fields that decide the transport. Triggers of one connection in one triggerer share
 #: a transport (thousands of waits, one config object and token source); a changed connection —
 #: fetched anew by every trigger — replaces it.
 _CONN_FIELDS = ("conn_id", "conn_type", "host", "login", "password", "port", "schema", "extra")
-#: Per loop and connection id: (fingerprint of the fields, transport, project id). Keyed by a keyed
+#: Per loop and connection id: (fingerprint of the fields, transport, settings). Keyed by a keyed
 #: digest (``core.secrets.fingerprint``), not the fields, so no password or secret key is kept as a
 #: key; one entry per connection id, so a rotated key does not leave the old transport behind.
 _CLOUD_TRANSPORTS: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[str, tuple[str, AsyncTransport, str | None]]
+    asyncio.AbstractEventLoop, dict[str, tuple[str, AsyncTransport, CloudConfig]]
 ] = weakref.WeakKeyDictionary()
 
 
@@ -284,17 +285,23 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
         key = connection_fingerprint(conn)
         per_loop = _CLOUD_TRANSPORTS.setdefault(loop, {})
         cached = per_loop.get(self.conn_id)
+        from airflow_provider.hooks.project_lookup import aresolve_project, require_signed_project
+
         if cached is None or cached[0] != key:
-            cloud = cloud_config(conn)
+            cloud = await aresolve_project(cloud_config(conn))
             if cached is not None:
                 _forget_token(cached[1], cloud.auth)
                 _forget_proxies(cached[1], cloud.proxies)
             cached = per_loop[self.conn_id] = (
                 key,
                 AsyncTransport(cloud.transport_settings(), read_grid=WAKE_GRID_SECONDS),
-                cloud.project_id,
+                cloud,
             )
-        return cached[1], cached[2], _nothing
+        if self.service == "dis":
+            from airflow_provider.hooks.dis import LOG_WHAT
+
+            require_signed_project(cached[2], LOG_WHAT)
+        return cached[1], cached[2].project_id, _nothing
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider.core.exchange import drive_async
