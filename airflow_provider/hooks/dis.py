@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider.core import catalog
 from airflow_provider.hooks.base import HuaweiCloudHook
 from airflow_provider.hooks.project_lookup import require_signed_project
 from airflow_provider.hooks.xcom import allow_in_xcom
@@ -15,8 +16,8 @@ if TYPE_CHECKING:
     from airflow_provider.services.dis import TransferTask, TransferTaskLogEntry, TransferTaskLogPage
 
 
-#: What needs the signed project: the log's path names none (Showtransfertasklog API reference).
-LOG_WHAT = "the DIS transfer-task log (POST /v1/transfertasklog/{task_id})"
+#: What needs the signed project: the log's path names none (``core.catalog``).
+LOG_WHAT = str(catalog.DIS.project_by_header)
 
 
 class DisHook(HuaweiCloudHook):

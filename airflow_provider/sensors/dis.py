@@ -53,7 +53,7 @@ class DisTransferTaskSensor(HuaweiCloudTaskSensor["DisHook"]):
     def make_hook(self) -> DisHook:
         from airflow_provider.hooks.dis import DisHook
 
-        return DisHook(huaweicloud_conn_id=self.huaweicloud_conn_id)
+        return DisHook(**self.cloud_hook_kwargs())
 
     def task_ids(self) -> dict[str, str]:
         ids = {"transfer_task_id": self.transfer_task_id}

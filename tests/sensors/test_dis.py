@@ -70,7 +70,15 @@ def sensor(task_id: str, **kwargs: Any) -> DisTransferTaskSensor:
 
 
 def test_template_fields() -> None:
-    assert DisTransferTaskSensor.template_fields == ("transfer_task_id", "completed_after", "stream_name", "task_name")
+    assert DisTransferTaskSensor.template_fields == (
+        "transfer_task_id",
+        "completed_after",
+        "stream_name",
+        "task_name",
+        "huaweicloud_conn_id",
+        "region",
+        "project_id",
+    )
 
 
 def test_waiting_until_the_first_period_closes(dis: EmulatorHandle) -> None:

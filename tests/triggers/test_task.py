@@ -414,6 +414,8 @@ def test_serialize_round_trip_keeps_the_original_deadline() -> None:
         "accept_partial_failure": True,
         "waiting_since": 1_699_999_000.0,
         "owned": False,  # a sensor's wait: it only watches the task (on_kill says so)
+        "region": None,
+        "project_id": None,
     }
 
 
