@@ -42,6 +42,17 @@ def _key(config: CloudConfig) -> tuple[str, str, str]:
     return (config.resolver("iam"), config.auth.access_key, config.region)
 
 
+def _cached(config: CloudConfig) -> str | None:
+    with _LOCK:
+        return _CACHE.get(_key(config))
+
+
+def _remember(config: CloudConfig, project_id: str) -> str:
+    with _LOCK:
+        _CACHE[_key(config)] = project_id
+    return project_id
+
+
 def with_project(config: CloudConfig, project_id: str) -> CloudConfig:
     """The config with ``project_id`` in its paths and signed as ``X-Project-Id``."""
     auth = replace(config.auth, project_id=project_id) if isinstance(config.auth, AkSkAuth) else config.auth
@@ -84,17 +95,13 @@ def resolve_project(config: CloudConfig) -> CloudConfig:
         return config
     from airflow_provider.core.transport import SyncTransport
 
-    key = _key(config)
-    with _LOCK:
-        cached = _CACHE.get(key)
+    cached = _cached(config)
     if cached is None:
         transport = SyncTransport(config.transport_settings())
         try:
-            cached = drive_sync(lookup_exchange(config), transport)
+            cached = _remember(config, drive_sync(lookup_exchange(config), transport))
         finally:
             transport.close()
-        with _LOCK:
-            _CACHE[key] = cached
     return with_project(config, cached)
 
 
@@ -104,13 +111,10 @@ async def aresolve_project(config: CloudConfig) -> CloudConfig:
         return config
     from airflow_provider.core.async_transport import AsyncTransport
 
-    key = _key(config)
-    with _LOCK:
-        cached = _CACHE.get(key)
+    cached = _cached(config)
     if cached is None:
-        cached = await drive_async(lookup_exchange(config), AsyncTransport(config.transport_settings()))
-        with _LOCK:
-            _CACHE[key] = cached
+        found = await drive_async(lookup_exchange(config), AsyncTransport(config.transport_settings()))
+        cached = _remember(config, found)
     return with_project(config, cached)
 
 

@@ -11,8 +11,8 @@ from airflow_provider.core.catalog import NOT_OWNED
 from airflow_provider.core.errors import HuaweiCloudError
 from airflow_provider.core.polling import PollPolicy
 from airflow_provider.hooks.task_hook import HookT_co
-from airflow_provider.operators.links import HuaweiCloudConsoleLink, link_for, push_console_url
-from airflow_provider.waiting import TaskWait, check_overrides, default_deferrable, with_common_template_fields
+from airflow_provider.operators.links import HuaweiCloudConsoleLink, describe_task_class, push_console_url
+from airflow_provider.waiting import TaskWait, check_overrides, default_deferrable
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -40,10 +40,7 @@ class HuaweiCloudTaskSensor(BaseSensorOperator, Generic[HookT_co]):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "service" in cls.__dict__:
-            if "operator_extra_links" not in cls.__dict__:
-                cls.operator_extra_links = link_for(cls.service)
-            cls.template_fields = with_common_template_fields(cls.service, cls.conn_id_attr, tuple(cls.template_fields))
+        describe_task_class(cls)
 
     def __init__(
         self,

@@ -70,7 +70,7 @@ def sensor(task_id: str, **kwargs: Any) -> DisTransferTaskSensor:
 
 
 def test_template_fields() -> None:
-    assert DisTransferTaskSensor.template_fields == (
+    assert tuple[str, ...](DisTransferTaskSensor.template_fields) == (
         "transfer_task_id",
         "completed_after",
         "stream_name",

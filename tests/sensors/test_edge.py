@@ -42,7 +42,7 @@ def sensor(dump_task_id: str, **kwargs: Any) -> EdgeLogDumpSensor:
 
 
 def test_template_fields_and_connection() -> None:
-    assert EdgeLogDumpSensor.template_fields == ("dump_task_id", "edge_manager_conn_id")
+    assert tuple[str, ...](EdgeLogDumpSensor.template_fields) == ("dump_task_id", "edge_manager_conn_id")
     wait = sensor("dumpMultiNodesLog.abc", edge_manager_conn_id="my_mef")
     assert wait.conn_id == "my_mef"
     assert wait.accept_partial is False
