@@ -48,7 +48,13 @@ def sensor(emulator: EmulatorHandle, export_id: str, **kwargs: Any) -> CloudDCLo
 
 
 def test_template_fields() -> None:
-    assert tuple[str, ...](CloudDCLogExportSensor.template_fields) == ("server_id", "export_id", "huaweicloud_conn_id", "region", "project_id")
+    assert tuple[str, ...](CloudDCLogExportSensor.template_fields) == (
+        "server_id",
+        "export_id",
+        "huaweicloud_conn_id",
+        "region",
+        "project_id",
+    )
 
 
 @pytest.mark.parametrize("running_word", ["Running", "processing"])

@@ -49,7 +49,13 @@ def sensor(emulator: EmulatorHandle, task_id: str, **kwargs: Any) -> DcsBackgrou
 
 
 def test_template_fields() -> None:
-    assert tuple[str, ...](DcsBackgroundTaskSensor.template_fields) == ("instance_id", "dcs_task_id", "huaweicloud_conn_id", "region", "project_id")
+    assert tuple[str, ...](DcsBackgroundTaskSensor.template_fields) == (
+        "instance_id",
+        "dcs_task_id",
+        "huaweicloud_conn_id",
+        "region",
+        "project_id",
+    )
 
 
 def test_running_then_succeeded(emulator: EmulatorHandle) -> None:
