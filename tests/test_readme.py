@@ -44,4 +44,4 @@ def test_the_event_driven_example_builds_a_dag_on_a_watched_asset() -> None:
     exec(compile(code, "README.md", "exec"), namespace)
     periods = namespace["periods"]
     [watcher] = periods.watchers  # type: ignore[attr-defined]
-    assert watcher.trigger.shared_stream_key()[2] == "CDaRPdvKUfZrAhzTaYs"
+    assert watcher.trigger.resource_id == "CDaRPdvKUfZrAhzTaYs"

@@ -258,7 +258,12 @@ class LogEventProducer(SharedStreamProducer):
             await self._wait_for_demands()
             lookback = DEMANDS.lookback(self.key)
             try:
-                transport, project_id = await cloud_transport(trigger.huaweicloud_conn_id)
+                transport, project_id = await cloud_transport(
+                    trigger.huaweicloud_conn_id,
+                    service=trigger.service,
+                    region=trigger.region,
+                    project_id=trigger.project_id,
+                )
                 entries, covered_from, capped = await drive_async(trigger.listing(project_id, lookback), transport)
             except Exception as exc:  # a watcher never ends by itself: Airflow would restart it at once
                 failures += 1
@@ -327,6 +332,8 @@ class LogEventTrigger(BaseEventTrigger):
     :param poll_interval: seconds between checks (at least 1); watchers at the same interval share them.
     :param start_from: where a watcher with no stored cursor starts: ``now`` (default), ``earliest``,
         or an ISO 8601 date-time (a ``datetime`` is accepted too).
+    :param region: the region, overriding the connection's (its endpoints; its project is looked up).
+    :param project_id: the project, overriding the connection's.
     """
 
     service: ClassVar[str]
@@ -339,6 +346,8 @@ class LogEventTrigger(BaseEventTrigger):
         huaweicloud_conn_id: str = "huaweicloud_default",
         poll_interval: float = 60.0,
         start_from: str | datetime = "now",
+        region: str | None = None,
+        project_id: str | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         if not isinstance(huaweicloud_conn_id, str) or not huaweicloud_conn_id:
@@ -350,6 +359,11 @@ class LogEventTrigger(BaseEventTrigger):
         self.huaweicloud_conn_id = huaweicloud_conn_id
         self.poll_interval = float(poll_interval)
         self.start_from = _start_from(start_from)
+        for name, value in (("region", region), ("project_id", project_id)):
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise InvalidInputError(name, value, "must be a non-empty string or None (the connection's)")
+        self.region = region
+        self.project_id = project_id
         self._stored: Cursor | None = None
 
     # What subclasses provide ---------------------------------------------------------------------
@@ -397,6 +411,8 @@ class LogEventTrigger(BaseEventTrigger):
                 "huaweicloud_conn_id": self.huaweicloud_conn_id,
                 "poll_interval": self.poll_interval,
                 "start_from": self.start_from,
+                "region": self.region,
+                "project_id": self.project_id,
                 **self.filters(),
             },
         )
@@ -405,6 +421,8 @@ class LogEventTrigger(BaseEventTrigger):
         return (
             f"{self.__class__.__module__}.{self.__class__.__qualname__}",
             self.huaweicloud_conn_id,
+            self.region,
+            self.project_id,
             self.resource_id,
             self.poll_interval,
         )

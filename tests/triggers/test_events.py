@@ -424,6 +424,8 @@ def test_serialized_kwargs_rebuild_the_trigger_and_hold_no_secret() -> None:
         "huaweicloud_conn_id": "huaweicloud_default",
         "poll_interval": 30.0,
         "start_from": "earliest",
+        "region": None,
+        "project_id": None,
         "job_types": ["Auto"],
     }
     again = CssLogBackupTrigger(**kwargs)
