@@ -240,6 +240,7 @@ class LogEventProducer(SharedStreamProducer):
         self.key = trigger.shared_stream_key()
         self._commits: dict[int, list[Callable[[], Awaitable[None]]]] = {}
         self.polls = 0
+        self._errored = False
 
     def after_persisted(self, seq: int, commit: Callable[[], Awaitable[None]]) -> None:
         """Run ``commit`` once the events fired from snapshot ``seq`` are stored."""
@@ -269,8 +270,9 @@ class LogEventProducer(SharedStreamProducer):
                 failures += 1
                 interval = self._failed(exc, failures)
             else:
-                if failures > TOLERATED_FAILURES:
+                if self._errored:
                     log.info("%s: checks succeed again after %d failed in a row", trigger.label, failures)
+                    self._errored = False
                 failures = 0
                 interval = trigger.poll_interval
                 self.polls += 1
@@ -299,6 +301,7 @@ class LogEventProducer(SharedStreamProducer):
                 exc,
             )
             return trigger.poll_interval
+        self._errored = True
         backoff = max(trigger.poll_interval, MAX_BACKOFF_SECONDS)
         interval: float = min(backoff, trigger.poll_interval * 2.0 ** max(0, failures - TOLERATED_FAILURES - 1))
         trigger.logger().error(
@@ -583,6 +586,7 @@ def _start_from(value: object) -> str:
     if value is None or value == "":
         raise InvalidInputError("start_from", value, "must be 'now', 'earliest' or an ISO 8601 date-time")
     from airflow_provider.services._inputs import optional_datetime  # not loaded by DAG files using "now"
+
     try:
         moment = optional_datetime("start_from", value)
     except InvalidInputError:
