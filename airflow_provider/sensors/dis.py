@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider.sensors.base import HuaweiCloudTaskSensor
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from airflow_provider.hooks.dis import DisHook
 
 
@@ -74,3 +76,12 @@ class DisTransferTaskSensor(HuaweiCloudTaskSensor["DisHook"]):
         if isinstance(after, datetime):
             after = after.isoformat()
         return {"completed_after": after or None, "min_records": self.min_records}
+
+    def output_summary(self, ids: Mapping[str, str], result: Mapping[str, Any]) -> dict[str, Any]:
+        """Outlet events also carry the periods found (times, bytes, records, file names) and their totals."""
+        summary = super().output_summary(ids, result)
+        found = result.get("result") or {}
+        for key in ("periods", "file_names", "total_records", "total_bytes", "failed_periods"):
+            if found.get(key) is not None:
+                summary[key] = found[key]
+        return summary

@@ -126,3 +126,22 @@ def test_without_outlets_nothing_extra_is_asked_of_css_but_lineage_still_has_the
     assert len(settings) == 1
     [target] = op.get_openlineage_facets_on_complete(None).outputs
     assert target.namespace == "obs://css-log-backup"
+
+
+def test_a_dis_wait_s_outlet_event_lists_the_periods_it_found(
+    emulator: EmulatorHandle, outlet_context: tuple[Context, OutletEventAccessors]
+) -> None:
+    from airflow_provider.sensors.dis import DisTransferTaskSensor
+
+    context, events = outlet_context
+    periods = Asset(name="dis_periods", uri="obs://dis-dump/emulator-obs-task")
+    sensor = DisTransferTaskSensor(
+        task_id="wait", transfer_task_id="CDaRPdvKUfZrAhzTaYs", outlets=[periods], poke_interval=0.1, timeout=30
+    )
+    result = sensor.execute(context)
+    extra: dict[str, Any] = events[periods].extra
+    found = result["result"]
+    assert extra["periods"] == found["periods"] and extra["periods"]
+    assert extra["total_records"] == sum(p["records"] for p in found["periods"]) > 0
+    assert extra["file_names"] == found["file_names"]
+    assert extra["remote_ids"]["transfer_task_id"] == "CDaRPdvKUfZrAhzTaYs"
