@@ -15,12 +15,17 @@ Settings (environment, read when the DAG file is parsed): ``HUAWEICLOUD_DIS_TRAN
 emulator's seeded transfer task by default), ``HUAWEICLOUD_DIS_POLL_INTERVAL`` (seconds, default 60),
 ``AIRFLOW_VAR_HUAWEICLOUD_LOG_ARCHIVE_ROOT`` (an ``ObjectStoragePath`` URL, default a local folder).
 
-Against the emulator (the DIS task dumps a period a minute of emulated time)::
+Against the emulator (its seeded DIS task dumps a period every emulated minute; ``--speed 10``
+makes that every 6 s), in two shells from the repository::
 
-    .venv/bin/python -m airflow_provider.emulator --port 8080 --speed 10   # prints the connection
-    export AIRFLOW_CONN_HUAWEICLOUD_DEFAULT=...   # as printed
+    .venv/bin/python -m airflow_provider.emulator --port 8080 --speed 10   # prints AIRFLOW_CONN_* lines
+
+    export AIRFLOW_CONN_HUAWEICLOUD_DEFAULT='...'   # as the emulator printed it
+    export AIRFLOW__CORE__DAGS_FOLDER=$PWD/example_dags AIRFLOW__CORE__LOAD_EXAMPLES=False
     export HUAWEICLOUD_DIS_POLL_INTERVAL=5
-    airflow standalone   # the triggerer watches the task; a run starts every emulated minute
+    .venv/bin/airflow standalone   # the triggerer watches the task; a run starts for each period
+
+``tests/real_airflow/test_events_on_real_airflow.py`` runs it so on a real deployment.
 """
 
 from __future__ import annotations
