@@ -94,11 +94,11 @@ class CssLogBackupOperator(HuaweiCloudTaskOperator["CssHook"]):
             context["ti"].xcom_push(key="job_id", value=record.job_id)
         return ids
 
-    def produced(self, context: Context, ids: Mapping[str, str], result: Mapping[str, Any]) -> list[Produced]:
+    def produced(self, ids: Mapping[str, str], result: Mapping[str, Any], *, asked: bool) -> list[Produced]:
         """The backup's OBS folder (``obs://<log bucket>/<logPath>/``)."""
         from airflow_provider.operators.outputs import css_backup_objects
 
-        return css_backup_objects(self, self.hook, self.cluster_id, result)
+        return css_backup_objects(self, lambda: self.hook, self.cluster_id, result, asked=asked)
 
     def _ids(self, record: ClusterLogRecord) -> dict[str, str]:
         return {"cluster_id": self.cluster_id, "record_id": record.id}

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow_provider.assets import download_objects, emit, has_outlets
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from airflow.sdk import Context
 
@@ -25,10 +25,13 @@ class DeclaresOutputs:
     """Mixin of the operators and sensors: ``declare_outputs`` at the end of a successful run."""
 
     service: ClassVar[str]
-    _outputs: tuple[dict[str, str], list[Produced]] | None = None
+    _outputs: tuple[dict[str, str], list[Produced], dict[str, Any]] | None = None
 
-    def produced(self, context: Context, ids: Mapping[str, str], result: Mapping[str, Any]) -> list[Produced]:
-        """The objects this run produced or found (default: a ``download`` and ``artifacts`` in the result)."""
+    def produced(self, ids: Mapping[str, str], result: Mapping[str, Any], *, asked: bool) -> list[Produced]:
+        """The objects this run produced or found (default: a ``download`` and ``artifacts`` in the result).
+
+        :param asked: someone uses them (outlets at run time, or OpenLineage asking): worth a request.
+        """
         return download_objects(result)
 
     def output_summary(self, ids: Mapping[str, str], result: Mapping[str, Any]) -> dict[str, Any]:
@@ -43,10 +46,11 @@ class DeclaresOutputs:
         """Fill the outlets' asset events and remember the lineage; returns ``result`` unchanged."""
         if not isinstance(result, dict):
             return result
-        produced = self.produced(context, ids, result)
-        self._outputs = (dict(ids), produced)
         outlets = list(getattr(self, "outlets", None) or [])
-        if has_outlets(outlets):
+        used = has_outlets(outlets)
+        produced = self.produced(ids, result, asked=used)
+        self._outputs = (dict(ids), produced, dict(result))
+        if used:
             emit(context, outlets, self.output_summary(ids, result), produced)
         return result
 
@@ -58,25 +62,27 @@ class DeclaresOutputs:
 
         if self._outputs is None:
             return OperatorLineage()
-        ids, produced = self._outputs
+        ids, produced, result = self._outputs
+        if not has_outlets(getattr(self, "outlets", None) or []):
+            # Not looked up at run time (nobody used it then): OpenLineage asks now, after the run,
+            # so a hook made for it is closed again.
+            try:
+                produced = self.produced(ids, result, asked=True)
+            finally:
+                close = getattr(self, "_close_hook", None)
+                if callable(close):
+                    close()
         return OperatorLineage(
             inputs=[remote_dataset(self.service, ids)] if ids else [],
             outputs=[openlineage_dataset(item.uri) for item in produced],
         )
 
 
-def lineage_installed() -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec("airflow.providers.openlineage") is not None
-    except ModuleNotFoundError:
-        return False
-
-
-def css_backup_objects(owner: Any, hook: CssHook, cluster_id: str, result: Mapping[str, Any]) -> list[Produced]:
+def css_backup_objects(
+    owner: Any, hook: Callable[[], CssHook], cluster_id: str, result: Mapping[str, Any], *, asked: bool
+) -> list[Produced]:
     """A finished CSS backup's folder in OBS, ``obs://<log bucket>/<logPath>/``, when someone uses it
-    (outlets, or OpenLineage installed): it costs one request for the cluster's log settings. A bucket
+    (``asked``: outlets, or OpenLineage): it costs one request for the cluster's log settings. A bucket
     that cannot be read is a warning: the run succeeded all the same."""
     from airflow_provider.assets import Produced, obs_uri
     from airflow_provider.core.errors import HuaweiCloudError
@@ -86,10 +92,10 @@ def css_backup_objects(owner: Any, hook: CssHook, cluster_id: str, result: Mappi
     log_path = str(detail.get("log_path") or "").strip("/")
     if result.get("state") != "SUCCEEDED" or not log_path:
         return found
-    if not (has_outlets(getattr(owner, "outlets", None) or []) or lineage_installed()):
+    if not asked:
         return found
     try:
-        bucket = hook.get_log_bucket(cluster_id)
+        bucket = hook().get_log_bucket(cluster_id)
     except HuaweiCloudError as exc:
         owner.log.warning("CSS log backup %s: cannot read the cluster's log bucket: %s", detail.get("record_id"), exc)
         return found

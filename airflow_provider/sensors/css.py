@@ -10,8 +10,6 @@ from airflow_provider.sensors.base import HuaweiCloudTaskSensor
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from airflow.sdk import Context
-
     from airflow_provider.assets import Produced
     from airflow_provider.hooks.css import CssHook
 
@@ -55,8 +53,8 @@ class CssLogBackupSensor(HuaweiCloudTaskSensor["CssHook"]):
             ids["job_id"] = self.job_id
         return ids
 
-    def produced(self, context: Context, ids: Mapping[str, str], result: Mapping[str, Any]) -> list[Produced]:
+    def produced(self, ids: Mapping[str, str], result: Mapping[str, Any], *, asked: bool) -> list[Produced]:
         """The backup's OBS folder (``obs://<log bucket>/<logPath>/``)."""
         from airflow_provider.operators.outputs import css_backup_objects
 
-        return css_backup_objects(self, self.hook, self.cluster_id, result)
+        return css_backup_objects(self, lambda: self.hook, self.cluster_id, result, asked=asked)

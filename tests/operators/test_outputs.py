@@ -114,18 +114,22 @@ def test_a_download_is_an_asset_event_with_its_bytes_and_sha256(
     assert (target.namespace, target.name) == ("file", location)
 
 
-def test_without_outlets_nothing_extra_is_asked_of_css_but_lineage_still_has_the_folder(
+def test_without_outlets_css_is_asked_for_the_bucket_only_when_openlineage_asks(
     emulator: EmulatorHandle, context: Context
 ) -> None:
     emulator.admin.set_outcome("css", "succeed", duration=2)
     emulator.admin.clear_requests()
     op = CssLogBackupOperator(task_id="backup", cluster_id=CLUSTER, deferrable=False, **FAST_POLL)
     op.execute(context)
-    settings = [r for r in emulator.admin.requests() if r["path"].endswith("/logs/settings")]
-    # OpenLineage is installed here: the folder's bucket is read once, for the lineage's output.
-    assert len(settings) == 1
+
+    def settings_calls() -> int:
+        return sum(1 for r in emulator.admin.requests() if r["path"].endswith("/logs/settings"))
+
+    assert settings_calls() == 0
     [target] = op.get_openlineage_facets_on_complete(None).outputs
     assert target.namespace == "obs://css-log-backup"
+    assert settings_calls() == 1
+    assert op._hook is None  # the hook made for the question is closed again
 
 
 def test_a_dis_wait_s_outlet_event_lists_the_periods_it_found(
