@@ -47,6 +47,8 @@ QUIRK_FORMS: dict[str, tuple[str, ...]] = {
     "clouddc_failure": ("failed", "error", "stalled"),
     # CSS ListLogsJob: the doc states no order for clusterLogRecord (its example has one record).
     "css_record_order": ("newest_first", "oldest_first"),
+    # DIS OBS dump: the partition folder is the file's generation time; no source names the zone.
+    "dis_obs_partition_zone": ("UTC", "+08:00"),
 }
 
 
@@ -72,6 +74,7 @@ class Quirks:
     clouddc_percentage: str = "string"
     clouddc_failure: str = "failed"
     css_record_order: str = "newest_first"
+    dis_obs_partition_zone: str = "UTC"
 
     def updated(self, **changes: Any) -> Quirks:
         for name, value in changes.items():
