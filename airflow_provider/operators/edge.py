@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from airflow.sdk import Context
 
+    from airflow_provider.core.download import Downloaded
     from airflow_provider.core.status import TaskStatus
     from airflow_provider.hooks.edge import EdgeManagerHook
 
@@ -219,6 +220,7 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
             delivered = deliver(self._download_ours(status.task_id), self.download_to, "edgeNodes.tar.gz")
             self.log.info("Edge node logs delivered to %s (%d bytes)", delivered.location, delivered.size)
             result["download"] = delivered.to_json()
+            result["artifacts"] = [delivered.artifact()]  # what LogArchiveOperator copies
         # Done with the archive (delivered, or not wanted): another run's dump may now replace it.
         release(self.latest_dumps, self.center, status.task_id)
         return result
@@ -232,7 +234,7 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
         """A ``deliver`` download step that delivers the archive only if dump ``dump_task_id`` wrote it."""
         hook, center, latests = self.edge_hook, self.center, self.latest_dumps
 
-        def download(path: Path) -> Path:
+        def download(path: Path) -> Downloaded:
             check_latest(latests, center, dump_task_id, "before the download")
             try:
                 task = hook.get_log_dump_task(dump_task_id)
@@ -253,7 +255,7 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
                 )
 
             try:
-                got = hook.download_log_dump(path, accept=accept)
+                got = hook.fetch_log_dump(path, accept=accept)
             except ApiError as exc:
                 if exc.status != 400:
                     raise
@@ -266,7 +268,7 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
             try:
                 check_latest(latests, center, dump_task_id, "after the download")
             except ArchiveNotOursError:
-                got.unlink(missing_ok=True)
+                got.path.unlink(missing_ok=True)
                 raise
             return got
 
