@@ -448,7 +448,8 @@ class SyncTransport:
             stream=sink is not None,
             allow_redirects=False,
         )
-        from requests.exceptions import ChunkedEncodingError
+        import urllib3
+        from requests.exceptions import ChunkedEncodingError, ConnectionError
         from requests.structures import CaseInsensitiveDict
 
         with raw:
@@ -459,8 +460,15 @@ class SyncTransport:
             if accept is not None:
                 accept(resp_headers)
             sink.begin(raw.status_code, resp_headers)
-            for chunk in raw.iter_content(DOWNLOAD_CHUNK):
-                sink.write(chunk)
+            # read1: whatever has arrived, so that a drop loses no byte that reached us (read(n)
+            # would discard a partly filled buffer with the exception).
+            try:
+                while chunk := raw.raw.read1(DOWNLOAD_CHUNK, decode_content=True):
+                    sink.write(chunk)
+            except urllib3.exceptions.ReadTimeoutError as exc:  # as requests' iter_content maps them
+                raise ConnectionError(exc) from exc
+            except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError) as exc:
+                raise ChunkedEncodingError(exc) from exc
             expected_length = content_length(resp_headers.get("Content-Length"))
             received = raw.raw.tell()  # bytes on the wire (the file holds them decoded)
             if expected_length is not None and received != expected_length:

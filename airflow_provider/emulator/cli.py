@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
         "--obs", action="store_true", help="start an S3-compatible server (moto) as OBS; CSS and DIS write to it"
     )
     parser.add_argument("--obs-url", help="use this S3-compatible server as OBS instead of starting one")
+    parser.add_argument(
+        "--download-bytes", type=int, default=0, help="pad CloudDC log export downloads to this length (benchmarks)"
+    )
     parser.add_argument("--speed", type=float, default=1.0, help="emulated seconds per real second")
     parser.add_argument("--seed", type=int, default=0, help="seed for ids, outcomes and fault rates")
     parser.add_argument("--config", help="JSON file overriding identities, durations and quirks")
@@ -41,7 +44,13 @@ def _parser() -> argparse.ArgumentParser:
 def build_config(args: argparse.Namespace) -> EmulatorConfig:
     base = EmulatorConfig.from_file(args.config) if args.config else EmulatorConfig()
     quirks = dict(item.split("=", 1) for item in args.quirk)
-    return replace(base, speed=args.speed, seed=args.seed, quirks=base.quirks.updated(**quirks))
+    return replace(
+        base,
+        speed=args.speed,
+        seed=args.seed,
+        quirks=base.quirks.updated(**quirks),
+        download_bytes=args.download_bytes or base.download_bytes,
+    )
 
 
 def describe(server: EmulatorServer) -> str:

@@ -49,6 +49,8 @@ QUIRK_FORMS: dict[str, tuple[str, ...]] = {
     "css_record_order": ("newest_first", "oldest_first"),
     # DIS OBS dump: the partition folder is the file's generation time; no source names the zone.
     "dis_obs_partition_zone": ("UTC", "+08:00"),
+    # CloudDC DownloadServerLogs: no source says whether it serves byte ranges.
+    "clouddc_download_range": ("none", "bytes"),
 }
 
 
@@ -75,6 +77,7 @@ class Quirks:
     clouddc_failure: str = "failed"
     css_record_order: str = "newest_first"
     dis_obs_partition_zone: str = "UTC"
+    clouddc_download_range: str = "none"
 
     def updated(self, **changes: Any) -> Quirks:
         for name, value in changes.items():
@@ -124,6 +127,9 @@ class EmulatorConfig:
     token_lifetime: float = 24 * 3600.0
     max_clock_skew: float = 15 * 60.0
     request_log_size: int = 10_000
+    #: The length of a CloudDC export's download: the archive padded with zero bytes (0: as is).
+    #: For measuring downloads (``benchmarks/bench_download.py``).
+    download_bytes: int = 0
     identities: Identities = field(default_factory=Identities)
     durations: Durations = field(default_factory=Durations)
     quirks: Quirks = field(default_factory=Quirks)
