@@ -49,13 +49,31 @@ class Copied:
     seconds: float
 
 
-def path_of(url: str | ObjectStoragePath) -> ObjectStoragePath:
-    """An ``ObjectStoragePath`` for ``url``, ``obs://`` included."""
+def path_of(url: str | ObjectStoragePath, conn_id: str | None = None) -> ObjectStoragePath:
+    """An ``ObjectStoragePath`` for ``url`` (``obs://`` included), through connection ``conn_id`` if given."""
     from airflow.sdk import ObjectStoragePath
 
     import airflow_provider.fs  # noqa: F401  (obs:// is known before the path is built)
 
-    return url if isinstance(url, ObjectStoragePath) else ObjectStoragePath(url)
+    if isinstance(url, ObjectStoragePath):
+        return url
+    return ObjectStoragePath(url, conn_id=conn_id) if conn_id else ObjectStoragePath(url)
+
+
+def list_files(folder: ObjectStoragePath) -> list[dict[str, Any]]:
+    """Every object under ``folder``, recursively: ``url``, ``name`` (relative to it) and ``bytes``.
+
+    One listing call per page (sizes come with it), no request per object.
+    """
+    root = folder.path.rstrip("/")
+    protocol = folder.protocol or "file"
+    items = []
+    for path, info in sorted(folder.fs.find(root, detail=True).items()):
+        if info.get("type") != "file":
+            continue
+        url = f"file://{path}" if protocol in LOCAL_PROTOCOLS else f"{protocol}://{path}"
+        items.append({"url": url, "name": path[len(root) :].lstrip("/"), "bytes": int(info.get("size") or 0)})
+    return items
 
 
 def is_local(path: ObjectStoragePath) -> bool:

@@ -215,7 +215,8 @@ class LogArchiveOperator(BaseOperator):
                     url,
                     "must be an object storage URL every worker reaches (a local path does not pass between tasks)",
                 )
-            source = path_of(url)
+            conn_id = artifact.get("conn_id")
+            source = path_of(url, conn_id=conn_id if isinstance(conn_id, str) else None)
             name = artifact.get("name") or source.name
             target = folder
             for segment in safe_segments(str(name)):
