@@ -25,9 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from benchmarks._common import REPO, Emulator, client_cpus, pin, print_table, write_result
+from _common import REPO, ROOT, Emulator, client_cpus, pin, print_table, write_result
 
 MIB = 1 << 20
 SIZE_MIB = int(os.environ.get("BENCH_DOWNLOAD_MIB", "1024"))
@@ -40,8 +38,9 @@ OURS = """
 import json, os, sys, time
 from pathlib import Path
 os.environ["AIRFLOW_CONN_HUAWEICLOUD_DEFAULT"] = sys.argv[1]
+sys.path.insert(0, sys.argv[5])
 from airflow_provider.hooks.clouddc import CloudDCHook
-from benchmarks._common import rss_kib
+from _common import rss_kib
 hook = CloudDCHook()
 hook.transport  # the session exists before the baseline
 before = rss_kib()
@@ -74,7 +73,7 @@ def _export(conn: str) -> tuple[str, str, dict[str, str]]:
 
 def _ours(conn: str, export_id: str, path: Path) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, "-c", OURS, conn, SERVER, export_id, str(path)],
+        [sys.executable, "-c", OURS, conn, SERVER, export_id, str(path), str(ROOT)],
         capture_output=True,
         text=True,
         check=True,
