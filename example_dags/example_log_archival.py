@@ -92,7 +92,8 @@ with DAG(
         transfer_task_id="{{ params.dis_task_id }}",
         stream_name="{{ params.dis_stream }}",
         # The periods of the data interval (a manual run: the day before it).
-        completed_after="{{ (data_interval_start or dag_run.run_after - macros.timedelta(days=1)).isoformat() }}",
+        completed_after="{{ (dag_run.data_interval_start or dag_run.run_after - macros.timedelta(days=1))"
+        ".isoformat() }}",
         deferrable=True,
         timeout=3600,
         poke_interval=30,

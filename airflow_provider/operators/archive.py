@@ -45,7 +45,9 @@ REMOTE_ID_KEYS = (
     "dcs_task_id",
     "redislog_id",
 )
-DEFAULT_RUN_FOLDER = "{{ (logical_date or dag_run.run_after).strftime('%Y-%m-%d') }}/{{ run_id }}"
+#: A manual run of an unscheduled DAG has no logical date (nor ``logical_date`` in the context):
+#: its folder is dated by when it was triggered.
+DEFAULT_RUN_FOLDER = "{{ (dag_run.logical_date or dag_run.run_after).strftime('%Y-%m-%d') }}/{{ run_id }}"
 MANIFEST = "manifest.json"
 #: Task state store key of the objects committed by earlier tries of the attempt series.
 STORE_KEY = "huaweicloud_archive_committed"

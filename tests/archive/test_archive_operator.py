@@ -188,6 +188,8 @@ def test_the_default_run_folder_is_the_logical_date() -> None:
 
     with DAG("d", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=timezone.utc)):
         operator = LogArchiveOperator(task_id="a", archive_root="obs://b/r", collections={"c": "logs"})
-    values: Any = {"logical_date": datetime(2026, 12, 1, 3, tzinfo=timezone.utc), "run_id": RUN_ID}
-    rendered = operator.render_template(operator.run_folder, values)
-    assert rendered == f"2026-12-01/{RUN_ID}"
+    day = datetime(2026, 12, 1, 3, tzinfo=timezone.utc)
+    scheduled: Any = {"dag_run": SimpleNamespace(logical_date=day, run_after=day.replace(day=2)), "run_id": RUN_ID}
+    manual: Any = {"dag_run": SimpleNamespace(logical_date=None, run_after=day.replace(day=2)), "run_id": "manual"}
+    assert operator.render_template(operator.run_folder, scheduled) == f"2026-12-01/{RUN_ID}"
+    assert operator.render_template(operator.run_folder, manual) == "2026-12-02/manual"

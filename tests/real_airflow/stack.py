@@ -155,7 +155,7 @@ class AirflowStack:
         emulator = self.emulator
         text = wait_for(lambda: "EMULATOR_READY" in (t := emulator.log()) and t, 60, "the emulator")
         for line in text.splitlines():
-            if line.startswith(("AIRFLOW_CONN_", "EMULATOR_URL=")):
+            if line.startswith(("AIRFLOW_CONN_", "EMULATOR_URL=", "EMULATOR_OBS_URL=")):
                 key, _, value = line.partition("=")
                 self.emulator_env[key] = value.strip("'")
         return self.emulator_env["EMULATOR_URL"]

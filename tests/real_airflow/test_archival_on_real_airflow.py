@@ -49,7 +49,7 @@ def _deadlines(logs: str) -> dict[str, set[str]]:
 
 
 def _start(stack: AirflowStack, durations: dict[str, float]) -> None:
-    url = stack.start_emulator(speed=1.0)
+    url = stack.start_emulator(speed=1.0, obs=True)
     admin = AdminClient(url)
     try:
         for service, seconds in durations.items():
