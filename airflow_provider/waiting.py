@@ -13,26 +13,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider.core.errors import (
-    ApiError,
-    AuthenticationError,
-    BadResponseError,
-    EdgeTaskNotFoundError,
-    HuaweiCloudError,
-    InvalidInputError,
-    NotAccessibleError,
-    NotFoundError,
-    RateLimitedError,
-    TaskFailedError,
-    TaskGoneError,
-    TransportError,
-)
+from airflow_provider.core import catalog
+from airflow_provider.core.errors import HuaweiCloudError, InvalidInputError, TaskFailedError
 from airflow_provider.core.polling import PollPolicy
-from airflow_provider.core.progress import SERVICE_LABELS, LogSink, ProgressLog
+from airflow_provider.core.progress import LogSink, ProgressLog
 from airflow_provider.core.status import TaskState, TaskStatus
+from airflow_provider.core.wait_guard import WaitGuard, labelled
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from airflow_provider.hooks.base import HuaweiCloudHook
     from airflow_provider.hooks.edge import EdgeManagerHook
@@ -40,120 +29,10 @@ if TYPE_CHECKING:
 
 EVENT_STATUSES = ("success", "failed", "timeout", "error")
 
-#: The id that names the remote task in events, XCom and messages.
-PRIMARY_ID = {
-    "edge": "dump_task_id",
-    "clouddc": "export_id",
-    "dis": "transfer_task_id",
-    "css": "record_id",
-    "dcs": "dcs_task_id",
-}
 
-
-#: Why a remote task goes on when Airflow stops waiting for it (a user marked the task failed or
-#: cleared it): none of these services offers a cancel call for the tasks the operators start (the
-#: MEF router registers no abort route; the CloudDC and CSS API references and SDKs have none; the
-#: DCS SDK's DeleteBackgroundTask deletes a task's record, it does not stop the task).
-KEEPS_RUNNING = {
-    "edge": "MEF Center has no API to cancel a log dump",
-    "clouddc": "CloudDC has no API to cancel a log export",
-    "css": "CSS has no API to cancel a log backup",
-    "dcs": "DCS has no API to stop a background task",
-}
-NO_CANCEL = "the service has no API to cancel it"
-#: What a sensor's wait says instead: it never owned the task.
-NOT_OWNED = "a sensor only watches it"
-
-
-def primary_id(service: str, ids: dict[str, str]) -> str:
-    key = PRIMARY_ID.get(service, "")
-    if service == "css" and not ids.get("record_id"):
-        key = "job_id"
-    return str(ids.get(key, "?"))
-
-
-#: Failed checks in a row that a wait rides out; the next one fails it. A wait can last days,
-#: and a gateway answering one HTML page or a 5xx burst beyond the transport's own retries must
-#: not lose it; a check that keeps failing still fails the wait within minutes.
-TOLERATED_FAILURES = 3
-
-
-def is_transient(exc: BaseException) -> bool:
-    """A failed check worth another one later (the transport has already retried it).
-
-    Authentication, not found, invalid input and failed tasks are answers, not hiccups; a TLS
-    error (a ``TransportError`` that never got to send) is configuration.
-    """
-    if isinstance(exc, (AuthenticationError, NotFoundError, InvalidInputError, TaskFailedError)):
-        return False
-    if isinstance(exc, (BadResponseError, RateLimitedError)):
-        return True
-    if isinstance(exc, TransportError):
-        return exc.reached_server is not None
-    return isinstance(exc, ApiError) and exc.status >= 500
-
-
-class WaitGuard:
-    """The rules a long wait applies between checks, shared by the sync wait and the trigger.
-
-    ``failed`` decides whether a failed check is ridden out (a warning, then the next check at
-    the policy's interval) or ends the wait; ``succeeded`` resets the count and warns once when
-    the reported progress goes backwards (the wait goes on: only the remote state decides).
-    Slots: a triggerer keeps one per sleeping wait.
-    """
-
-    __slots__ = ("_progress", "_warned_backwards", "failures", "label", "limit", "log")
-
-    def __init__(self, label: str, logger: LogSink, limit: int = TOLERATED_FAILURES) -> None:
-        self.label = label
-        self.log = logger
-        self.limit = limit
-        self.failures = 0
-        self._progress: float | None = None
-        self._warned_backwards = False
-
-    def failed(self, exc: HuaweiCloudError, *, seen: bool, tolerate: bool = True) -> HuaweiCloudError | None:
-        """None to keep waiting, else the error that ends the wait."""
-        if isinstance(exc, EdgeTaskNotFoundError):
-            if seen:
-                return TaskGoneError(
-                    f"{self.label} was deleted by MEF Center (it existed at an earlier check; MEF Center "
-                    f"deletes every task when it restarts): {exc}"
-                )
-            return TaskGoneError(f"{self.label} not found on MEF Center: {exc}")
-        if isinstance(exc, NotAccessibleError):  # its message already says "not found or not accessible"
-            return TaskGoneError(f"{self.label}: {exc}")
-        if isinstance(exc, NotFoundError):
-            detail = " (it existed at an earlier check), so it was deleted or expired" if seen else ""
-            return TaskGoneError(f"{self.label} not found{detail}: {exc}")
-        if not tolerate or not is_transient(exc):
-            return exc
-        self.failures += 1
-        if self.failures > self.limit:
-            return HuaweiCloudError(f"{self.label}: {self.failures} checks in a row failed; the last: {exc}")
-        self.log.warning(
-            "%s: check failed (%d of %d tolerated in a row), still waiting: %s",
-            self.label,
-            self.failures,
-            self.limit,
-            exc,
-        )
-        return None
-
-    def succeeded(self, status: TaskStatus) -> None:
-        self.failures = 0
-        progress = status.progress
-        if progress is None:
-            return
-        if self._progress is not None and progress < self._progress and not self._warned_backwards:
-            self._warned_backwards = True
-            self.log.warning(
-                "%s: progress went backwards from %g%% to %g%%; still waiting for a final state",
-                self.label,
-                self._progress,
-                progress,
-            )
-        self._progress = progress if self._progress is None else max(self._progress, progress)
+def primary_id(service: str, ids: Mapping[str, str]) -> str:
+    """The id that names ``service``'s task in events, XCom and messages (``core.catalog``)."""
+    return catalog.spec(service).primary_id(ids)
 
 
 @dataclass
@@ -170,15 +49,14 @@ class TaskWait:
     _guard: WaitGuard | None = None
 
     def __post_init__(self) -> None:
-        if self.service not in PRIMARY_ID:
-            raise InvalidInputError("service", self.service, f"must be one of {', '.join(PRIMARY_ID)}")
+        catalog.spec(self.service)  # an unknown service is named here, with the known ones
         for key, value in self.ids.items():
             if not isinstance(value, str) or not value:
                 raise InvalidInputError(key, value, "must be a non-empty string")
 
     @property
     def label(self) -> str:
-        return f"{SERVICE_LABELS[self.service]} {primary_id(self.service, self.ids)}"
+        return f"{catalog.label(self.service)} {primary_id(self.service, self.ids)}"
 
     def hook(self) -> HuaweiCloudHook | EdgeManagerHook:
         if self.service == "edge":
@@ -278,6 +156,7 @@ class TaskWait:
         self, *, timeout: float, waiting_since: datetime | None = None, owned: bool = False
     ) -> HuaweiCloudTaskTrigger:
         """The deferred form of this wait. ``owned``: an operator started the task (a sensor only watches)."""
+        # Imported here, not at the top: a DAG file that imports a sensor must not load the trigger.
         from airflow_provider.triggers.task import HuaweiCloudTaskTrigger
 
         return HuaweiCloudTaskTrigger(
@@ -316,11 +195,6 @@ class TaskWait:
         if kind == "failed" or not self.is_done(status):
             raise failure_error(status)
         return status
-
-
-def labelled(label: str, message: str) -> str:
-    """``label: message``, without a second label when the message already starts with it."""
-    return message if message.startswith(label) else f"{label}: {message}"
 
 
 def failure_error(status: TaskStatus) -> TaskFailedError:

@@ -20,7 +20,7 @@ os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
         {
             "name": "test-dags",
             "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-            "kwargs": {"path": str(_ROOT / "tests" / "dags" / "retry_dags")},
+            "kwargs": {"path": str(_ROOT / "tests" / "dags" / "dag_files")},
         },
     ]
 )

@@ -1,5 +1,7 @@
 """Regional endpoints, as the official SDK's region tables define them (3.1.219).
 
+The task services' regions are in their ``core.catalog`` description; IAM's are here.
+
 Resolution order: a per-service override, then the one ``endpoint_url`` override, then
 ``https://{host}.{region}.myhuaweicloud.com`` for a region the service is offered in.
 """
@@ -8,48 +10,42 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from airflow_provider.core import catalog
 from airflow_provider.core.errors import ConfigurationError
 
-_COMMON_REGIONS = frozenset(
-    {
-        "ae-ad-1", "af-north-1", "af-south-1", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3",
-        "ap-southeast-4", "ap-southeast-5", "cn-east-2", "cn-east-3", "cn-east-4", "cn-east-5",
-        "cn-north-1", "cn-north-11", "cn-north-12", "cn-north-2", "cn-north-4", "cn-north-9",
-        "cn-south-1", "cn-south-2", "cn-south-4", "cn-southwest-2", "cn-southwest-3", "eu-west-0",
-        "eu-west-101", "la-north-2", "la-south-2", "me-east-1", "my-kualalumpur-1", "na-mexico-1",
-        "ru-moscow-1", "ru-northwest-2", "sa-brazil-1", "tr-west-1",
-    }
-)  # fmt: skip
-
-#: Regions each service is offered in (SDK ``*_region.py``); IAM is everywhere DCS is.
-SERVICE_REGIONS: dict[str, frozenset[str]] = {
-    "dcs": _COMMON_REGIONS,
-    "css": _COMMON_REGIONS - {"eu-west-0", "ru-northwest-2"},
-    "dis": frozenset(
-        {"cn-north-4", "cn-north-1", "cn-east-2", "cn-east-3", "cn-south-1", "ap-southeast-2", "ap-southeast-1"}
-    ),
-    "clouddc": frozenset({"cn-east-3", "cn-southwest-2", "cn-south-1", "ap-southeast-3"}),
-    "iam": _COMMON_REGIONS,
-}
-
-_HOST_EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("css", "cn-north-1"): "https://es.cn-north-1.myhuaweicloud.com",
-    ("css", "cn-east-2"): "https://es.cn-east-2.myhuaweicloud.com",
+#: Endpoints of the platform services every task service relies on (the SDK's region tables); the
+#: task services' own come from their ``core.catalog`` description.
+PLATFORM_REGIONS: dict[str, frozenset[str]] = {"iam": catalog.COMMON_REGIONS}
+_PLATFORM_HOST_EXCEPTIONS: dict[tuple[str, str], str] = {
     ("iam", "eu-west-101"): "https://iam.eu-west-101.myhuaweicloud.eu",
 }
 
 GLOBAL_IAM_ENDPOINT = "https://iam.myhuaweicloud.com"
 
 
+def _regions_and_host(service: str, region: str) -> tuple[frozenset[str], str]:
+    if service in PLATFORM_REGIONS:
+        default = f"https://{service}.{region}.myhuaweicloud.com"
+        return PLATFORM_REGIONS[service], _PLATFORM_HOST_EXCEPTIONS.get((service, region), default)
+    known = [name for name in catalog.names() if catalog.spec(name).endpoint is not None]
+    if service not in known:
+        raise ConfigurationError(
+            f"unknown service {service!r}; known: {', '.join(sorted([*known, *PLATFORM_REGIONS]))}"
+        )
+    spec = catalog.spec(service)
+    default = f"https://{spec.endpoint}.{region}.myhuaweicloud.com"
+    return spec.regions, spec.host_exceptions.get(region, default)
+
+
 def regional_endpoint(service: str, region: str) -> str:
-    if service not in SERVICE_REGIONS:
-        raise ConfigurationError(f"unknown service {service!r}; known: {', '.join(sorted(SERVICE_REGIONS))}")
-    if region not in SERVICE_REGIONS[service]:
+    """``https://{host}.{region}.myhuaweicloud.com`` for a region ``service`` is offered in."""
+    regions, host = _regions_and_host(service, region)
+    if region not in regions:
         raise ConfigurationError(
             f"{service} has no known endpoint in region {region!r}; set extra.endpoints.{service} "
-            f"(or extra.endpoint_url) in the connection. Known regions: {', '.join(sorted(SERVICE_REGIONS[service]))}"
+            f"(or extra.endpoint_url) in the connection. Known regions: {', '.join(sorted(regions))}"
         )
-    return _HOST_EXCEPTIONS.get((service, region), f"https://{service}.{region}.myhuaweicloud.com")
+    return host
 
 
 @dataclass(frozen=True)

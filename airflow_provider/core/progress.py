@@ -6,6 +6,7 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
+from airflow_provider.core import catalog
 from airflow_provider.core.polling import estimate_remaining
 from airflow_provider.core.status import TaskState
 
@@ -18,14 +19,6 @@ if TYPE_CHECKING:
 #: of the service's own status word is logged at once. A two-hour task checked every 10 s would
 #: otherwise fill its log with hundreds of lines that differ by a percent.
 PROGRESS_LINE_SECONDS = 60.0
-
-SERVICE_LABELS = {
-    "edge": "Edge log dump",
-    "clouddc": "CloudDC log export",
-    "dis": "DIS transfer task",
-    "css": "CSS log backup",
-    "dcs": "DCS background task",
-}
 
 
 def short_id(task_id: str) -> str:
@@ -51,7 +44,7 @@ ELAPSED_LINE_SECONDS = 5 * PROGRESS_LINE_SECONDS
 
 
 def describe(status: TaskStatus, now: datetime | None = None) -> str:
-    label = SERVICE_LABELS.get(status.service, status.service)
+    label = catalog.label(status.service)
     return f"{label} {short_id(status.task_id)}: {describe_state(status, now)}"
 
 
@@ -159,7 +152,7 @@ class ProgressLog:
             self._unknown.add(status.raw_status or "")
             self._log.warning(
                 "%s reported an unknown status %r; treating it as still running",
-                self._name or f"{SERVICE_LABELS.get(status.service, status.service)} {status.task_id}",
+                self._name or f"{catalog.label(status.service)} {status.task_id}",
                 status.raw_status,
             )
         key = change_key(status)

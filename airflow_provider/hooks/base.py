@@ -24,6 +24,20 @@ T = TypeVar("T")
 add_secret_sink(mask_secret)
 
 
+def warn_page_arguments(old: str, page_method: str) -> None:
+    """``list_*`` hook methods return records; their paging arguments moved to a page method."""
+    import warnings
+
+    from airflow.exceptions import AirflowProviderDeprecationWarning
+
+    warnings.warn(
+        f"{old}(offset=..., limit=...) is deprecated: it returns every record now; "
+        f"use {page_method} for one page with its total",
+        AirflowProviderDeprecationWarning,
+        stacklevel=3,
+    )
+
+
 class HuaweiCloudHook(BaseHook):
     """Base hook for the regional Huawei Cloud services (AK/SK, IAM password or token auth).
 

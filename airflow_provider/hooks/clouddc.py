@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from airflow_provider.hooks.base import HuaweiCloudHook
+from airflow_provider.hooks.xcom import allow_in_xcom
 from airflow_provider.services import clouddc
 
 if TYPE_CHECKING:
@@ -40,3 +41,6 @@ class CloudDCHook(HuaweiCloudHook):
             "Downloaded CloudDC server %s logs to %s (%d bytes, sha256 %s)", server_id, got.path, got.size, got.sha256
         )
         return got
+
+
+allow_in_xcom(clouddc.ServerLogExport)

@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
 from airflow_provider.core.errors import ApiError, HuaweiCloudError, InvalidInputError
-from airflow_provider.hooks.base import HuaweiCloudHook
+from airflow_provider.hooks.base import HuaweiCloudHook, warn_page_arguments
+from airflow_provider.hooks.xcom import allow_in_xcom
 from airflow_provider.services import css
 
 if TYPE_CHECKING:
@@ -72,18 +73,50 @@ class BackupBaseline:
 
 
 class CssHook(HuaweiCloudHook):
+    """CSS cluster log backups: start one, find its record, read the records.
+
+    :param huaweicloud_conn_id: the ``huaweicloud`` connection.
+    """
+
     hook_name = "Huawei Cloud CSS"
 
     def create_log_backup(self, cluster_id: str) -> None:
-        """Start a manual log backup. The API returns no id: use ``start_log_backup`` to get the record."""
+        """Start a manual log backup. The API returns no id: use ``start_log_backup`` to get the record.
+
+        :param cluster_id: the cluster.
+        """
         self.run(css.create_log_backup(self.project_id, cluster_id))
 
-    def list_log_backup_records(
+    def get_log_backup_record_page(
         self, cluster_id: str, *, status: str | None = None, offset: int = 1, limit: int = 10
     ) -> LogRecordPage:
+        """One page of the cluster's log backup records, with the total count.
+
+        :param cluster_id: the cluster.
+        :param status: ``FAIL`` or ``NOT_FAIL`` to filter, or None for all.
+        :param offset: 1-based index of the page's first record (the API's ``start``, 1-1000).
+        :param limit: records per page (1-1000).
+        """
         return self.run(
-            css.list_log_backup_records(self.project_id, cluster_id, status=status, offset=offset, limit=limit)
+            css.get_log_backup_record_page(self.project_id, cluster_id, status=status, offset=offset, limit=limit)
         )
+
+    def list_log_backup_records(
+        self, cluster_id: str, *, status: str | None = None, **page: Any
+    ) -> list[ClusterLogRecord]:
+        """The cluster's log backup records: every one the API lets a client reach (see
+        ``iter_log_backup_records``). A page with its total comes from ``get_log_backup_record_page``.
+
+        :param cluster_id: the cluster.
+        :param status: ``FAIL`` or ``NOT_FAIL`` to filter, or None for all.
+        """
+        if page:
+            unknown = sorted(set(page) - {"offset", "limit"})
+            if unknown:
+                raise TypeError(f"list_log_backup_records() got unexpected keyword arguments: {', '.join(unknown)}")
+            warn_page_arguments("CssHook.list_log_backup_records", "CssHook.get_log_backup_record_page")
+            return list(self.get_log_backup_record_page(cluster_id, status=status, **page).cluster_log_record)
+        return list(self.iter_log_backup_records(cluster_id, status=status))
 
     def iter_log_backup_records(
         self, cluster_id: str, *, status: str | None = None, page_size: int = 100
@@ -92,10 +125,14 @@ class CssHook(HuaweiCloudHook):
 
         Pages start at 1, 1+page_size, ... within the documented ``start`` range 1-1000 (see
         ``services.css.page_starts``); the scan stops at an empty or short page or at ``totalSize``.
+
+        :param cluster_id: the cluster.
+        :param status: ``FAIL`` or ``NOT_FAIL`` to filter, or None for all.
+        :param page_size: records per request (1-1000).
         """
         seen = set[str]()
         for offset in css.page_starts(page_size):
-            page = self.list_log_backup_records(cluster_id, status=status, offset=offset, limit=page_size)
+            page = self.get_log_backup_record_page(cluster_id, status=status, offset=offset, limit=page_size)
             fresh = [record for record in page.cluster_log_record if record.id not in seen]
             yield from fresh
             seen.update(record.id for record in fresh)
@@ -212,3 +249,6 @@ def _not_enabled(cluster_id: str, exc: ApiError) -> str:
 
 def _now_ms() -> int:
     return int(datetime.now(timezone.utc).timestamp() * 1000)
+
+
+allow_in_xcom(css.ClusterLogRecord, css.LogRecordPage, BackupBaseline)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider.hooks.base import HuaweiCloudHook
+from airflow_provider.hooks.xcom import allow_in_xcom
 from airflow_provider.services import dis
 
 if TYPE_CHECKING:
@@ -55,8 +56,42 @@ class DisHook(HuaweiCloudHook):
             if page.total_num is not None and total >= page.total_num:
                 return
 
-    def get_all_transfer_task_logs(self, transfer_task_id: str, **kwargs: object) -> list[TransferTaskLogEntry]:
-        return self.run(dis.get_all_transfer_task_logs(transfer_task_id, **kwargs))  # type: ignore[arg-type]
+    def list_transfer_task_logs(
+        self,
+        transfer_task_id: str,
+        *,
+        order: str = "desc",
+        sort_by: str = "createTimeStr",
+        page_size: int = dis.MAX_PAGE_SIZE,
+        max_pages: int = 1000,
+    ) -> list[TransferTaskLogEntry]:
+        """Every log entry of the transfer task (one per dump period), over all pages. A page with
+        its total comes from ``get_transfer_task_log_page``.
+
+        :param transfer_task_id: the transfer (dump) task.
+        :param order: ``desc`` (default) or ``asc``.
+        :param sort_by: the API's ``sortBy`` field.
+        :param page_size: entries per request.
+        :param max_pages: stop after this many pages.
+        """
+        return self.run(
+            dis.list_transfer_task_logs(
+                transfer_task_id, order=order, sort_by=sort_by, page_size=page_size, max_pages=max_pages
+            )
+        )
+
+    def get_all_transfer_task_logs(self, transfer_task_id: str, **kwargs: Any) -> list[TransferTaskLogEntry]:
+        """Deprecated name of ``list_transfer_task_logs``."""
+        import warnings
+
+        from airflow.exceptions import AirflowProviderDeprecationWarning
+
+        warnings.warn(
+            "DisHook.get_all_transfer_task_logs is deprecated: use DisHook.list_transfer_task_logs",
+            AirflowProviderDeprecationWarning,
+            stacklevel=2,
+        )
+        return self.list_transfer_task_logs(transfer_task_id, **kwargs)
 
     def list_transfer_tasks(self, stream_name: str) -> list[TransferTask]:
         return self.run(dis.list_transfer_tasks(self.project_id, stream_name))
@@ -66,3 +101,6 @@ class DisHook(HuaweiCloudHook):
 
     def stop_transfer_tasks(self, stream_name: str, task_ids: Iterable[str]) -> None:
         self.run(dis.stop_transfer_tasks(self.project_id, stream_name, task_ids))
+
+
+allow_in_xcom(dis.TransferTaskLogEntry, dis.TransferTaskLogPage, dis.TransferTask)

@@ -15,6 +15,7 @@ from airflow_provider.core.secrets import add_secret_sink
 from airflow_provider.core.transport import SyncTransport
 from airflow_provider.hooks.connection_config import EdgeConfig, edge_config
 from airflow_provider.hooks.pem_files import PemFiles
+from airflow_provider.hooks.xcom import allow_in_xcom
 from airflow_provider.services import edge
 
 if TYPE_CHECKING:
@@ -137,3 +138,6 @@ class EdgeManagerHook(BaseHook):
         from airflow_provider.get_provider_info import EDGE_UI_FIELD_BEHAVIOUR
 
         return EDGE_UI_FIELD_BEHAVIOUR
+
+
+allow_in_xcom(edge.EdgeDumpTask, edge.EdgeDumpResult)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider.core import catalog
 from airflow_provider.core.errors import (
     HuaweiCloudError,
     InvalidInputError,
@@ -22,9 +23,9 @@ from airflow_provider.core.errors import (
 )
 from airflow_provider.core.polling import PollPolicy
 from airflow_provider.operators.durable import Phase, RemoteTaskMemory
-from airflow_provider.operators.links import HuaweiCloudConsoleLink, push_console_url
+from airflow_provider.operators.links import HuaweiCloudConsoleLink, link_for, push_console_url
 from airflow_provider.sensors.base import default_deferrable
-from airflow_provider.waiting import KEEPS_RUNNING, NO_CANCEL, TaskWait, primary_id
+from airflow_provider.waiting import TaskWait, primary_id
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -69,8 +70,13 @@ class HuaweiCloudTaskOperator(BaseOperator):
 
     service: ClassVar[str]
     conn_id_attr: ClassVar[str] = "huaweicloud_conn_id"
-    operator_extra_links = (HuaweiCloudConsoleLink(),)
+    operator_extra_links: tuple[HuaweiCloudConsoleLink, ...] = (HuaweiCloudConsoleLink(),)
     ui_color = "#f4c6c6"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "service" in cls.__dict__ and "operator_extra_links" not in cls.__dict__:
+            cls.operator_extra_links = link_for(cls.service)
 
     def __init__(
         self,
@@ -292,7 +298,7 @@ class HuaweiCloudTaskOperator(BaseOperator):
                 "Stopped waiting for %s %s: %s, so it keeps running",
                 self._what(),
                 primary_id(self.service, self._running_ids),
-                KEEPS_RUNNING.get(self.service, NO_CANCEL),
+                catalog.spec(self.service).no_cancel,
             )
 
     def _sleep(self, seconds: float) -> None:
@@ -303,9 +309,7 @@ class HuaweiCloudTaskOperator(BaseOperator):
             raise HuaweiCloudError(f"{self.task_id}: stopped waiting (the task was killed)")
 
     def _what(self) -> str:
-        from airflow_provider.core.progress import SERVICE_LABELS
-
-        return SERVICE_LABELS[self.service]
+        return catalog.label(self.service)
 
     def _close_hook(self) -> None:
         if self._hook is not None:

@@ -30,7 +30,6 @@ from airflow_provider.hooks.edge_archive import (
 )
 from airflow_provider.operators.base import HuaweiCloudTaskOperator
 from airflow_provider.operators.delivery import deliver
-from airflow_provider.operators.links import MefCenterLink
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -83,7 +82,6 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
     service = "edge"
     conn_id_attr = "edge_manager_conn_id"
     template_fields = ("node_ids", "download_to")
-    operator_extra_links = (MefCenterLink(),)
 
     def __init__(
         self,

@@ -13,6 +13,8 @@ from urllib.parse import quote
 
 from airflow.sdk import BaseOperatorLink
 
+from airflow_provider.core import catalog
+
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator
     from airflow.sdk.types import TaskInstanceKey
@@ -22,17 +24,12 @@ CONSOLE = "https://console.huaweicloud.com"
 
 
 def console_url(service: str, region: str | None, ids: dict[str, str], edge_base_url: str | None = None) -> str:
-    """The console page of the resource the task runs on (service landing page of the region)."""
-    if service == "edge":
+    """The console page of the resource the task runs on (``core.catalog``); for a service reached
+    through its connection's host (MEF Center), that host."""
+    template = catalog.spec(service).console_page
+    if template is None:
         return f"{edge_base_url or ''}/"
     region_q = f"?region={quote(region)}" if region else ""
-    pages = {
-        "css": "css/{region}#/css/management/clusters/{cluster_id}/logs",
-        "clouddc": "clouddc/{region}#/clouddc/physicalservers/{server_id}",
-        "dcs": "dcs/{region}#/dcs/manager/instances/{instance_id}/tasks",
-        "dis": "dis/{region}#/dis/transfertasks/{transfer_task_id}",
-    }
-    template = pages[service]
     values = {key: quote(value, safe="") for key, value in ids.items()}
     return f"{CONSOLE}/" + template.format(region=region_q, **{k: values.get(k, "") for k in _fields(template)})
 
@@ -69,6 +66,8 @@ class MefCenterLink(HuaweiCloudConsoleLink):
     name = "MEF Center"
 
 
-def link_for(service: str) -> HuaweiCloudConsoleLink:
-    """The extra link a task of ``service`` shows."""
-    return MefCenterLink() if service == "edge" else HuaweiCloudConsoleLink()
+def link_for(service: str) -> tuple[HuaweiCloudConsoleLink]:
+    """The extra links of a task of ``service``: its console page, or the MEF Center, as its
+    ``core.catalog`` description says."""
+    name = catalog.spec(service).link_name
+    return (MefCenterLink(),) if name == MefCenterLink.name else (HuaweiCloudConsoleLink(),)

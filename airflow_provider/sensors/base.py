@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 
+from airflow_provider.core.catalog import NOT_OWNED
 from airflow_provider.core.errors import HuaweiCloudError
 from airflow_provider.core.polling import PollPolicy
-from airflow_provider.operators.links import HuaweiCloudConsoleLink, push_console_url
-from airflow_provider.waiting import NOT_OWNED, TaskWait
+from airflow_provider.operators.links import HuaweiCloudConsoleLink, link_for, push_console_url
+from airflow_provider.waiting import TaskWait
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -37,8 +38,13 @@ class HuaweiCloudTaskSensor(BaseSensorOperator):
 
     service: ClassVar[str]
     conn_id_attr: ClassVar[str] = "huaweicloud_conn_id"
-    operator_extra_links = (HuaweiCloudConsoleLink(),)
+    operator_extra_links: tuple[HuaweiCloudConsoleLink, ...] = (HuaweiCloudConsoleLink(),)
     ui_color = "#f9e0e0"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "service" in cls.__dict__ and "operator_extra_links" not in cls.__dict__:
+            cls.operator_extra_links = link_for(cls.service)
 
     def __init__(
         self,

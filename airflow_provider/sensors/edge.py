@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider.operators.links import MefCenterLink
 from airflow_provider.sensors.base import HuaweiCloudTaskSensor
 
 
@@ -19,7 +18,6 @@ class EdgeLogDumpSensor(HuaweiCloudTaskSensor):
     service = "edge"
     conn_id_attr = "edge_manager_conn_id"
     template_fields = ("dump_task_id",)
-    operator_extra_links = (MefCenterLink(),)
 
     def __init__(
         self,

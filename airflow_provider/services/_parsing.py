@@ -123,7 +123,8 @@ def ms_to_datetime(value: int | float) -> datetime:
 
 
 def parse_ms_epoch(value: object) -> datetime | None:
-    """Epoch milliseconds as a number or a numeric string (CSS ``createAt`` is both)."""
+    """Epoch milliseconds as a number or a numeric string (CSS ``createAt`` is both); also the UTC
+    ISO 8601 text a JSON dump of the model writes."""
     if _is_blank(value):
         return None
     if isinstance(value, bool):
@@ -134,6 +135,14 @@ def parse_ms_epoch(value: object) -> datetime | None:
         return ms_to_datetime(value)
     if isinstance(value, str) and _MS_TEXT.fullmatch(value.strip()):
         return ms_to_datetime(int(value.strip()))
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value
+    if isinstance(value, str) and value.endswith(("Z", "+00:00")):
+        # The model's own JSON dump (ISO 8601 UTC): a value that crossed XCom is validated again.
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            pass
     raise ValueError(f"expected epoch milliseconds, got {value!r:.40}")
 
 
@@ -215,6 +224,8 @@ Percent = Annotated[float | None, BeforeValidator(parse_percent)]
 LenientInt = Annotated[int | None, BeforeValidator(parse_int)]
 Text = str | None  # numbers become strings: see ServiceModel
 Timestamp = Annotated[datetime | None, BeforeValidator(parse_datetime)]
+
+
 MsTimestamp = Annotated[datetime | None, BeforeValidator(parse_ms_epoch)]
 
 

@@ -105,7 +105,7 @@ def _create(request: ApiRequest, cluster_id: str) -> Exchange[None]:
     return None
 
 
-def list_log_backup_records_request(
+def log_backup_record_page_request(
     project_id: str | None,
     cluster_id: str,
     *,
@@ -140,7 +140,7 @@ def page_starts(page_size: int) -> list[int]:
     return starts
 
 
-def list_log_backup_records(
+def get_log_backup_record_page(
     project_id: str | None,
     cluster_id: str,
     *,
@@ -148,7 +148,7 @@ def list_log_backup_records(
     offset: int = 1,
     limit: int = 10,
 ) -> Exchange[LogRecordPage]:
-    request = list_log_backup_records_request(project_id, cluster_id, status=status, offset=offset, limit=limit)
+    request = log_backup_record_page_request(project_id, cluster_id, status=status, offset=offset, limit=limit)
     return _list(request, cluster_id)
 
 
@@ -173,7 +173,7 @@ def get_log_backup_record(
     if not isinstance(wanted, str) or not wanted:
         raise InvalidInputError(field, wanted, "must be a non-empty string")
     check_int_range("max_pages", max_pages, 1, 10_000)
-    first = list_log_backup_records_request(project_id, cluster_id, offset=1, limit=page_size)
+    first = log_backup_record_page_request(project_id, cluster_id, offset=1, limit=page_size)
     return _find(first, project_id, cluster_id, field, wanted, page_size, max_pages)
 
 
@@ -190,7 +190,7 @@ def _find(
     request = first
     for page_number, start in enumerate(page_starts(page_size)[:max_pages]):
         if page_number:
-            request = list_log_backup_records_request(project_id, cluster_id, offset=start, limit=page_size)
+            request = log_backup_record_page_request(project_id, cluster_id, offset=start, limit=page_size)
         response = yield from _send(request, cluster_id)
         page = parse_model(SERVICE, LogRecordPage, response.json())
         for record in page.cluster_log_record:

@@ -153,7 +153,7 @@ def format_query_time(name: str, value: datetime | str | None) -> str | None:
     raise InvalidInputError(name, value, "must be a datetime or a 'yyyyMMddHHmmss' string")
 
 
-def list_background_tasks_request(
+def background_task_page_request(
     project_id: str | None,
     instance_id: str,
     *,
@@ -173,7 +173,7 @@ def list_background_tasks_request(
     return ApiRequest(service=SERVICE, method="GET", path=_path(TASKS_PATH, project_id, instance_id), query=query)
 
 
-def list_background_tasks(
+def get_background_task_page(
     project_id: str | None,
     instance_id: str,
     *,
@@ -183,7 +183,7 @@ def list_background_tasks(
     end_time: datetime | str | None = None,
 ) -> Exchange[BackgroundTaskList]:
     return _list(
-        list_background_tasks_request(
+        background_task_page_request(
             project_id, instance_id, offset=offset, limit=limit, start_time=start_time, end_time=end_time
         )
     )
@@ -303,7 +303,7 @@ def find_background_task(
     """The task's entry in the background task list, or None if it is not in the newest pages."""
     offset = 0
     for _ in range(max_pages):
-        page = yield from list_background_tasks(project_id, instance_id, offset=offset, limit=LIST_PAGE_SIZE)
+        page = yield from get_background_task_page(project_id, instance_id, offset=offset, limit=LIST_PAGE_SIZE)
         for task in page.tasks:
             if task.id == task_id:
                 return task

@@ -204,7 +204,7 @@ def _get_page(
     return page
 
 
-def get_all_transfer_task_logs(
+def list_transfer_task_logs(
     transfer_task_id: str,
     order: str = "desc",
     sort_by: str = "createTimeStr",

@@ -17,9 +17,10 @@ from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider.core import catalog
 from airflow_provider.core.errors import HuaweiCloudError
 from airflow_provider.core.polling import PollPolicy
-from airflow_provider.core.progress import SERVICE_LABELS, ProgressLog
+from airflow_provider.core.progress import ProgressLog
 from airflow_provider.core.status import TaskState
 from airflow_provider.core.wake_grid import WAKE_GRID_SECONDS, sleep_on_grid
 
@@ -177,21 +178,17 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
         The remote task is not cancelled (no service here offers a cancel call for it): one line says
         it keeps running, with its id.
         """
-        from airflow_provider.waiting import KEEPS_RUNNING, NO_CANCEL, NOT_OWNED
-
-        why = KEEPS_RUNNING.get(self.service, NO_CANCEL) if self.owned else NOT_OWNED
+        why = catalog.spec(self.service).no_cancel if self.owned else catalog.NOT_OWNED
         self.log.warning(
             "Stopped waiting for %s %s: %s, so it keeps running",
-            SERVICE_LABELS.get(self.service, self.service),
+            catalog.label(self.service),
             self.remote_id,
             why,
         )
 
     @property
     def remote_id(self) -> str:
-        from airflow_provider.waiting import primary_id
-
-        return primary_id(self.service, self.ids)
+        return catalog.spec(self.service).primary_id(self.ids)
 
     def _event(self, status: str, message: str, task_status: TaskStatus | None = None) -> TriggerEvent:
         return TriggerEvent(
@@ -247,10 +244,10 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider.core.exchange import drive_async
+        from airflow_provider.core.wait_guard import WaitGuard, labelled
         from airflow_provider.services.registry import status_exchange
-        from airflow_provider.waiting import WaitGuard, labelled
 
-        label = f"{SERVICE_LABELS.get(self.service, self.service)} {self.remote_id}"
+        label = f"{catalog.label(self.service)} {self.remote_id}"
         policy = PollPolicy.from_dict(self.poll_policy) if self.poll_policy else PollPolicy()
         waiting_since = datetime.fromtimestamp(self.waiting_since, tz=timezone.utc)
         try:

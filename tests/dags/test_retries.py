@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.dag
 
-DAGS = Path(__file__).resolve().parent / "retry_dags"
+DAGS = Path(__file__).resolve().parent / "dag_files"
 #: service -> (start call path suffix, status check glob, matching requests before the check)
 SERVICES = {
     "clouddc": ("/logs/exports", "/v1/*/physicalservers/*/logs/exports/*", 0),

@@ -157,7 +157,7 @@ async def test_css_list_records():
             {"clusterLogRecord": [{"id": "r1", "status": "SUCCESS", "createAt": 1656042837000, "jobTypes": "Manual"}]}
         )
     )
-    page = await run(css.list_log_backup_records(PROJECT_ID, CLUSTER, status="NOT_FAIL", offset=1, limit=20), server)
+    page = await run(css.get_log_backup_record_page(PROJECT_ID, CLUSTER, status="NOT_FAIL", offset=1, limit=20), server)
     request = server.last
     assert request.method == "GET"
     path, query = split(request)
@@ -220,7 +220,7 @@ async def test_dis_all_pages():
         return ok_json({"errorCode": -1, "totalNum": 3, "transferTaskLogList": rows})
 
     server = Server(entries(1, 2), entries(3))
-    logs = await run(dis.get_all_transfer_task_logs(DIS_TASK_ID, page_size=2), server)
+    logs = await run(dis.list_transfer_task_logs(DIS_TASK_ID, page_size=2), server)
     assert [e.transfer_file_name for e in logs] == ["f1", "f2", "f3"]
     assert [json.loads(r.content)["pageInfo"]["pageIndex"] for r in server.requests] == [1, 2]
 
@@ -297,7 +297,7 @@ async def test_static_token():
             id="css-create-412",
         ),
         pytest.param(
-            lambda: css.list_log_backup_records(PROJECT_ID, CLUSTER),
+            lambda: css.get_log_backup_record_page(PROJECT_ID, CLUSTER),
             err(412, "CSS.0064"),
             ApiError,
             412,
@@ -429,7 +429,7 @@ async def test_retry_then_success():
 async def test_html_error_bodies(status, reply):
     server = Server(httpx.Response(status, text=reply, headers={"Content-Type": "text/html"}))
     with pytest.raises(ApiError) as info:
-        await run(css.list_log_backup_records(PROJECT_ID, CLUSTER), server)
+        await run(css.get_log_backup_record_page(PROJECT_ID, CLUSTER), server)
     assert info.value.status == status
     assert info.value.error_msg == "non-JSON (HTML) error body"
 
@@ -437,7 +437,7 @@ async def test_html_error_bodies(status, reply):
 @pytest.mark.parametrize(
     ("make", "service"),
     [
-        (lambda: css.list_log_backup_records(PROJECT_ID, CLUSTER), "css"),
+        (lambda: css.get_log_backup_record_page(PROJECT_ID, CLUSTER), "css"),
         (lambda: dcs.get_background_task_progress(PROJECT_ID, INSTANCE, DCS_TASK), "dcs"),
         (lambda: dis.get_transfer_task_log_page(DIS_TASK_ID), "dis"),
         (lambda: clouddc.get_export(PROJECT_ID, SERVER, "1"), "clouddc"),
@@ -454,7 +454,7 @@ async def test_malformed_json_200(make, service):
 @pytest.mark.parametrize(
     "make",
     [
-        lambda: css.list_log_backup_records(PROJECT_ID, "a/b"),
+        lambda: css.get_log_backup_record_page(PROJECT_ID, "a/b"),
         lambda: css.create_log_backup(PROJECT_ID, ".."),
         lambda: dcs.get_background_task_progress(PROJECT_ID, INSTANCE, "../x"),
         lambda: dis.get_transfer_task_log_page("not-a-dis-id"),

@@ -120,7 +120,7 @@ def test_bad_cluster_ids_are_rejected_before_any_request(cloud, requests_mock, c
         hook.create_log_backup(cluster_id)
     assert info.value.field == "cluster_id"
     with pytest.raises(InvalidInputError):
-        hook.list_log_backup_records(cluster_id)
+        hook.get_log_backup_record_page(cluster_id)
     with pytest.raises(InvalidInputError):
         hook.start_log_backup(cluster_id, sleep=lambda _s: None)
     assert requests_mock.call_count == 0
@@ -133,12 +133,12 @@ def test_missing_project_id_fails_before_any_request(set_cloud_conn, requests_mo
     assert requests_mock.call_count == 0
 
 
-# --- list_log_backup_records ------------------------------------------------------------------
+# --- get_log_backup_record_page ----------------------------------------------------------------
 
 
 def test_list_records_sends_both_paging_names_and_parses_seed(cloud, requests_mock):
     requests_mock.get(RECORDS_URL, text=SEED_RECORDS)
-    result = CssHook().list_log_backup_records(CLUSTER, status="FAIL", offset=11, limit=5)
+    result = CssHook().get_log_backup_record_page(CLUSTER, status="FAIL", offset=11, limit=5)
     request = requests_mock.last_request
     assert request.method == "GET"
     path, query = url_parts(request)
@@ -157,13 +157,13 @@ def test_list_records_sends_both_paging_names_and_parses_seed(cloud, requests_mo
 
 def test_list_records_default_query(cloud, requests_mock):
     requests_mock.get(RECORDS_URL, json={"clusterLogRecord": [], "totalSize": 0})
-    assert CssHook().list_log_backup_records(CLUSTER).total_size == 0
+    assert CssHook().get_log_backup_record_page(CLUSTER).total_size == 0
     assert sorted(url_parts(requests_mock.last_request)[1]) == [("limit", "10"), ("offset", "1"), ("start", "1")]
 
 
 def test_list_records_accepts_string_create_at(cloud, requests_mock):
     requests_mock.get(RECORDS_URL, json={"clusterLogRecord": [record("r1", created="1656042837000")]})
-    [entry] = CssHook().list_log_backup_records(CLUSTER).cluster_log_record
+    [entry] = CssHook().get_log_backup_record_page(CLUSTER).cluster_log_record
     assert entry.create_at_ms == 1656042837000
 
 
@@ -178,7 +178,7 @@ def test_list_records_accepts_string_create_at(cloud, requests_mock):
 )
 def test_list_records_bad_options(cloud, requests_mock, kwargs, field):
     with pytest.raises(InvalidInputError) as info:
-        CssHook().list_log_backup_records(CLUSTER, **kwargs)
+        CssHook().get_log_backup_record_page(CLUSTER, **kwargs)
     assert info.value.field == field
     assert requests_mock.call_count == 0
 
@@ -190,7 +190,7 @@ def test_list_records_bad_options(cloud, requests_mock, kwargs, field):
 def test_list_records_documented_errors(cloud, requests_mock, status, code, msg):
     requests_mock.get(RECORDS_URL, **error(status, code, msg))
     with pytest.raises(ApiError) as info:
-        CssHook().list_log_backup_records(CLUSTER)
+        CssHook().get_log_backup_record_page(CLUSTER)
     assert (info.value.status, info.value.error_code, info.value.error_msg) == (status, code, msg)
     assert requests_mock.call_count == 1
 
@@ -198,14 +198,14 @@ def test_list_records_documented_errors(cloud, requests_mock, status, code, msg)
 def test_list_records_500_is_retried_then_raised(cloud, requests_mock):
     requests_mock.get(RECORDS_URL, **error(500, "CSS.9999", "internal"))
     with pytest.raises(ApiError, match="HTTP 500"):
-        CssHook().list_log_backup_records(CLUSTER)
+        CssHook().get_log_backup_record_page(CLUSTER)
     assert requests_mock.call_count == 3
 
 
 def test_list_records_html_error(cloud, requests_mock):
     requests_mock.get(RECORDS_URL, status_code=400, text=HTML_BODY)
     with pytest.raises(ApiError) as info:
-        CssHook().list_log_backup_records(CLUSTER)
+        CssHook().get_log_backup_record_page(CLUSTER)
     assert info.value.error_msg == "non-JSON (HTML) error body"
 
 
@@ -222,7 +222,7 @@ def test_list_records_html_error(cloud, requests_mock):
 def test_list_records_malformed_200(cloud, requests_mock, text, field):
     requests_mock.get(RECORDS_URL, text=text)
     with pytest.raises(BadResponseError) as info:
-        CssHook().list_log_backup_records(CLUSTER)
+        CssHook().get_log_backup_record_page(CLUSTER)
     assert info.value.service == "css"
     assert info.value.field == field
     assert str(info.value).startswith("css: unexpected response")
@@ -434,7 +434,7 @@ def test_missing_cluster_is_named_not_an_authentication_error(cloud, requests_mo
         if call == "create":
             hook.create_log_backup(CLUSTER)
         elif call == "list":
-            hook.list_log_backup_records(CLUSTER)
+            hook.get_log_backup_record_page(CLUSTER)
         else:
             hook.get_log_backup_record(CLUSTER, job_id="j")
     assert type(info.value) is NotAccessibleError
@@ -453,3 +453,32 @@ def test_css_error_code_and_message_are_read(cloud, requests_mock):
         "CSS.0004",
         "CSS.0004 : Invalid operation. (log backup off)",
     )
+
+
+# --- list_log_backup_records: records, not a page ---------------------------------------------
+
+
+def test_list_records_returns_the_records_of_every_page(cloud, requests_mock):
+    """Before, it returned the page object: ``list()`` of it yielded (field, value) tuples."""
+    first = [record(f"r{i}") for i in range(100)]
+    requests_mock.get(
+        RECORDS_URL,
+        [{"json": {"clusterLogRecord": first, "totalSize": 101}}, {"json": {"clusterLogRecord": [record("r100")]}}],
+    )
+    records = CssHook().list_log_backup_records(CLUSTER, status="NOT_FAIL")
+    assert isinstance(records, list)
+    assert [r.id for r in records] == [f"r{i}" for i in range(101)]
+    assert [dict(url_parts(r)[1])["start"] for r in requests_mock.request_history] == ["1", "101"]
+    assert all(dict(url_parts(r)[1])["status"] == "NOT_FAIL" for r in requests_mock.request_history)
+
+
+def test_list_records_with_paging_arguments_is_deprecated_and_returns_that_page(cloud, requests_mock):
+    from airflow.exceptions import AirflowProviderDeprecationWarning
+
+    requests_mock.get(RECORDS_URL, json={"clusterLogRecord": [record("r7")], "totalSize": 9})
+    with pytest.warns(AirflowProviderDeprecationWarning, match="get_log_backup_record_page"):
+        records = CssHook().list_log_backup_records(CLUSTER, offset=7, limit=1)
+    assert [r.id for r in records] == ["r7"]
+    assert sorted(url_parts(requests_mock.last_request)[1]) == [("limit", "1"), ("offset", "7"), ("start", "7")]
+    with pytest.raises(TypeError, match="page_size"):
+        CssHook().list_log_backup_records(CLUSTER, page_size=5)

@@ -165,7 +165,7 @@ def test_path_parameters_are_percent_encoded(cloud, requests_mock):
     assert_signed(requests_mock.last_request)
 
 
-# --- list_background_tasks --------------------------------------------------------------------
+# --- get_background_task_page ------------------------------------------------------------------
 
 
 def test_list_tasks_query_and_parsing(cloud, requests_mock):
@@ -187,7 +187,9 @@ def test_list_tasks_query_and_parsing(cloud, requests_mock):
         },
     )
     start = datetime(2024, 7, 1, 13, 30, 0, tzinfo=timezone(timedelta(hours=8)))
-    result = DcsHook().list_background_tasks(INSTANCE, offset=10, limit=50, start_time=start, end_time="20240702000000")
+    result = DcsHook().get_background_task_page(
+        INSTANCE, offset=10, limit=50, start_time=start, end_time="20240702000000"
+    )
     request = requests_mock.last_request
     path, query = url_parts(request)
     assert path == TASKS_PATH
@@ -205,7 +207,7 @@ def test_list_tasks_query_and_parsing(cloud, requests_mock):
 
 def test_list_tasks_defaults(cloud, requests_mock):
     requests_mock.get(TASKS_URL, json={"task_count": 0, "tasks": []})
-    assert DcsHook().list_background_tasks(INSTANCE).tasks == []
+    assert DcsHook().get_background_task_page(INSTANCE).tasks == []
     assert sorted(url_parts(requests_mock.last_request)[1]) == [("limit", "10"), ("offset", "0")]
 
 
@@ -220,7 +222,7 @@ def test_list_tasks_defaults(cloud, requests_mock):
 )
 def test_list_tasks_bad_options(cloud, requests_mock, kwargs, field):
     with pytest.raises(InvalidInputError) as info:
-        DcsHook().list_background_tasks(INSTANCE, **kwargs)
+        DcsHook().get_background_task_page(INSTANCE, **kwargs)
     assert info.value.field == field
     assert requests_mock.call_count == 0
 
@@ -229,7 +231,7 @@ def test_list_tasks_bad_options(cloud, requests_mock, kwargs, field):
 def test_list_tasks_errors(cloud, requests_mock, status):
     requests_mock.get(TASKS_URL, **dcs_error(status, "DCS.4001", "nope"))
     with pytest.raises(ApiError) as info:
-        DcsHook().list_background_tasks(INSTANCE)
+        DcsHook().get_background_task_page(INSTANCE)
     assert info.value.status == status
     assert info.value.error_code == "DCS.4001"
 
@@ -237,5 +239,35 @@ def test_list_tasks_errors(cloud, requests_mock, status):
 def test_list_tasks_malformed(cloud, requests_mock):
     requests_mock.get(TASKS_URL, json={"task_count": "many", "tasks": []})
     with pytest.raises(BadResponseError) as info:
-        DcsHook().list_background_tasks(INSTANCE)
+        DcsHook().get_background_task_page(INSTANCE)
     assert (info.value.service, info.value.field) == ("dcs", "task_count")
+
+
+# --- list_background_tasks: tasks, not a page -------------------------------------------------
+
+
+def test_list_tasks_returns_the_tasks_of_every_page(cloud, requests_mock):
+    """Before, it returned the page object: ``list()`` of it yielded (field, value) tuples."""
+    tasks = [{"id": f"t{i}", "name": "BindEip", "status": "SUCCESS"} for i in range(101)]
+    requests_mock.get(
+        TASKS_URL,
+        [{"json": {"task_count": 101, "tasks": tasks[:100]}}, {"json": {"task_count": 101, "tasks": tasks[100:]}}],
+    )
+    result = DcsHook().list_background_tasks(INSTANCE, start_time="20240701000000")
+    assert isinstance(result, list)
+    assert [t.id for t in result] == [f"t{i}" for i in range(101)]
+    queries = [dict(url_parts(r)[1]) for r in requests_mock.request_history]
+    assert [(q["offset"], q["limit"], q["start_time"]) for q in queries] == [
+        ("0", "100", "20240701000000"),
+        ("100", "100", "20240701000000"),
+    ]
+
+
+def test_list_tasks_with_paging_arguments_is_deprecated_and_returns_that_page(cloud, requests_mock):
+    from airflow.exceptions import AirflowProviderDeprecationWarning
+
+    requests_mock.get(TASKS_URL, json={"task_count": 30, "tasks": [{"id": "t20", "status": "SUCCESS"}]})
+    with pytest.warns(AirflowProviderDeprecationWarning, match="get_background_task_page"):
+        result = DcsHook().list_background_tasks(INSTANCE, offset=20, limit=1)
+    assert [t.id for t in result] == ["t20"]
+    assert sorted(url_parts(requests_mock.last_request)[1]) == [("limit", "1"), ("offset", "20")]

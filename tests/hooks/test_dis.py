@@ -171,7 +171,7 @@ def test_bad_task_ids_rejected_before_any_request(cloud, requests_mock, task_id)
     with pytest.raises(InvalidInputError):
         list(hook.iter_transfer_task_logs(task_id))
     with pytest.raises(InvalidInputError):
-        hook.get_all_transfer_task_logs(task_id)
+        hook.list_transfer_task_logs(task_id)
     assert requests_mock.call_count == 0
 
 
@@ -239,9 +239,9 @@ def test_iter_logs_raises_a_mid_way_error(cloud, requests_mock):
         next(iterator)
 
 
-def test_get_all_logs(cloud, requests_mock):
+def test_list_transfer_task_logs(cloud, requests_mock):
     requests_mock.post(LOG_URL, [log_page(1, 2, total=3), log_page(3, total=3)])
-    entries = DisHook().get_all_transfer_task_logs(DIS_TASK_ID, page_size=2)
+    entries = DisHook().list_transfer_task_logs(DIS_TASK_ID, page_size=2)
     assert [e.transfer_records_num for e in entries] == [1, 2, 3]
     assert [sent_body(r)["pageInfo"]["pageIndex"] for r in requests_mock.request_history] == [1, 2]
 
@@ -324,3 +324,12 @@ def test_action_bad_input(cloud, requests_mock, stream, ids, field):
         DisHook().start_transfer_tasks(stream, ids)
     assert info.value.field == field
     assert requests_mock.call_count == 0
+
+
+def test_get_all_transfer_task_logs_is_a_deprecated_name(cloud, requests_mock):
+    from airflow.exceptions import AirflowProviderDeprecationWarning
+
+    requests_mock.post(LOG_URL, [log_page(1, total=1)])
+    with pytest.warns(AirflowProviderDeprecationWarning, match="list_transfer_task_logs"):
+        entries = DisHook().get_all_transfer_task_logs(DIS_TASK_ID, page_size=2)
+    assert [e.transfer_records_num for e in entries] == [1]

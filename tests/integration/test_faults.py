@@ -135,8 +135,8 @@ READS: dict[str, Read] = {
             "css",
             r"/logs/records$",
             lambda h: DEFAULT_CSS_CLUSTER,
-            lambda ref: _closing(CssHook(), lambda k: k.list_log_backup_records(ref)),
-            css.list_log_backup_records,
+            lambda ref: _closing(CssHook(), lambda k: k.get_log_backup_record_page(ref)),
+            css.get_log_backup_record_page,
         ),
         Read(
             "dcs",

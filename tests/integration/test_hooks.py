@@ -170,7 +170,7 @@ def test_test_connection_with_a_wrong_secret_key(emulator: EmulatorHandle, monke
 
 def test_every_service_with_each_auth_type(emulator: EmulatorHandle, auth: str) -> None:
     """One read of each regional service per auth type: all are authenticated by the gateway."""
-    css_page = CssHook().list_log_backup_records(DEFAULT_CSS_CLUSTER)
+    css_page = CssHook().get_log_backup_record_page(DEFAULT_CSS_CLUSTER)
     assert [r.job_types for r in css_page.cluster_log_record] == ["Auto"]
     progress = DcsHook().get_background_task_progress(DEFAULT_DCS_INSTANCE, _dcs_tasks(emulator)[0])
     assert progress.step_details
@@ -192,11 +192,11 @@ def test_password_auth_fetches_one_token_for_many_calls_and_two_hooks(
     install_auth(emulator, monkeypatch, "password")
     first, second = CssHook(), DcsHook()
     try:
-        first.list_log_backup_records(DEFAULT_CSS_CLUSTER)
-        first.list_log_backup_records(DEFAULT_CSS_CLUSTER, status="NOT_FAIL")
+        first.get_log_backup_record_page(DEFAULT_CSS_CLUSTER)
+        first.get_log_backup_record_page(DEFAULT_CSS_CLUSTER, status="NOT_FAIL")
         second.get_background_task_progress(DEFAULT_DCS_INSTANCE, _dcs_tasks(emulator)[0])
         third = CssHook()
-        third.list_log_backup_records(DEFAULT_CSS_CLUSTER)
+        third.get_log_backup_record_page(DEFAULT_CSS_CLUSTER)
         third.close()
     finally:
         first.close()
@@ -211,7 +211,7 @@ def test_password_auth_fetches_one_token_for_many_calls_and_two_hooks(
 
 def test_css_list_records_same_in_both_forms(emulator: EmulatorHandle, form: str) -> None:
     hook = CssHook()
-    page = hook.list_log_backup_records(DEFAULT_CSS_CLUSTER)
+    page = hook.get_log_backup_record_page(DEFAULT_CSS_CLUSTER)
     assert page.total_size == 1
     (record,) = page.cluster_log_record
     assert record.status == "SUCCESS"
@@ -221,7 +221,7 @@ def test_css_list_records_same_in_both_forms(emulator: EmulatorHandle, form: str
     assert close_to(record.create_at, utc_from_epoch(emulator.admin.now() - 3620), slack=5)
     assert isinstance(record.create_at_ms, int)
     emulator.admin.set_quirks(**other(form))
-    assert hook.list_log_backup_records(DEFAULT_CSS_CLUSTER) == page
+    assert hook.get_log_backup_record_page(DEFAULT_CSS_CLUSTER) == page
 
 
 def test_css_create_and_list_with_status_filters(emulator: EmulatorHandle, form: str) -> None:
@@ -231,20 +231,20 @@ def test_css_create_and_list_with_status_filters(emulator: EmulatorHandle, form:
     hook.create_log_backup(DEFAULT_CSS_CLUSTER)
     collect = [r for r in service_requests(emulator, "css") if r["method"] == "POST"]
     assert [r["path"] for r in collect] == [f"/v1.0/{emulator.project_id}/clusters/{DEFAULT_CSS_CLUSTER}/logs/collect"]
-    running = hook.list_log_backup_records(DEFAULT_CSS_CLUSTER, status="NOT_FAIL")
+    running = hook.get_log_backup_record_page(DEFAULT_CSS_CLUSTER, status="NOT_FAIL")
     assert sorted(r.status for r in running.cluster_log_record) == ["RUNNING", "SUCCESS"]
-    assert hook.list_log_backup_records(DEFAULT_CSS_CLUSTER, status="FAIL").cluster_log_record == []
+    assert hook.get_log_backup_record_page(DEFAULT_CSS_CLUSTER, status="FAIL").cluster_log_record == []
     admin.advance(10)
-    failed = hook.list_log_backup_records(DEFAULT_CSS_CLUSTER, status="FAIL")
+    failed = hook.get_log_backup_record_page(DEFAULT_CSS_CLUSTER, status="FAIL")
     assert failed.total_size == 1
     (record,) = failed.cluster_log_record
     assert record.status == "FAIL"
     assert record.job_types == "Manual"
     assert record.failed_msg and "OBS" in record.failed_msg
-    not_failed = hook.list_log_backup_records(DEFAULT_CSS_CLUSTER, status="NOT_FAIL")
+    not_failed = hook.get_log_backup_record_page(DEFAULT_CSS_CLUSTER, status="NOT_FAIL")
     assert [r.status for r in not_failed.cluster_log_record] == ["SUCCESS"]
     emulator.admin.set_quirks(**other(form))
-    assert hook.list_log_backup_records(DEFAULT_CSS_CLUSTER, status="FAIL") == failed
+    assert hook.get_log_backup_record_page(DEFAULT_CSS_CLUSTER, status="FAIL") == failed
 
 
 def test_css_iter_records_pages_through_everything(emulator: EmulatorHandle, form: str) -> None:
@@ -305,7 +305,7 @@ def test_css_start_log_backup_twice_while_running_is_a_conflict(emulator: Emulat
 def test_css_missing_cluster_is_named_by_every_call(emulator: EmulatorHandle) -> None:
     hook = CssHook()
     for call in (
-        lambda: hook.list_log_backup_records("no-such-cluster"),
+        lambda: hook.get_log_backup_record_page("no-such-cluster"),
         lambda: hook.create_log_backup("no-such-cluster"),
         lambda: hook.get_log_backup_record("no-such-cluster", job_id="j"),
     ):
@@ -320,8 +320,9 @@ def _dcs_tasks(emulator: EmulatorHandle) -> list[str]:
 def test_dcs_list_background_tasks_same_in_both_forms(emulator: EmulatorHandle, form: str) -> None:
     """Regression: ``details`` is an object (SDK DetailsBody); it was typed as a string (fixed in 81ecee4)."""
     hook = DcsHook()
-    listed = hook.list_background_tasks(DEFAULT_DCS_INSTANCE)
+    listed = hook.get_background_task_page(DEFAULT_DCS_INSTANCE)
     assert listed.task_count == 2
+    assert [t.id for t in hook.list_background_tasks(DEFAULT_DCS_INSTANCE)] == [t.id for t in listed.tasks]
     by_name = {t.name: t for t in listed.tasks}
     assert set(by_name) == {"ChangeInstanceSpec", "AddReplica"}
     assert by_name["ChangeInstanceSpec"].status == "SUCCESS"
@@ -331,19 +332,19 @@ def test_dcs_list_background_tasks_same_in_both_forms(emulator: EmulatorHandle, 
     assert close_to(by_name["ChangeInstanceSpec"].created_at, utc_from_epoch(now - 720))
     assert close_to(by_name["AddReplica"].created_at, utc_from_epoch(now - 30))
     emulator.admin.set_quirks(**other(form))
-    again = hook.list_background_tasks(DEFAULT_DCS_INSTANCE)
+    again = hook.get_background_task_page(DEFAULT_DCS_INSTANCE)
     assert truncated(again.model_dump()) == truncated(listed.model_dump())
 
 
 def test_dcs_list_background_tasks_paging_and_time_filter(emulator: EmulatorHandle) -> None:
     hook = DcsHook()
-    first = hook.list_background_tasks(DEFAULT_DCS_INSTANCE, offset=0, limit=1)
-    second = hook.list_background_tasks(DEFAULT_DCS_INSTANCE, offset=1, limit=1)
+    first = hook.get_background_task_page(DEFAULT_DCS_INSTANCE, offset=0, limit=1)
+    second = hook.get_background_task_page(DEFAULT_DCS_INSTANCE, offset=1, limit=1)
     assert first.task_count == second.task_count == 2
     assert [t.name for t in first.tasks + second.tasks] == ["AddReplica", "ChangeInstanceSpec"]
     now = utc_from_epoch(emulator.admin.now())
     recent = hook.list_background_tasks(DEFAULT_DCS_INSTANCE, start_time=now - timedelta(minutes=5), end_time=now)
-    assert [t.name for t in recent.tasks] == ["AddReplica"]
+    assert [t.name for t in recent] == ["AddReplica"]
 
 
 def test_dcs_background_task_progress_same_in_both_forms(emulator: EmulatorHandle, form: str) -> None:

@@ -31,7 +31,7 @@ def _model(rid: str, **fields: Any) -> css.ClusterLogRecord:
 
 def test_seed_response():
     sender = FakeSender(response("css", SEED_RESPONSE))
-    page = drive_sync(css.list_log_backup_records(PROJECT, CLUSTER), sender)
+    page = drive_sync(css.get_log_backup_record_page(PROJECT, CLUSTER), sender)
     [record] = page.cluster_log_record
     assert record.create_at == datetime(2022, 6, 24, 3, 53, 57, tzinfo=UTC)
     assert record.create_at_ms == 1656042837000
@@ -94,7 +94,7 @@ def test_create_log_backup_request():
 
 
 def test_list_request_with_status_filter():
-    request = css.list_log_backup_records_request(PROJECT, CLUSTER, status="NOT_FAIL", offset=11, limit=5)
+    request = css.log_backup_record_page_request(PROJECT, CLUSTER, status="NOT_FAIL", offset=11, limit=5)
     assert request.query == (("start", "11"), ("offset", "11"), ("limit", "5"), ("status", "NOT_FAIL"))
 
 
@@ -111,7 +111,7 @@ def test_list_request_with_status_filter():
 def test_list_bad_inputs(kwargs, field):
     args: dict[str, Any] = {"project_id": PROJECT, "cluster_id": CLUSTER, **kwargs}
     with pytest.raises(InvalidInputError) as info:
-        css.list_log_backup_records(args.pop("project_id"), args.pop("cluster_id"), **args)
+        css.get_log_backup_record_page(args.pop("project_id"), args.pop("cluster_id"), **args)
     assert info.value.field == field
 
 
@@ -184,7 +184,7 @@ def test_page_starts_stay_within_the_documented_start_range():
         assert all(1 <= start <= 1000 for start in starts)
         assert starts == sorted(set(starts))
     with pytest.raises(InvalidInputError):
-        css.list_log_backup_records_request(PROJECT, CLUSTER, offset=1001)
+        css.log_backup_record_page_request(PROJECT, CLUSTER, offset=1001)
 
 
 def test_paging_for_a_record_never_asks_for_a_start_beyond_1000():
@@ -250,7 +250,9 @@ _RECORD = shaped(
 )
 def test_any_page_parses_or_raises_bad_response(body):
     try:
-        page = drive_sync(css.list_log_backup_records(PROJECT, CLUSTER), FakeSender(response("css", json.dumps(body))))
+        page = drive_sync(
+            css.get_log_backup_record_page(PROJECT, CLUSTER), FakeSender(response("css", json.dumps(body)))
+        )
     except BadResponseError as exc:
         assert exc.service == "css"
         return

@@ -118,7 +118,7 @@ def test_negative_remain_time_is_dropped_and_progress_out_of_range_rejected():
     assert info.value.field == "progress"
 
 
-def test_list_background_tasks():
+def test_background_task_page():
     body: dict[str, Any] = {
         "task_count": "1",
         "tasks": [
@@ -139,7 +139,9 @@ def test_list_background_tasks():
     sender = FakeSender(response("dcs", body))
     start = datetime(2022, 9, 1, 19, 0, tzinfo=timezone(timedelta(hours=8)))
     listing = drive_sync(
-        dcs.list_background_tasks(PROJECT, INSTANCE, offset=5, limit=20, start_time=start, end_time="20220902000000"),
+        dcs.get_background_task_page(
+            PROJECT, INSTANCE, offset=5, limit=20, start_time=start, end_time="20220902000000"
+        ),
         sender,
     )
     assert listing.task_count == 1
@@ -165,7 +167,7 @@ def test_list_background_tasks():
 )
 def test_list_bad_inputs(kwargs, field):
     with pytest.raises(InvalidInputError) as info:
-        dcs.list_background_tasks(PROJECT, INSTANCE, **kwargs)
+        dcs.get_background_task_page(PROJECT, INSTANCE, **kwargs)
     assert info.value.field == field
 
 

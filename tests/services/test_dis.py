@@ -129,7 +129,7 @@ def test_all_logs_pages_until_total_reached():
         _page([_entry(9, 10)], total=5),
     ]
     sender = FakeSender(*(response("dis", p) for p in pages))
-    entries = drive_sync(dis.get_all_transfer_task_logs(TASK, page_size=2), sender)
+    entries = drive_sync(dis.list_transfer_task_logs(TASK, page_size=2), sender)
     assert [to_ms(e.start_time) for e in entries if e.start_time] == [1, 3, 5, 7, 9]
     assert [json.loads(r.body_bytes())["pageInfo"]["pageIndex"] for r in sender.requests] == [1, 2, 3]
 
@@ -137,7 +137,7 @@ def test_all_logs_pages_until_total_reached():
 def test_all_logs_stops_when_a_server_ignores_paging():
     same = _page([_entry(1, 2), _entry(3, 4)], total=None)
     sender = FakeSender(response("dis", same), response("dis", same))
-    entries = drive_sync(dis.get_all_transfer_task_logs(TASK, page_size=2, max_pages=50), sender)
+    entries = drive_sync(dis.list_transfer_task_logs(TASK, page_size=2, max_pages=50), sender)
     assert len(entries) == 2
     assert len(sender.requests) == 2
 
@@ -145,7 +145,7 @@ def test_all_logs_stops_when_a_server_ignores_paging():
 def test_all_logs_respects_max_pages():
     pages = [_page([_entry(i, i + 1), _entry(i + 2, i + 3)], total=100) for i in range(0, 40, 4)]
     sender = FakeSender(*(response("dis", p) for p in pages))
-    entries = drive_sync(dis.get_all_transfer_task_logs(TASK, page_size=2, max_pages=3), sender)
+    entries = drive_sync(dis.list_transfer_task_logs(TASK, page_size=2, max_pages=3), sender)
     assert len(entries) == 6
     assert len(sender.items) == len(pages) - 3
 

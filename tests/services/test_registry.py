@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider.core import catalog
 from airflow_provider.core.errors import InvalidInputError
 from airflow_provider.core.exchange import drive_sync
 from airflow_provider.core.status import TaskState
@@ -41,8 +42,20 @@ CASES = {
 }
 
 
-def test_every_service_is_registered():
-    assert set(registry.STATUS_EXCHANGES) == set(CASES) == set(registry.REQUIRED_IDS)
+#: The ids each service's status check cannot do without.
+REQUIRED_IDS = {
+    "edge": ("dump_task_id",),
+    "clouddc": ("server_id", "export_id"),
+    "dis": ("transfer_task_id",),
+    "css": ("cluster_id",),  # plus record_id or job_id
+    "dcs": ("instance_id", "dcs_task_id"),
+}
+
+
+def test_every_service_is_described_once_and_resolves():
+    assert set(catalog.names()) == set(CASES) == set(REQUIRED_IDS)
+    for name in catalog.names():
+        assert callable(registry.resolve_status_exchange(name))
 
 
 @pytest.mark.parametrize("service", sorted(CASES))
@@ -58,7 +71,7 @@ def test_status_exchange_through_the_registry(service):
 @pytest.mark.parametrize("service", sorted(CASES))
 def test_missing_required_ids_name_the_key(service):
     ids, _, _ = CASES[service]
-    for key in registry.REQUIRED_IDS[service]:
+    for key in REQUIRED_IDS[service]:
         partial = {k: v for k, v in ids.items() if k != key}
         with pytest.raises(InvalidInputError) as info:
             registry.status_exchange(service, PROJECT, partial)
