@@ -111,8 +111,10 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "integration-name": INTEGRATION,
                 "python-modules": [
+                    "airflow_provider.operators.archive",
                     "airflow_provider.operators.clouddc",
                     "airflow_provider.operators.css",
+                    "airflow_provider.operators.dcs",
                     "airflow_provider.operators.dis",
                 ],
             },

@@ -6,7 +6,8 @@ Five collections run at once, each deferrable or cheap (no worker slot held whil
 * ``export_server_logs``  CloudDC physical server log export, downloaded to staging;
 * ``backup_css_logs``     CSS cluster log backup; its files are found in the cluster's OBS log bucket;
 * ``wait_for_dis_dump`` + ``locate_dis_files``  the DIS dump periods of the data interval, and their
-  files in the transfer task's OBS bucket.
+  files in the transfer task's OBS bucket;
+* ``collect_dcs_run_logs`` DCS Redis run logs: collected, waited for, downloaded to staging.
 
 ``archive`` (``LogArchiveOperator``) copies everything into one folder per run under an
 ``ObjectStoragePath`` root (Airflow Variable ``huaweicloud_log_archive_root``), by date, and writes
@@ -27,6 +28,7 @@ from airflow.sdk import DAG, Param
 from airflow_provider.operators.archive import LogArchiveOperator
 from airflow_provider.operators.clouddc import CloudDCLogExportOperator
 from airflow_provider.operators.css import CssLogBackupOperator
+from airflow_provider.operators.dcs import DcsRunLogOperator
 from airflow_provider.operators.dis import DisDumpFilesOperator
 from airflow_provider.operators.edge import EdgeLogDumpOperator
 from airflow_provider.sensors.dis import DisTransferTaskSensor
@@ -41,6 +43,7 @@ COLLECTIONS = {
     "export_server_logs": "physical server logs (CloudDC)",
     "backup_css_logs": "CSS cluster logs",
     "locate_dis_files": "DIS dump files",
+    "collect_dcs_run_logs": "Redis run logs (DCS)",
 }
 
 with DAG(
@@ -60,6 +63,7 @@ with DAG(
         "dis_stream": Param("disMonitorTest", type="string"),
         "dis_task_id": Param("CDaRPdvKUfZrAhzTaYs", type="string"),
         "dis_task_name": Param("emulator-obs-task", type="string"),
+        "dcs_instance_id": Param("5560df16-cebf-4473-95c4-d1b573c16e79", type="string"),
     },
 ) as dag:
     edge_logs = EdgeLogDumpOperator(
@@ -105,7 +109,15 @@ with DAG(
         transfer_task_name="{{ params.dis_task_name }}",
         sensor_task_id="wait_for_dis_dump",
     )
+    dcs_logs = DcsRunLogOperator(
+        task_id="collect_dcs_run_logs",
+        instance_id="{{ params.dcs_instance_id }}",
+        download_to=STAGING + "/dcs/",
+        deferrable=True,
+        poke_interval=30,
+        min_poll_interval=1.0,
+    )
     archive = LogArchiveOperator(task_id="archive", archive_root=ARCHIVE_ROOT, collections=COLLECTIONS)
 
     dis_dump >> dis_files
-    [edge_logs, server_logs, css_logs, dis_files] >> archive
+    [edge_logs, server_logs, css_logs, dis_files, dcs_logs] >> archive

@@ -51,6 +51,8 @@ QUIRK_FORMS: dict[str, tuple[str, ...]] = {
     "dis_obs_partition_zone": ("UTC", "+08:00"),
     # CloudDC DownloadServerLogs: no source says whether it serves byte ranges.
     "clouddc_download_range": ("none", "bytes"),
+    # DCS CreateRedislog: no source says whether a collection is listed as a background task.
+    "dcs_redislog_task": ("listed", "unlisted"),
 }
 
 
@@ -78,6 +80,7 @@ class Quirks:
     css_record_order: str = "newest_first"
     dis_obs_partition_zone: str = "UTC"
     clouddc_download_range: str = "none"
+    dcs_redislog_task: str = "listed"
 
     def updated(self, **changes: Any) -> Quirks:
         for name, value in changes.items():

@@ -11,6 +11,7 @@ from airflow_provider.emulator.runtime import Runtime
 from airflow_provider.emulator.services.clouddc import CloudDcService
 from airflow_provider.emulator.services.css import CssService
 from airflow_provider.emulator.services.dcs import DcsService
+from airflow_provider.emulator.services.dcs_redislog import RedislogStore
 from airflow_provider.emulator.services.dis import DisService
 from airflow_provider.emulator.services.mef import MefService
 
@@ -58,6 +59,7 @@ class EmulatorState:
         self.dis = DisService(rt, self.obs)
         self.css = CssService(rt, self.obs)
         self.dcs = DcsService(rt)
+        self.redislog = RedislogStore()
         self._seed_defaults()
 
     def reset(self) -> None:

@@ -192,6 +192,9 @@ def test_dcs_background_task_runs(airflow_db: None, huaweicloud_emulator: Emulat
 
 
 # The scheduled archival pipeline --------------------------------------------------------------
+COLLECTIONS = ("collect_edge_logs", "export_server_logs", "backup_css_logs", "locate_dis_files", "collect_dcs_run_logs")
+
+
 def _archive_root(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """A root of this test's own in the emulator's OBS (its S3 server outlives the resets)."""
     root = f"obs://huaweicloud-log-archive/test-{request.node.name[:40]}"
@@ -228,7 +231,13 @@ def test_log_archival_archives_all_collections_by_date_with_a_manifest(
     manifest = _manifest(root)
     assert manifest["ok"] is True and manifest["failures"] == []
     entries = {entry["task"]: entry for entry in manifest["collections"]}
-    assert set(entries) == {"collect_edge_logs", "export_server_logs", "backup_css_logs", "locate_dis_files"}
+    assert set(entries) == {
+        "collect_edge_logs",
+        "export_server_logs",
+        "backup_css_logs",
+        "locate_dis_files",
+        "collect_dcs_run_logs",
+    }
     assert entries["collect_edge_logs"]["state"] == "PARTIALLY_FAILED"  # accepted, and reported
     assert entries["collect_edge_logs"]["failed_nodes"]
     assert entries["backup_css_logs"]["remote_ids"]["cluster_id"] == CLUSTER
@@ -244,7 +253,7 @@ def test_log_archival_archives_all_collections_by_date_with_a_manifest(
             data = copy.read_bytes()
             assert (len(data), hashlib.sha256(data).hexdigest()) == (item["bytes"], item["sha256"])
             assert "://" in item["source"] and not item["source"].startswith("file://")
-    for task_id in ("collect_edge_logs", "export_server_logs"):
+    for task_id in ("collect_edge_logs", "export_server_logs", "collect_dcs_run_logs"):
         with tarfile.open(fileobj=io.BytesIO(path_of(entries[task_id]["files"][0]["archived_to"]).read_bytes())) as tar:
             assert tar.getmembers()
     # MEF reports start and finish; CloudDC only a start (the duration is bounded by when the end was

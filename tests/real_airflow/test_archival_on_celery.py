@@ -96,7 +96,13 @@ def test_collections_and_archive_on_different_workers_share_nothing_local(celery
 
     ran_on = {task_id: (hostname, queue) for task_id, _, hostname, queue in rows}
     assert ran_on["archive"] == ("archiver", "archive")
-    for task_id in ("collect_edge_logs", "export_server_logs", "backup_css_logs", "locate_dis_files"):
+    for task_id in (
+        "collect_edge_logs",
+        "export_server_logs",
+        "backup_css_logs",
+        "locate_dis_files",
+        "collect_dcs_run_logs",
+    ):
         assert ran_on[task_id] == ("collector", "collect"), ran_on
     manifest = _manifest(stack)
     assert manifest["ok"] is True and manifest["failures"] == []
@@ -106,6 +112,7 @@ def test_collections_and_archive_on_different_workers_share_nothing_local(celery
         "export_server_logs",
         "backup_css_logs",
         "locate_dis_files",
+        "collect_dcs_run_logs",
     }
     assert all(item["status"] == "archived" and item["source"].startswith("obs://") for item in files), files
     # The workers' temp folders are their own, and each holds nothing after its tasks.
