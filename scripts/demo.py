@@ -143,8 +143,10 @@ def summarize(output: str, returncode: int, archive_root: Path, work: Path, seco
             if entry.get("failed_nodes"):
                 extra += f", failed nodes: {entry['failed_nodes']}"
             print(f"   {entry['task']:<20} {entry['state']:<18} ids={entry['remote_ids']}{extra}")
-            for item in files:
+            for item in files[:3]:
                 print(f"      {item['source']} -> {item['archived_to']} (sha256 {item['sha256'][:12]}...)")
+            if len(files) > 3:
+                print(f"      ... and {len(files) - 3} more (manifest.json lists them all)")
         for failure in manifest.get("failures", []):
             print(f"   FAILED {failure['task']}: {failure['error']}")
     for state_line in re.findall(r"DagRun Finished:.*", output)[-1:]:
