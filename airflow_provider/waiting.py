@@ -23,11 +23,17 @@ from airflow_provider.core.wait_guard import WaitGuard, labelled
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from airflow_provider.hooks.base import HuaweiCloudHook
-    from airflow_provider.hooks.edge import EdgeManagerHook
+    from airflow_provider.hooks.task_hook import TaskHook
     from airflow_provider.triggers.task import HuaweiCloudTaskTrigger
 
 EVENT_STATUSES = ("success", "failed", "timeout", "error")
+
+
+def default_deferrable() -> bool:
+    """``[operators] default_deferrable``: the deployment's default for ``deferrable``."""
+    from airflow.sdk import conf
+
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
 def primary_id(service: str, ids: Mapping[str, str]) -> str:
@@ -58,15 +64,6 @@ class TaskWait:
     def label(self) -> str:
         return f"{catalog.label(self.service)} {primary_id(self.service, self.ids)}"
 
-    def hook(self) -> HuaweiCloudHook | EdgeManagerHook:
-        if self.service == "edge":
-            from airflow_provider.hooks.edge import EdgeManagerHook
-
-            return EdgeManagerHook(edge_manager_conn_id=self.conn_id)
-        from airflow_provider.hooks.base import HuaweiCloudHook
-
-        return HuaweiCloudHook(huaweicloud_conn_id=self.conn_id)
-
     @property
     def guard(self) -> WaitGuard:
         """Counts failed checks in a row on this instance (a poke-mode sensor keeps it between pokes)."""
@@ -74,7 +71,7 @@ class TaskWait:
             self._guard = WaitGuard(self.label, self.logger)
         return self._guard
 
-    def probe(self, hook: HuaweiCloudHook | EdgeManagerHook, *, tolerate: bool = True) -> TaskStatus:
+    def probe(self, hook: TaskHook, *, tolerate: bool = True) -> TaskStatus:
         """One status check through the hook's (sync) transport.
 
         A transient failure (see ``is_transient``) within the tolerance is logged and answered
@@ -83,9 +80,8 @@ class TaskWait:
         """
         from airflow_provider.services.registry import status_exchange
 
-        project_id = None if self.service == "edge" else hook.config.project_id  # type: ignore[union-attr]
         try:
-            status = hook.run(status_exchange(self.service, project_id, self.ids, **self.options))
+            status = hook.run(status_exchange(self.service, hook.status_project_id, self.ids, **self.options))
         except HuaweiCloudError as exc:
             error = self.guard.failed(exc, seen=self.last_status is not None, tolerate=tolerate)
             if error is exc:
@@ -130,7 +126,7 @@ class TaskWait:
 
     def wait(
         self,
-        hook: HuaweiCloudHook | EdgeManagerHook,
+        hook: TaskHook,
         *,
         timeout: float,
         sleep: Callable[[float], None] = time.sleep,

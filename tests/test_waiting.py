@@ -12,6 +12,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
 from airflow_provider.core.errors import HuaweiCloudError, InvalidInputError, TaskFailedError
 from airflow_provider.core.polling import PollPolicy
 from airflow_provider.core.status import TaskState, TaskStatus
+from airflow_provider.hooks.dcs import DcsHook
 from airflow_provider.triggers.task import HuaweiCloudTaskTrigger
 from airflow_provider.waiting import TaskWait, primary_id
 from tests.recording_log import RecordingLog
@@ -282,7 +283,7 @@ def test_wait_polls_until_done_with_the_policy_interval(emulator: EmulatorHandle
         slept.append(seconds)
         emulator.admin.advance(seconds)
 
-    hook = wait.hook()
+    hook = DcsHook(huaweicloud_conn_id=wait.conn_id)
     try:
         final = wait.wait(hook, timeout=3600, sleep=sleep)
     finally:
@@ -295,7 +296,7 @@ def test_wait_polls_until_done_with_the_policy_interval(emulator: EmulatorHandle
 
 def test_wait_raises_when_out_of_time(emulator: EmulatorHandle) -> None:
     wait = dcs_wait(emulator, new_dcs_task(emulator, duration=100_000.0))
-    hook = wait.hook()
+    hook = DcsHook(huaweicloud_conn_id=wait.conn_id)
     try:
         with pytest.raises(AirflowException, match="still RUNNING after waiting 0 s"):
             wait.wait(hook, timeout=0, sleep=lambda _s: pytest.fail("must not sleep"))
@@ -307,7 +308,7 @@ def test_wait_raises_task_failed_for_a_failed_task(emulator: EmulatorHandle) -> 
     task_id = new_dcs_task(emulator, outcome="fail", duration=10.0)
     emulator.admin.advance(10)
     wait = dcs_wait(emulator, task_id)
-    hook = wait.hook()
+    hook = DcsHook(huaweicloud_conn_id=wait.conn_id)
     try:
         with pytest.raises(TaskFailedError, match=r"DCS\.5012"):
             wait.wait(hook, timeout=60, sleep=lambda _s: None)
@@ -317,7 +318,7 @@ def test_wait_raises_task_failed_for_a_failed_task(emulator: EmulatorHandle) -> 
 
 def test_probe_of_a_vanished_task_says_it_existed(emulator: EmulatorHandle) -> None:
     wait = dcs_wait(emulator, new_dcs_task(emulator))
-    hook = wait.hook()
+    hook = DcsHook(huaweicloud_conn_id=wait.conn_id)
     try:
         assert wait.probe(hook).state is TaskState.RUNNING
         emulator.reset()  # the task is gone
@@ -330,7 +331,7 @@ def test_probe_of_a_vanished_task_says_it_existed(emulator: EmulatorHandle) -> N
 
 def test_probe_of_a_task_never_seen_says_not_found(emulator: EmulatorHandle) -> None:
     wait = dcs_wait(emulator, "f" * 32)
-    hook = wait.hook()
+    hook = DcsHook(huaweicloud_conn_id=wait.conn_id)
     try:
         with pytest.raises(HuaweiCloudError, match=r"DCS background task f+ not found: ") as info:
             wait.probe(hook)
@@ -343,7 +344,7 @@ def test_next_interval_uses_the_last_status(emulator: EmulatorHandle) -> None:
     # remain_time is in wall seconds (emulated ones divided by the clock speed): 10^7 emulated
     # seconds are far beyond poke_interval at any speed the tests run.
     wait = dcs_wait(emulator, new_dcs_task(emulator, duration=1e7), policy=PollPolicy(poke_interval=60.0))
-    hook = wait.hook()
+    hook = DcsHook(huaweicloud_conn_id=wait.conn_id)
     try:
         status = wait.probe(hook)
     finally:

@@ -150,6 +150,11 @@ def mef_error_class(code: str, message: str | None) -> type[EdgeManagerError]:
     return EdgeManagerError
 
 
+class NothingStartedError(HuaweiCloudError):
+    """An operator gave up before its start call created a remote task (e.g. MEF Center stayed busy):
+    a retry has nothing to look for."""
+
+
 class TaskGoneError(HuaweiCloudError):
     """The remote task a wait was watching is not known to the service (any more)."""
 

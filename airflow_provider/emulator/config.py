@@ -37,9 +37,9 @@ QUIRK_FORMS: dict[str, tuple[str, ...]] = {
     "dcs_time": ("seed", "iso"),
     # DCS progress once every step is FINISH: no source says it reaches 100.
     "dcs_final_progress": ("100", "99", "missing"),
-    # CloudDC status while exporting: the seed example's "Running" or the docs' "processing".
+    # CloudDC status while exporting: the API reference example's "Running" or the docs' "processing".
     "clouddc_status": ("Running", "processing"),
-    # CloudDC created_at: "...Z" (seed example) or "+00:00" (doc text).
+    # CloudDC created_at: "...Z" (the API reference example) or "+00:00" (doc text).
     "clouddc_created_at": ("Z", "+00:00"),
     # CloudDC percentage: String "30%" (SDK, seed, docs) or Integer (one version of the doc).
     "clouddc_percentage": ("string", "int"),
@@ -60,7 +60,7 @@ QUIRK_FORMS: dict[str, tuple[str, ...]] = {
 class Quirks:
     """Which form to send where the sources disagree or are silent (see ``QUIRK_FORMS``).
 
-    Defaults follow the seed examples where they show one, because real responses looked like
+    Defaults follow the API reference examples where they show one, because real responses looked like
     those.
     """
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from airflow_provider.emulator.config import EmulatorConfig
     from airflow_provider.emulator.obs import ObsStore
 
-# Ids of the resources present at start (from the seed examples where they show one).
+# Ids of the resources present at start (from the API reference examples where they show one).
 DEFAULT_CSS_CLUSTER = "4213d908-f5dc-4633-8401-cfd7175fca0c"
 DEFAULT_DCS_INSTANCE = "5560df16-cebf-4473-95c4-d1b573c16e79"
 DEFAULT_CLOUDDC_SERVER = "a3b1c2d4-0000-4e5f-8a9b-emulator0001"

@@ -30,7 +30,7 @@ def dcs_time(epoch: float, form: str) -> str:
 
 
 def iso_seconds(epoch: float, suffix: str) -> str:
-    """CloudDC ``created_at``: ``...Z`` (seed example) or ``...+00:00`` (doc range text)."""
+    """CloudDC ``created_at``: ``...Z`` (the API reference example) or ``...+00:00`` (doc range text)."""
     return _utc(epoch).strftime("%Y-%m-%dT%H:%M:%S") + suffix
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
 from airflow_provider.core.errors import HuaweiCloudError
@@ -14,6 +13,7 @@ from airflow_provider.core.request import ApiRequest, query_pairs
 from airflow_provider.core.secrets import add_secret_sink
 from airflow_provider.core.transport import SyncTransport
 from airflow_provider.hooks.connection_config import CloudConfig, cloud_config
+from airflow_provider.hooks.task_hook import TaskHook
 
 if TYPE_CHECKING:
     from airflow_provider.core.exchange import Exchange
@@ -38,7 +38,7 @@ def warn_page_arguments(old: str, page_method: str) -> None:
     )
 
 
-class HuaweiCloudHook(BaseHook):
+class HuaweiCloudHook(TaskHook):
     """Base hook for the regional Huawei Cloud services (AK/SK, IAM password or token auth).
 
     Service hooks add typed methods; each method is a sans-IO exchange from
@@ -65,7 +65,12 @@ class HuaweiCloudHook(BaseHook):
 
     @property
     def project_id(self) -> str:
+        """The connection's project (``extra.project_id``); a clear error names the field when unset."""
         return self.config.require_project_id()
+
+    @property
+    def status_project_id(self) -> str | None:
+        return self.config.project_id
 
     def run(self, exchange: Exchange[T]) -> T:
         """Drive one sans-IO exchange (see ``core.exchange``) through this hook's session."""

@@ -180,25 +180,29 @@ class CssHook(HuaweiCloudHook):
 
         :param if_running: what to do when the cluster is already running a backup (HTTP 409,
             whoever started it: an automatic backup, another DAG, the console): ``attach`` returns
-            that backup's record, to be waited for like our own; ``fail`` raises
+            that backup's record, to be waited for like our own, looking for it for at most
+            ``find_timeout`` seconds (the record may not be listed yet); ``fail`` raises
             ``LogBackupRunningError``.
+        :param find_timeout: how long to look for the record, in seconds.
+        :param poll_interval: seconds between looks.
         :raises LogBackupNotEnabledError: the cluster's log backup setting is off (HTTP 412).
         """
         if if_running not in IF_RUNNING:
             raise InvalidInputError("if_running", if_running, f"must be one of {', '.join(IF_RUNNING)}")
         baseline = baseline or self.log_backup_baseline(cluster_id)
+        sleep = sleep or time.sleep
+        clock = clock or time.monotonic
         try:
             self.create_log_backup(cluster_id)
         except ApiError as exc:
             if exc.status == 409:
-                return self._running_backup(cluster_id, if_running, exc)
+                look_for = find_timeout if if_running == "attach" else 0.0  # "fail" only names it
+                return self._running_backup(cluster_id, if_running, exc, look_for, poll_interval, sleep, clock)
             if exc.status == 412:
                 raise LogBackupNotEnabledError(_not_enabled(cluster_id, exc)) from exc
             raise
         if on_started is not None:
             on_started()
-        sleep = sleep or time.sleep
-        clock = clock or time.monotonic
         deadline = clock() + find_timeout
         while True:
             record = self.find_started_backup(baseline)
@@ -212,14 +216,31 @@ class CssHook(HuaweiCloudHook):
                 )
             sleep(poll_interval)
 
-    def _running_backup(self, cluster_id: str, if_running: IfRunning, exc: ApiError) -> ClusterLogRecord:
-        records = self.iter_log_backup_records(cluster_id, page_size=SCAN_PAGE_SIZE)
-        running = css.running_record(records)
-        who = (
-            f"record {running.id}, job {running.job_id}, {running.job_types or 'unknown'} backup"
-            if running is not None
-            else "its record is not listed"
-        )
+    def _running_backup(
+        self,
+        cluster_id: str,
+        if_running: IfRunning,
+        exc: ApiError,
+        find_timeout: float,
+        poll_interval: float,
+        sleep: Callable[[float], None],
+        clock: Callable[[], float],
+    ) -> ClusterLogRecord:
+        """The backup the cluster is running, looked for for at most ``find_timeout`` seconds: the 409
+        can come before the running backup's record is listed (a backup that was just started), as
+        our own backup's record can come after the start call."""
+        deadline = clock() + find_timeout
+        while True:
+            running = css.running_record(self.iter_log_backup_records(cluster_id, page_size=SCAN_PAGE_SIZE))
+            if running is not None or clock() >= deadline:
+                break
+            sleep(poll_interval)
+        if running is not None:
+            who = f"record {running.id}, job {running.job_id}, {running.job_types or 'unknown'} backup"
+        elif find_timeout > 0:
+            who = f"its record was not listed as RUNNING within {find_timeout:.0f} s"
+        else:
+            who = "its record is not listed"
         if if_running == "fail" or running is None:
             raise LogBackupRunningError(
                 f"css: cluster {cluster_id!r} is already running a log backup ({who}; HTTP 409"

@@ -7,7 +7,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
 from airflow_provider.core.exchange import drive_sync
@@ -15,6 +14,7 @@ from airflow_provider.core.secrets import add_secret_sink
 from airflow_provider.core.transport import SyncTransport
 from airflow_provider.hooks.connection_config import EdgeConfig, edge_config
 from airflow_provider.hooks.pem_files import PemFiles
+from airflow_provider.hooks.task_hook import TaskHook
 from airflow_provider.hooks.xcom import allow_in_xcom
 from airflow_provider.services import edge
 
@@ -32,7 +32,7 @@ DOWNLOAD_FILE_NAME = "edgeNodes.tar.gz"
 add_secret_sink(mask_secret)
 
 
-class EdgeManagerHook(BaseHook):
+class EdgeManagerHook(TaskHook):
     """Talks to the MEF Center edge manager's log dump API.
 
     MEF serves one call at a time and 10 requests/s per client, so every call of the process

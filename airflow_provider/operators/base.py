@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import warnings
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic
 
 from airflow.sdk import BaseOperator
 
@@ -18,21 +18,20 @@ from airflow_provider.core.errors import (
     HuaweiCloudError,
     InvalidInputError,
     NotFoundError,
+    NothingStartedError,
     TaskFailedError,
     TaskGoneError,
 )
 from airflow_provider.core.polling import PollPolicy
+from airflow_provider.hooks.task_hook import HookT_co
 from airflow_provider.operators.durable import Phase, RemoteTaskMemory
 from airflow_provider.operators.links import HuaweiCloudConsoleLink, link_for, push_console_url
-from airflow_provider.sensors.base import default_deferrable
-from airflow_provider.waiting import TaskWait, primary_id
+from airflow_provider.waiting import TaskWait, default_deferrable, primary_id
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider.core.status import TaskStatus
-    from airflow_provider.hooks.base import HuaweiCloudHook
-    from airflow_provider.hooks.edge import EdgeManagerHook
     from airflow_provider.operators.durable import RemoteTaskRecord
 
 DEFAULT_TIMEOUT = 4 * 3600.0
@@ -46,7 +45,7 @@ def _seconds(name: str, value: object) -> float:
     return float(value)
 
 
-class HuaweiCloudTaskOperator(BaseOperator):
+class HuaweiCloudTaskOperator(BaseOperator, Generic[HookT_co]):
     """Base of the operators that start a remote task and (by default) wait for it.
 
     A retry of the Airflow task does not start a second remote task: the ids are kept in
@@ -117,7 +116,7 @@ class HuaweiCloudTaskOperator(BaseOperator):
             min_interval=min(min_poll_interval, poke_interval),
         )
         self.timeout = _seconds("timeout", DEFAULT_TIMEOUT if timeout is None else timeout)
-        self._hook: HuaweiCloudHook | EdgeManagerHook | None = None
+        self._hook: HookT_co | None = None
         self._memory: RemoteTaskMemory | None = None
         self._running_ids: dict[str, str] | None = None
         self._stop: threading.Event | None = None
@@ -159,11 +158,11 @@ class HuaweiCloudTaskOperator(BaseOperator):
     def conn_id(self) -> str:
         return str(getattr(self, self.conn_id_attr))
 
-    def make_hook(self) -> HuaweiCloudHook | EdgeManagerHook:
+    def make_hook(self) -> HookT_co:
         raise NotImplementedError
 
     @property
-    def hook(self) -> HuaweiCloudHook | EdgeManagerHook:
+    def hook(self) -> HookT_co:
         if self._hook is None:
             self._hook = self.make_hook()
         return self._hook
@@ -199,8 +198,14 @@ class HuaweiCloudTaskOperator(BaseOperator):
         try:
             ids, first = self.reattach(context)
             if ids is None:
-                self.memory(context).remember_starting(self.start_detail(context))
-                ids = self.start(context)
+                memory = self.memory(context)
+                memory.remember_starting(self.start_detail(context))
+                try:
+                    ids = self.start(context)
+                except NothingStartedError:
+                    # Nothing was created: a retry must not say this try stopped inside a start.
+                    memory.forget()
+                    raise
             return self.wait_and_finish(context, ids, first)
         finally:
             self._close_hook()
@@ -215,10 +220,12 @@ class HuaweiCloudTaskOperator(BaseOperator):
         if record.phase is Phase.STARTING:
             ids = self.recover_start(context, record)
             if ids is None:
+                what = self._what()
                 self.log.warning(
-                    "%s stopped while starting a %s, before its id was known: starting a new one",
+                    "%s stopped while starting %s %s, before its id was known: starting a new one",
                     record.by.capitalize(),
-                    self._what(),
+                    "an" if what[:1].upper() in "AEIOU" else "a",
+                    what,
                 )
                 return None, None
         else:

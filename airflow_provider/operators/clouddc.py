@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from airflow_provider.hooks.clouddc import CloudDCHook
 
 
-class CloudDCLogExportOperator(HuaweiCloudTaskOperator):
+class CloudDCLogExportOperator(HuaweiCloudTaskOperator["CloudDCHook"]):
     """Start a log export of ``server_id``, wait for ``completed``, optionally download the archive.
 
     :param download_to: local path, folder (ending in ``/``) or ObjectStoragePath URL (templated).
@@ -47,12 +47,8 @@ class CloudDCLogExportOperator(HuaweiCloudTaskOperator):
 
         return CloudDCHook(huaweicloud_conn_id=self.huaweicloud_conn_id)
 
-    @property
-    def clouddc_hook(self) -> CloudDCHook:
-        return self.hook  # type: ignore[return-value]
-
     def start(self, context: Context) -> dict[str, str]:
-        export = self.clouddc_hook.export_server_logs(self.server_id)
+        export = self.hook.export_server_logs(self.server_id)
         if not export.export_id:
             raise BadResponseError("clouddc", "export_id", "the export call returned no export_id")
         self.log.info("CloudDC log export %s started for server %s", export.export_id, self.server_id)
@@ -63,7 +59,7 @@ class CloudDCLogExportOperator(HuaweiCloudTaskOperator):
     def finish(self, context: Context, status: TaskStatus) -> dict[str, Any]:
         result = status.to_json()
         if self.download_to:
-            hook, export_id = self.clouddc_hook, status.task_id
+            hook, export_id = self.hook, status.task_id
 
             def download(path: Path) -> Downloaded:
                 return hook.fetch_server_logs(self.server_id, export_id, path)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from airflow_provider.services.css import ClusterLogRecord
 
 
-class CssLogBackupOperator(HuaweiCloudTaskOperator):
+class CssLogBackupOperator(HuaweiCloudTaskOperator["CssHook"]):
     """Start a manual log backup of ``cluster_id`` and wait for its record to be SUCCESS.
 
     The start API returns no id; the operator finds the record the call created (see
@@ -61,14 +61,10 @@ class CssLogBackupOperator(HuaweiCloudTaskOperator):
 
         return CssHook(huaweicloud_conn_id=self.huaweicloud_conn_id)
 
-    @property
-    def css_hook(self) -> CssHook:
-        return self.hook  # type: ignore[return-value]
-
     def start_detail(self, context: Context) -> dict[str, Any]:
         # Noted before the start call and kept in the task state store: a retry whose earlier try
         # died between the call and finding the record can then find that record, not start another.
-        self._baseline = self.css_hook.log_backup_baseline(self.cluster_id)
+        self._baseline = self.hook.log_backup_baseline(self.cluster_id)
         return {"baseline": self._baseline.to_json()}
 
     def recover_start(self, context: Context, record: RemoteTaskRecord) -> dict[str, str] | None:
@@ -80,7 +76,7 @@ class CssLogBackupOperator(HuaweiCloudTaskOperator):
         baseline = BackupBaseline.from_json(stored)
         if baseline.cluster_id != self.cluster_id:
             return None
-        found = self.css_hook.find_started_backup(baseline)
+        found = self.hook.find_started_backup(baseline)
         if found is None:
             return None
         self.log.info("Found the log backup record %s that %s started (job %s)", found.id, record.by, found.job_id)
@@ -92,7 +88,7 @@ class CssLogBackupOperator(HuaweiCloudTaskOperator):
             context["ti"].xcom_push(key="job_id", value=job_id)
 
     def start(self, context: Context) -> dict[str, str]:
-        record = self.css_hook.start_log_backup(
+        record = self.hook.start_log_backup(
             self.cluster_id, if_running=self.if_running, baseline=self._baseline, find_timeout=self.find_timeout
         )
         ids = self._ids(record)

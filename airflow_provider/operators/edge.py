@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import time
+import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +15,9 @@ from airflow_provider.core.errors import (
     EdgeTaskNotFoundError,
     HuaweiCloudError,
     InvalidInputError,
+    NothingStartedError,
+    TaskFailedError,
+    TaskGoneError,
 )
 from airflow_provider.core.validation import check_edge_node_ids
 from airflow_provider.hooks import edge_archive
@@ -24,6 +29,7 @@ from airflow_provider.hooks.edge_archive import (
     center_of,
     check_latest,
     check_written,
+    hold_again,
     holder,
     mark_finished,
     release,
@@ -32,7 +38,7 @@ from airflow_provider.operators.base import HuaweiCloudTaskOperator
 from airflow_provider.operators.delivery import deliver
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
     from pathlib import Path
 
     from airflow.sdk import Context
@@ -40,6 +46,24 @@ if TYPE_CHECKING:
     from airflow_provider.core.download import Downloaded
     from airflow_provider.core.status import TaskStatus
     from airflow_provider.hooks.edge import EdgeManagerHook
+    from airflow_provider.operators.durable import RemoteTaskRecord
+
+
+STOPPED = "the task was stopped, so its run will not download the archive"
+
+
+def retry_coming(context: Context) -> bool:
+    """Whether Airflow retries this try if it fails now, by the Execution API's rule
+    (``_is_eligible_to_retry``: ``max_tries != 0 and try_number <= max_tries``); False when unknown.
+
+    A retry policy or a failure Airflow never retries can still end the task; the hold such a
+    task keeps then ends by itself, ``archive_hold`` after the dump ended.
+    """
+    ti = context.get("ti")
+    try_number, max_tries = getattr(ti, "try_number", None), getattr(ti, "max_tries", None)
+    if not isinstance(try_number, int) or not isinstance(max_tries, int):
+        return False
+    return max_tries != 0 and try_number <= max_tries
 
 
 def parse_node_ids(value: Sequence[object] | str) -> Sequence[object]:
@@ -54,7 +78,7 @@ def parse_node_ids(value: Sequence[object] | str) -> Sequence[object]:
     return list(parsed) if isinstance(parsed, (list, tuple, set)) else [parsed]
 
 
-class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
+class EdgeLogDumpOperator(HuaweiCloudTaskOperator["EdgeManagerHook"]):
     """Create a MEF log dump task for ``node_ids``, wait for it, optionally download ``edgeNodes.tar.gz``.
 
     MEF runs one dump at a time: while it answers "busy" the create call is retried every
@@ -63,9 +87,12 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
 
     MEF keeps only the latest archive, and a new dump deletes the previous one. A dump therefore
     holds its MEF Center until its run has downloaded the archive (``archive_hold``), and a new
-    dump of another run waits for that as for a busy MEF. Before and after the download the
-    operator checks that the latest dump on the MEF Center is still its own and fails, naming the
-    other dump task, when it is not (a dump started outside this provider; see
+    dump of another run waits for that as for a busy MEF. A run that will not download it lets go
+    at once: without ``wait_for_completion``, when the dump ended badly or its archive is gone,
+    when the task is stopped, and when the task fails with no retry left (a retry that can still
+    come back for the archive keeps the hold, for at most ``archive_hold``). Before and after the
+    download the operator checks that the latest dump on the MEF Center is still its own and fails,
+    naming the other dump task, when it is not (a dump started outside this provider; see
     ``hooks.edge_archive``, ``docs/retries.md``).
 
     :param node_ids: 1-100 edge node ids (templated).
@@ -105,6 +132,8 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
         self.busy_timeout = busy_timeout
         self.busy_retry_interval = busy_retry_interval
         self.archive_hold = archive_hold
+        self._start_token: str | None = None
+        self._free_wait_nodes: list[int] | None = None  # set while this worker waits for a free MEF
 
     @property
     def accept_partial(self) -> bool:
@@ -116,10 +145,6 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
         return EdgeManagerHook(edge_manager_conn_id=self.edge_manager_conn_id)
 
     @property
-    def edge_hook(self) -> EdgeManagerHook:
-        return self.hook  # type: ignore[return-value]
-
-    @property
     def latest_dumps(self) -> LatestDumps:
         """Where the latest dump per MEF Center is recorded (an Airflow Variable per MEF Center)."""
         return edge_archive.LATEST_DUMPS
@@ -127,30 +152,63 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
     @property
     def center(self) -> str:
         """``host:port`` of the MEF Center, the key of its latest dump."""
-        return center_of(self.edge_hook.config.base_url)
+        return center_of(self.hook.config.base_url)
+
+    def start_detail(self, context: Context) -> dict[str, Any]:
+        # The dump's record as the MEF Center's latest repeats this token (the trigger writes that
+        # record before the worker resumes): a retry can tell the dump this start created.
+        self._start_token = uuid.uuid4().hex
+        return {"start_token": self._start_token}
+
+    def recover_start(self, context: Context, record: RemoteTaskRecord) -> dict[str, str] | None:
+        """The dump an earlier try's start created, from the MEF Center's latest-dump record: same
+        task instance and the token of that try's ``starting`` record (so written after it)."""
+        token = record.detail.get("start_token")
+        if not isinstance(token, str) or not token:
+            return None
+        latest = self.latest_dumps.latest(self.center)
+        if latest is None or latest.start_token != token or not latest.same_task(DumpOwner.of("", context)):
+            return None
+        self.log.info(
+            "Found the Edge log dump %s that %s started (recorded as MEF Center %s's latest dump before its id "
+            "reached the task state store)",
+            latest.dump_task_id,
+            record.by,
+            self.center,
+        )
+        return {"dump_task_id": latest.dump_task_id}
 
     def start(self, context: Context) -> dict[str, str]:
         nodes = check_edge_node_ids(parse_node_ids(self.node_ids))
         me = DumpOwner.of("", context)
         deadline = time.monotonic() + self.busy_timeout
-        while True:
-            held_by = self._held_by(me)
-            if held_by is None:
+        self._free_wait_nodes = nodes
+        try:
+            while True:
+                held_by = self._held_by(me)
+                if held_by is None:
+                    try:
+                        dump_task_id = self.hook.create_log_dump_task(nodes)
+                        break
+                    except DumpBusyError as exc:
+                        busy: HuaweiCloudError = exc
+                        why = "busy with another log dump"
+                else:
+                    busy = HuaweiCloudError(f"{held_by.describe()} has not been downloaded by its run yet")
+                    why = "reserved for another run's dump until that run has its archive"
+                if self.deferrable:
+                    self._defer_until_free(nodes, why)
+                if time.monotonic() + self.busy_retry_interval > deadline:
+                    raise NothingStartedError(
+                        f"MEF Center stayed {why} for {self.busy_timeout:.0f} s: {busy}; no log dump was started"
+                    ) from busy
+                self.log.info("MEF Center is %s (%s); retrying in %.0f s", why, busy, self.busy_retry_interval)
                 try:
-                    dump_task_id = self.edge_hook.create_log_dump_task(nodes)
-                    break
-                except DumpBusyError as exc:
-                    busy: HuaweiCloudError = exc
-                    why = "busy with another log dump"
-            else:
-                busy = HuaweiCloudError(f"the latest archive is that of {held_by.describe()}, not downloaded yet")
-                why = "holding the archive of another run's dump"
-            if self.deferrable:
-                self._defer_until_free(nodes, why)
-            if time.monotonic() + self.busy_retry_interval > deadline:
-                raise HuaweiCloudError(f"MEF Center stayed {why} for {self.busy_timeout:.0f} s: {busy}") from busy
-            self.log.info("MEF Center is %s (%s); retrying in %.0f s", why, busy, self.busy_retry_interval)
-            self._sleep(self.busy_retry_interval)
+                    self._sleep(self.busy_retry_interval)
+                except HuaweiCloudError as exc:  # killed: nothing was created
+                    raise NothingStartedError(f"{exc}; no log dump was started") from exc
+        finally:
+            self._free_wait_nodes = None
         return self._created(context, dump_task_id, nodes)
 
     def _held_by(self, me: DumpOwner) -> DumpOwner | None:
@@ -159,7 +217,7 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
         if latest is None or latest.released or latest.same_task(me):
             return None
         try:
-            task = self.edge_hook.get_log_dump_task(latest.dump_task_id)
+            task = self.hook.get_log_dump_task(latest.dump_task_id)
         except EdgeTaskNotFoundError:
             task = None
         except HuaweiCloudError as exc:  # the hold is a courtesy; the download checks keep archives apart
@@ -178,6 +236,7 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
                 deadline=time.time() + self.busy_timeout,
                 retry_interval=self.busy_retry_interval,
                 hold_seconds=self.archive_hold,
+                start_token=self._start_token,
             ),
             method_name="execute_started",
             # The trigger ends itself at its deadline; this only bounds a trigger that never ran.
@@ -191,9 +250,15 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
             status = event.get("status") if isinstance(event, dict) else None
             if status == "started" and isinstance(event, dict) and isinstance(event.get("dump_task_id"), str):
                 nodes = check_edge_node_ids(parse_node_ids(self.node_ids))
+                token = event.get("start_token")
+                self._start_token = token if isinstance(token, str) else None
                 ids = self._created(context, event["dump_task_id"], nodes, recorded=bool(event.get("recorded")))
                 return self.wait_and_finish(context, ids)
-            if status in ("busy_timeout", "error") and isinstance(event, dict):
+            if status == "busy_timeout" and isinstance(event, dict):
+                # The trigger created no dump: a retry has nothing to look for.
+                self.memory(context).forget()
+                raise NothingStartedError(f"{event.get('message') or status}; no log dump was started")
+            if status == "error" and isinstance(event, dict):
                 raise HuaweiCloudError(str(event.get("message") or status))
             raise HuaweiCloudError(f"{self.task_id}: invalid trigger event {event!r}")
         finally:
@@ -206,10 +271,91 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
         recorded it as the MEF Center's latest."""
         self.log.info("Edge log dump task %s created for nodes %s", dump_task_id, nodes)
         ids = {"dump_task_id": dump_task_id}
-        self.publish(context, ids)
         if not recorded:
-            self.latest_dumps.record(self.center, DumpOwner.of(dump_task_id, context))
+            # Before publish: a try that dies in between leaves a record its retry can find.
+            owner = DumpOwner.of(dump_task_id, context, start_token=self._start_token)
+            self.latest_dumps.record(self.center, owner)
+        self.publish(context, ids)
         return ids
+
+    def reattach(self, context: Context) -> tuple[dict[str, str] | None, TaskStatus | None]:
+        ids, status = super().reattach(context)
+        if ids is not None and self.wait_for_completion:
+            # An earlier try let go of the MEF Center (it was stopped, or failed as if no retry was
+            # left); this one will download the archive after all.
+            hold_again(self.latest_dumps, self.center, ids["dump_task_id"])
+        return ids, status
+
+    def wait_and_finish(self, context: Context, ids: dict[str, str], first: TaskStatus | None = None) -> Any:
+        dump_task_id = ids["dump_task_id"]
+        with self._letting_go_on_failure(context, dump_task_id):
+            result = super().wait_and_finish(context, ids, first)
+        if not self.wait_for_completion:
+            self._release(dump_task_id, "the operator does not wait for the dump, so its run downloads no archive")
+        return result
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        ids = event.get("ids") if isinstance(event, dict) else None
+        dump_task_id = ids.get("dump_task_id") if isinstance(ids, dict) else None
+        if not isinstance(dump_task_id, str) or not dump_task_id:
+            return super().execute_complete(context, event)
+        with self._letting_go_on_failure(context, dump_task_id):
+            return super().execute_complete(context, event)
+
+    @contextmanager
+    def _letting_go_on_failure(self, context: Context, dump_task_id: str) -> Iterator[None]:
+        """Release the hold of dump ``dump_task_id`` when what runs inside fails and this run will not
+        come back for the archive (see ``_no_download_reason``); a deferral is no failure."""
+        from airflow.sdk.exceptions import TaskDeferred
+
+        try:
+            yield
+        except TaskDeferred:
+            raise
+        except BaseException as exc:
+            try:
+                self._after_failure(context, dump_task_id, exc)
+            except Exception as problem:  # the failure being raised matters more
+                self.log.warning("Could not release MEF Center from Edge log dump %s: %s", dump_task_id, problem)
+            finally:
+                self._close_hook()  # the hook the release may have opened again
+            raise
+
+    def _after_failure(self, context: Context, dump_task_id: str, exc: BaseException) -> None:
+        why = self._no_download_reason(context, exc)
+        if why is not None:
+            self._release(dump_task_id, why)
+            return
+        latest = self.latest_dumps.latest(self.center) if self.archive_hold > 0 else None
+        if latest is not None and latest.dump_task_id == dump_task_id and not latest.released:
+            self.log.info(
+                "MEF Center %s stays held for Edge log dump %s: a retry of this task will come back for its "
+                "archive (the hold ends at most %.0f s after the dump ended)",
+                self.center,
+                dump_task_id,
+                self.archive_hold,
+            )
+
+    def _no_download_reason(self, context: Context, exc: BaseException) -> str | None:
+        """Why this run will not download the archive after ``exc``; None while a retry may come for it."""
+        from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowTaskTerminated
+
+        if self._stop is not None and self._stop.is_set():
+            return STOPPED
+        if isinstance(exc, TaskFailedError):
+            return "the dump ended badly, so no archive of it will be downloaded (a retry starts a new dump)"
+        if isinstance(exc, (TaskGoneError, ArchiveNotOursError)):
+            return "its archive is gone, so its run cannot download it"
+        if isinstance(exc, (AirflowFailException, AirflowSensorTimeout, AirflowTaskTerminated)):
+            return f"Airflow does not retry a task that raised {type(exc).__name__}"
+        if not retry_coming(context):
+            return "no retry of this task is left to download the archive"
+        return None
+
+    def _release(self, dump_task_id: str, why: str) -> None:
+        center = self.center
+        if release(self.latest_dumps, center, dump_task_id):
+            self.log.info("Released MEF Center %s from Edge log dump %s: %s", center, dump_task_id, why)
 
     def finish(self, context: Context, status: TaskStatus) -> dict[str, Any]:
         result = status.to_json()
@@ -224,13 +370,23 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator):
         return result
 
     def on_kill(self) -> None:
+        """A user stopped the task: say what keeps running, and let go of the MEF Center."""
         super().on_kill()
+        nodes = self._free_wait_nodes
+        if not self._running_ids and nodes is not None:
+            self.log.warning("Stopped waiting for MEF Center to be free: no log dump was started for %s", nodes)
+        # Only while a wait or download runs (the hook is open): an on_kill after execute ended (an
+        # execution_timeout) leaves the decision to the failure path, which knows about retries.
         if self._running_ids and self._hook is not None:
-            release(self.latest_dumps, self.center, self._running_ids["dump_task_id"])
+            dump_task_id = self._running_ids["dump_task_id"]
+            try:
+                self._release(dump_task_id, STOPPED)
+            except Exception as exc:  # on_kill must not raise
+                self.log.warning("Could not release MEF Center from dump %s: %s", dump_task_id, exc)
 
     def _download_ours(self, dump_task_id: str) -> Any:
         """A ``deliver`` download step that delivers the archive only if dump ``dump_task_id`` wrote it."""
-        hook, center, latests = self.edge_hook, self.center, self.latest_dumps
+        hook, center, latests = self.hook, self.center, self.latest_dumps
 
         def download(path: Path) -> Downloaded:
             check_latest(latests, center, dump_task_id, "before the download")

@@ -3,30 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider.core.catalog import NOT_OWNED
 from airflow_provider.core.errors import HuaweiCloudError
 from airflow_provider.core.polling import PollPolicy
+from airflow_provider.hooks.task_hook import HookT_co
 from airflow_provider.operators.links import HuaweiCloudConsoleLink, link_for, push_console_url
-from airflow_provider.waiting import TaskWait
+from airflow_provider.waiting import TaskWait, default_deferrable
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from airflow.sdk import Context
 
-    from airflow_provider.hooks.base import HuaweiCloudHook
-    from airflow_provider.hooks.edge import EdgeManagerHook
 
-
-def default_deferrable() -> bool:
-    return conf.getboolean("operators", "default_deferrable", fallback=False)
-
-
-class HuaweiCloudTaskSensor(BaseSensorOperator):
+class HuaweiCloudTaskSensor(BaseSensorOperator, Generic[HookT_co]):
     """Waits until a remote task finishes; returns its final ``TaskStatus`` as JSON (XCom).
 
     :param deferrable: hand the wait to the triggerer after a first poke (no worker slot held).
@@ -64,11 +58,16 @@ class HuaweiCloudTaskSensor(BaseSensorOperator):
             min_interval=max(min(self.min_poll_interval, self.poke_interval), 0.001),
         )
         self._wait: TaskWait | None = None
-        self._hook: HuaweiCloudHook | EdgeManagerHook | None = None
+        self._hook: HookT_co | None = None
         self._killed = False
 
     # What subclasses provide -------------------------------------------------------------
     def task_ids(self) -> dict[str, str]:
+        """The ids of the remote task to watch (after templates were rendered)."""
+        raise NotImplementedError
+
+    def make_hook(self) -> HookT_co:
+        """The service's hook on this sensor's connection."""
         raise NotImplementedError
 
     def wait_options(self) -> dict[str, Any]:
@@ -98,9 +97,9 @@ class HuaweiCloudTaskSensor(BaseSensorOperator):
         return self._wait
 
     @property
-    def hook(self) -> HuaweiCloudHook | EdgeManagerHook:
+    def hook(self) -> HookT_co:
         if self._hook is None:
-            self._hook = self.task_wait().hook()
+            self._hook = self.make_hook()
         return self._hook
 
     def poke(self, context: Context) -> PokeReturnValue:

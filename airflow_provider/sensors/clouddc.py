@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider.sensors.base import HuaweiCloudTaskSensor
 
+if TYPE_CHECKING:
+    from airflow_provider.hooks.clouddc import CloudDCHook
 
-class CloudDCLogExportSensor(HuaweiCloudTaskSensor):
+
+class CloudDCLogExportSensor(HuaweiCloudTaskSensor["CloudDCHook"]):
     """Waits until the export ``export_id`` of server ``server_id`` is ``completed``."""
 
     service = "clouddc"
@@ -20,6 +23,11 @@ class CloudDCLogExportSensor(HuaweiCloudTaskSensor):
         self.server_id = server_id
         self.export_id = export_id
         self.huaweicloud_conn_id = huaweicloud_conn_id
+
+    def make_hook(self) -> CloudDCHook:
+        from airflow_provider.hooks.clouddc import CloudDCHook
+
+        return CloudDCHook(huaweicloud_conn_id=self.huaweicloud_conn_id)
 
     def task_ids(self) -> dict[str, str]:
         return {"server_id": self.server_id, "export_id": self.export_id}

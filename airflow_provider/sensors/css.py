@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider.core.errors import InvalidInputError
 from airflow_provider.sensors.base import HuaweiCloudTaskSensor
 
+if TYPE_CHECKING:
+    from airflow_provider.hooks.css import CssHook
 
-class CssLogBackupSensor(HuaweiCloudTaskSensor):
+
+class CssLogBackupSensor(HuaweiCloudTaskSensor["CssHook"]):
     """Waits until a log backup record of ``cluster_id`` is SUCCESS (FAIL raises with ``failedMsg``).
 
     Name the record by ``record_id`` (the record's ``id``) or by ``job_id``: exactly one.
@@ -33,6 +36,11 @@ class CssLogBackupSensor(HuaweiCloudTaskSensor):
         self.record_id = record_id
         self.job_id = job_id
         self.huaweicloud_conn_id = huaweicloud_conn_id
+
+    def make_hook(self) -> CssHook:
+        from airflow_provider.hooks.css import CssHook
+
+        return CssHook(huaweicloud_conn_id=self.huaweicloud_conn_id)
 
     def task_ids(self) -> dict[str, str]:
         ids = {"cluster_id": self.cluster_id}

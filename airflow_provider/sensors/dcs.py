@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider.sensors.base import HuaweiCloudTaskSensor
 
+if TYPE_CHECKING:
+    from airflow_provider.hooks.dcs import DcsHook
 
-class DcsBackgroundTaskSensor(HuaweiCloudTaskSensor):
+
+class DcsBackgroundTaskSensor(HuaweiCloudTaskSensor["DcsHook"]):
     """Waits until every step of the background task is FINISH at 100%; a FAILED step raises.
 
     ``dcs_task_id`` is the background task's id (``task_id`` is Airflow's own parameter).
@@ -23,6 +26,11 @@ class DcsBackgroundTaskSensor(HuaweiCloudTaskSensor):
         self.instance_id = instance_id
         self.dcs_task_id = dcs_task_id
         self.huaweicloud_conn_id = huaweicloud_conn_id
+
+    def make_hook(self) -> DcsHook:
+        from airflow_provider.hooks.dcs import DcsHook
+
+        return DcsHook(huaweicloud_conn_id=self.huaweicloud_conn_id)
 
     def task_ids(self) -> dict[str, str]:
         return {"instance_id": self.instance_id, "dcs_task_id": self.dcs_task_id}

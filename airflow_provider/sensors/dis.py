@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider.sensors.base import HuaweiCloudTaskSensor
 
+if TYPE_CHECKING:
+    from airflow_provider.hooks.dis import DisHook
 
-class DisTransferTaskSensor(HuaweiCloudTaskSensor):
+
+class DisTransferTaskSensor(HuaweiCloudTaskSensor["DisHook"]):
     """Waits until a dump period that ended at or after ``completed_after`` is in the transfer log.
 
     :param completed_after: a datetime or ISO 8601 string (templated, e.g.
@@ -39,6 +42,11 @@ class DisTransferTaskSensor(HuaweiCloudTaskSensor):
         self.min_records = min_records
         self.stream_name = stream_name
         self.huaweicloud_conn_id = huaweicloud_conn_id
+
+    def make_hook(self) -> DisHook:
+        from airflow_provider.hooks.dis import DisHook
+
+        return DisHook(huaweicloud_conn_id=self.huaweicloud_conn_id)
 
     def task_ids(self) -> dict[str, str]:
         ids = {"transfer_task_id": self.transfer_task_id}

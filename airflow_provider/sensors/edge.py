@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider.sensors.base import HuaweiCloudTaskSensor
 
+if TYPE_CHECKING:
+    from airflow_provider.hooks.edge import EdgeManagerHook
 
-class EdgeLogDumpSensor(HuaweiCloudTaskSensor):
+
+class EdgeLogDumpSensor(HuaweiCloudTaskSensor["EdgeManagerHook"]):
     """Waits for a log dump task (``dumpMultiNodesLog...``) to finish.
 
     :param dump_task_id: the task id returned by the create call (templated).
@@ -31,6 +34,11 @@ class EdgeLogDumpSensor(HuaweiCloudTaskSensor):
         self.dump_task_id = dump_task_id
         self.edge_manager_conn_id = edge_manager_conn_id
         self.accept_partial_failure = accept_partial_failure
+
+    def make_hook(self) -> EdgeManagerHook:
+        from airflow_provider.hooks.edge import EdgeManagerHook
+
+        return EdgeManagerHook(edge_manager_conn_id=self.edge_manager_conn_id)
 
     def task_ids(self) -> dict[str, str]:
         return {"dump_task_id": self.dump_task_id}

@@ -166,7 +166,7 @@ def parse_iso_datetime(text: str) -> datetime:
 
 
 def parse_datetime(value: object) -> datetime | None:
-    """Any time the seeds use: ISO 8601 variants, epoch ms (number or digits), or null/empty.
+    """Any time format the API references use: ISO 8601 variants, epoch ms (number or digits), or null/empty.
 
     Go's zero time (``0001-01-01T00:00:00Z``) means "not set" and is returned as None.
     """

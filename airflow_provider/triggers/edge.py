@@ -50,6 +50,10 @@ class EdgeLogDumpStartTrigger(HuaweiCloudTaskTrigger):
     :param retry_interval: seconds between create attempts.
     :param hold_seconds: how long another run's finished dump holds the MEF Center for its
         download (``EdgeLogDumpOperator.archive_hold``).
+    :param start_token: the token of the operator's ``starting`` record, repeated in the dump's
+        latest-dump record so that a retry can find the dump if the resumed try dies before
+        recording its id (``EdgeLogDumpOperator.recover_start``).
+    :param waiting_since: when the wait began (epoch seconds; kept across triggerer restarts).
     """
 
     def __init__(
@@ -60,6 +64,7 @@ class EdgeLogDumpStartTrigger(HuaweiCloudTaskTrigger):
         deadline: float,
         retry_interval: float = 15.0,
         hold_seconds: float = 3600.0,
+        start_token: str | None = None,
         waiting_since: float | None = None,
     ) -> None:
         super().__init__(
@@ -68,6 +73,8 @@ class EdgeLogDumpStartTrigger(HuaweiCloudTaskTrigger):
         self.node_ids = [int(node) for node in node_ids]
         self.retry_interval = float(retry_interval)
         self.hold_seconds = float(hold_seconds)
+        self.start_token = start_token
+        self._created_dump: str | None = None  # set the moment the create call answers
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -78,12 +85,18 @@ class EdgeLogDumpStartTrigger(HuaweiCloudTaskTrigger):
                 "deadline": self.deadline,
                 "retry_interval": self.retry_interval,
                 "hold_seconds": self.hold_seconds,
+                "start_token": self.start_token,
                 "waiting_since": self.waiting_since,
             },
         )
 
     async def on_kill(self) -> None:
-        self.log.warning("Stopped waiting for MEF Center to be free: no log dump was started for %s", self.node_ids)
+        """A user stopped the task while it waited for a free MEF Center (or, rarely, right after the
+        create call answered: that dump keeps running and holds nothing for this run)."""
+        if self._created_dump is None:
+            self.log.warning("Stopped waiting for MEF Center to be free: no log dump was started for %s", self.node_ids)
+            return
+        await super().on_kill()
 
     async def _center(self) -> str:
         from airflow_provider.hooks.connection_config import edge_config
@@ -96,7 +109,7 @@ class EdgeLogDumpStartTrigger(HuaweiCloudTaskTrigger):
         """Record the new dump as the MEF Center's latest; False when that could not be done here."""
         from airflow_provider.hooks import edge_archive
 
-        owner = edge_archive.DumpOwner.of_task_instance(dump_task_id, self.task_instance)
+        owner = edge_archive.DumpOwner.of_task_instance(dump_task_id, self.task_instance, start_token=self.start_token)
         # Variable.set talks to the triggerer's supervisor synchronously: off the event loop.
         return await asyncio.to_thread(edge_archive.LATEST_DUMPS.record, center, owner)
 
@@ -140,11 +153,13 @@ class EdgeLogDumpStartTrigger(HuaweiCloudTaskTrigger):
                     held_by = await self._held_by(center, transport)
                     if held_by is not None:
                         busy: HuaweiCloudError = HuaweiCloudError(
-                            f"MEF Center holds the archive of {held_by.describe()}, not downloaded yet"
+                            f"{held_by.describe()} has not been downloaded by its run yet"
                         )
-                        why = "holding the archive of another run's dump"
+                        why = "reserved for another run's dump until that run has its archive"
                     else:
                         dump_task_id = await drive_async(create_dump_task(self.node_ids), transport)
+                        self._created_dump = dump_task_id
+                        self.ids = {"dump_task_id": dump_task_id}  # what on_kill names from now on
                         recorded = await self._record_latest(center, dump_task_id)
                         yield TriggerEvent(
                             {
@@ -152,6 +167,7 @@ class EdgeLogDumpStartTrigger(HuaweiCloudTaskTrigger):
                                 "dump_task_id": dump_task_id,
                                 "attempts": attempts,
                                 "recorded": recorded,
+                                "start_token": self.start_token,
                             }
                         )
                         return

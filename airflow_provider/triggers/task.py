@@ -127,6 +127,12 @@ async def _fetch_for_all(
     return conn
 
 
+#: How long a stopped edge wait tries to release its MEF Center: below the 30 s Airflow gives on_kill
+#: (``[triggerer] on_kill_timeout``), so that a failure is logged as ours. The triggerer's first
+#: Variable call builds its in-process Execution API, which took about 10 s on a busy 2-core machine.
+RELEASE_TIMEOUT_SECONDS = 25.0
+
+
 def _nothing() -> None:
     return None
 
@@ -185,6 +191,54 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
             self.remote_id,
             why,
         )
+        if self.service == "edge" and self.owned and self.ids.get("dump_task_id"):
+            await self._release_mef_hold(self.ids["dump_task_id"])
+
+    async def _release_mef_hold(self, dump_task_id: str) -> None:
+        """The run will not download this dump's archive now: let other runs' dumps use the MEF Center
+        (``hooks.edge_archive``), within ``RELEASE_TIMEOUT_SECONDS``.
+
+        Airflow 3.3's triggerer cancels a trigger the user stopped again on each pass of its loop
+        (about every second) until the trigger is done, and each cancel reaches on_kill too; the
+        release, a few quick calls, runs as a task of its own and is waited for through those.
+        """
+        work = asyncio.ensure_future(self._release_off_loop(dump_task_id))
+        deadline = time.monotonic() + RELEASE_TIMEOUT_SECONDS
+        while not work.done() and (left := deadline - time.monotonic()) > 0:
+            try:
+                await asyncio.wait([work], timeout=left)
+            except asyncio.CancelledError:
+                continue  # bounded by the deadline; the release must not be cut short
+        if not work.done():
+            work.cancel()
+            self.log.warning(
+                "Could not release MEF Center from Edge log dump %s within %.0f s; the hold ends by itself",
+                dump_task_id,
+                RELEASE_TIMEOUT_SECONDS,
+            )
+            return
+        error = work.exception()
+        if error is not None:  # the hold then ends by itself (archive_hold)
+            self.log.warning("Could not release MEF Center from Edge log dump %s: %r", dump_task_id, error)
+            return
+        center, released = work.result()
+        if released:
+            self.log.info(
+                "Released MEF Center %s from Edge log dump %s: the task was stopped, so its run will not "
+                "download the archive",
+                center,
+                dump_task_id,
+            )
+
+    async def _release_off_loop(self, dump_task_id: str) -> tuple[str, bool]:
+        """Release the hold; Airflow Variables are reached through the triggerer's supervisor
+        synchronously, so in a thread, off the event loop."""
+        from airflow_provider.hooks import edge_archive
+        from airflow_provider.hooks.connection_config import edge_config
+
+        center = edge_archive.center_of(edge_config(await fetch_connection(self.conn_id)).base_url)
+        released = await asyncio.to_thread(edge_archive.release, edge_archive.LATEST_DUMPS, center, dump_task_id)
+        return center, released
 
     @property
     def remote_id(self) -> str:

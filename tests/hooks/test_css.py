@@ -365,6 +365,34 @@ def test_a_running_backup_fails_clearly_with_if_running_fail(cloud, requests_moc
     assert repr(CLUSTER) in text
 
 
+def test_a_running_backup_not_listed_yet_is_looked_for_until_it_appears(cloud, requests_mock, monkeypatch):
+    # The 409 can come before the running backup's record is listed (CSS lists it a moment later).
+    clock = FakeClock()
+    monkeypatch.setattr(css_hook_module, "time", clock)
+    done = record("done", created=now_ms() - 7_200_000, status="SUCCESS")
+    running = record("just-started", job_types="Auto")
+    listing = requests_mock.get(RECORDS_URL, [page(done), page(done), page(done), page(running, done)])
+    collect = requests_mock.post(COLLECT_URL, **error(409, "CSS.0011", "The cluster is busy."))
+    found = CssHook().start_log_backup(CLUSTER, find_timeout=30, poll_interval=2, sleep=clock.sleep)
+    assert found.id == "just-started"
+    assert clock.sleeps == [2, 2]
+    assert listing.call_count == 1 + 3  # the baseline, then three looks
+    assert collect.call_count == 1  # never a second start call
+
+
+def test_a_running_backup_never_listed_fails_after_find_timeout_naming_the_wait(cloud, requests_mock, monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(css_hook_module, "time", clock)
+    listing = requests_mock.get(RECORDS_URL, json=page()["json"])
+    requests_mock.post(COLLECT_URL, **error(409, "CSS.0011", "The cluster is busy."))
+    with pytest.raises(LogBackupRunningError) as info:
+        CssHook().start_log_backup(CLUSTER, find_timeout=10, poll_interval=3, sleep=clock.sleep)
+    text = str(info.value)
+    assert "not listed as RUNNING within 10 s" in text and "HTTP 409" in text and repr(CLUSTER) in text
+    assert clock.sleeps == [3, 3, 3, 3]
+    assert listing.call_count == 1 + 5
+
+
 def test_if_running_is_checked_before_any_request(cloud, requests_mock):
     with pytest.raises(InvalidInputError, match="if_running"):
         CssHook().start_log_backup(CLUSTER, if_running="wait")  # type: ignore[arg-type]

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+from airflow_provider.hooks.edge_archive import DumpOwner, KeyValueLatestDumps
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
@@ -75,6 +77,7 @@ class TryInstance(XComRecorder):
     dag_id: str | None = "durable_dag"
     run_id: str | None = "manual__2026-12-01"
     task_id: str | None = "collect"
+    map_index: int = -1
 
 
 def try_context(store: StateStore, try_number: int, *, max_tries: int = 1) -> tuple[Context, TryInstance]:
@@ -83,15 +86,24 @@ def try_context(store: StateStore, try_number: int, *, max_tries: int = 1) -> tu
     return cast("Context", {"ti": ti, "task_state_store": store}), ti
 
 
-class MemoryLatestDumps:
-    """``LatestDumps`` in a dict: what the Airflow Variables hold for each MEF Center, within one test."""
+class MemoryLatestDumps(KeyValueLatestDumps):
+    """``LatestDumps`` in a dict: what the Airflow Variables hold for each MEF Center, within one test
+    (the provider's own key layout and read/write rules, only the store differs)."""
 
     def __init__(self) -> None:
-        self.owners: dict[str, Any] = {}
+        self.values: dict[str, str] = {}
 
-    def record(self, center: str, owner: Any) -> bool:
-        self.owners[center] = owner
-        return True
+    def _get(self, key: str) -> str | None:
+        return self.values.get(key)
 
-    def latest(self, center: str) -> Any:
-        return self.owners.get(center)
+    def _set(self, key: str, value: str, description: str) -> None:
+        self.values[key] = value
+
+    def _delete(self, key: str) -> None:
+        self.values.pop(key, None)
+
+    def owner(self, center: str) -> DumpOwner:
+        """The latest dump on ``center``, which the test expects to be recorded."""
+        latest = self.latest(center)
+        assert latest is not None, f"no dump recorded for {center}"
+        return latest

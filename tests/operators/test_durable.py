@@ -42,7 +42,7 @@ class Kit:
     status_skip: int  # matching requests before the status check (CSS lists records to find its own)
     id_key: str
 
-    def operator(self, **kwargs: Any) -> HuaweiCloudTaskOperator:
+    def operator(self, **kwargs: Any) -> HuaweiCloudTaskOperator[Any]:
         options: dict[str, Any] = {"task_id": "collect", "deferrable": False, **FAST_POLL, **kwargs}
         if self.service == "clouddc":
             return CloudDCLogExportOperator(server_id=SERVER, **options)
@@ -68,7 +68,7 @@ def starts(emulator: EmulatorHandle, kit: Kit) -> int:
     return sum(1 for r in emulator.admin.requests() if r["method"] == "POST" and r["path"].endswith(kit.start_path))
 
 
-def recorded(op: HuaweiCloudTaskOperator, monkeypatch: pytest.MonkeyPatch) -> RecordingLog:
+def recorded(op: HuaweiCloudTaskOperator[Any], monkeypatch: pytest.MonkeyPatch) -> RecordingLog:
     log = RecordingLog()
     monkeypatch.setattr(op.log, "info", log.info)
     monkeypatch.setattr(op.log, "warning", log.warning)

@@ -9,14 +9,16 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from airflow_provider.hooks import edge_archive
-from airflow_provider.hooks.edge_archive import ArchiveNotOursError, DumpOwner, check_written
+from airflow_provider.hooks.edge_archive import ArchiveNotOursError, DumpOwner, check_written, holder
 from airflow_provider.operators.edge import EdgeLogDumpOperator
+from airflow_provider.services.edge import EdgeDumpTask
 from tests.operators._support import FAST_POLL, MemoryLatestDumps, XComRecorder, finish_now
 
 if TYPE_CHECKING:
@@ -59,7 +61,7 @@ def test_the_own_archive_is_delivered(emulator: EmulatorHandle, latest: MemoryLa
     context: Any = {"ti": XComRecorder()}
     op = dump_op([1, 2], tmp_path)
     dump_id = started(op, context, emulator)
-    assert latest.latest(op.center).dump_task_id == dump_id
+    assert latest.owner(op.center).dump_task_id == dump_id
     result = finish(op, context, dump_id)
     assert result["download"]["bytes"] > 0
 
@@ -139,8 +141,8 @@ def test_a_second_run_waits_until_the_first_run_downloaded_its_archive(
     finally:
         thread.join()
     assert done and done[0]["download"]["bytes"] > 0  # the first run got its own archive...
-    assert any("holding the archive of another run's dump" in line and ours in line for line in log.infos)
-    assert latest.latest(first.center).dump_task_id == theirs  # ...before the second dump replaced it
+    assert any("reserved for another run's dump" in line and ours in line for line in log.infos)
+    assert latest.owner(first.center).dump_task_id == theirs  # ...before the second dump replaced it
     assert finish(second, second_context, theirs)["download"]["bytes"] > 0
 
 
@@ -160,7 +162,7 @@ def test_a_hold_expires_and_a_released_archive_holds_nothing(
     theirs = second.start(second_context)["dump_task_id"]
     # Downloaded and released: the next dump need not wait either.
     finish(second, second_context, theirs)
-    assert latest.latest(first.center).released is True
+    assert latest.owner(first.center).released is True
     emulator.admin.set_outcome("mef", "succeed", duration=0)
     third_context: Any = {"ti": XComRecorder(run_id="run-3")}
     assert dump_op([1], tmp_path / "c", busy_timeout=0.2).start(third_context)
@@ -262,3 +264,33 @@ def test_last_modified_must_fall_within_the_dump_run(last_modified: str | None, 
             ArchiveNotOursError, match=r"dump task dumpMultiNodesLog\.other \(started by DAG d, run r, task t"
         ):
             check()
+
+
+def test_two_map_indexes_of_one_task_hold_the_mef_center_against_each_other() -> None:
+    from datetime import datetime, timezone
+
+    now = datetime.now(timezone.utc)
+    seen = now.isoformat(timespec="seconds")
+
+    def of_map_index(dump_task_id: str, map_index: int, seen: str | None = None) -> DumpOwner:
+        return DumpOwner(dump_task_id, "archival", "run-1", "dump", map_index=map_index, finished_seen_at=seen)
+
+    latest = of_map_index("dumpMultiNodesLog.first", 0, seen)
+    task = EdgeDumpTask.model_validate({"taskId": "dumpMultiNodesLog.first", "status": "succeed"})
+    assert holder(latest, of_map_index("", 1), task=task, now=now, hold_seconds=3600) == latest
+    retry_of_the_same = of_map_index("", 0)
+    assert holder(latest, retry_of_the_same, task=task, now=now, hold_seconds=3600) is None
+
+
+@pytest.mark.parametrize("status", ["waiting", "processing"])
+def test_another_run_s_running_dump_holds_the_mef_center_too(status: str) -> None:
+    """Checking the hold and creating a dump are two calls: a dump of another run that finishes
+    between them used to lose its archive to the new dump (a running dump held nothing, since MEF
+    answers busy meanwhile)."""
+    now = datetime.now(timezone.utc)
+    other = DumpOwner("dumpMultiNodesLog.other", dag_id="d", run_id="run-1", task_id="dump", started_at=now.isoformat())
+    me = DumpOwner("", dag_id="d", run_id="run-2", task_id="dump")
+    running = EdgeDumpTask.model_validate({"taskId": other.dump_task_id, "status": status})
+    assert holder(other, me, task=running, now=now, hold_seconds=3600) == other
+    aborting = EdgeDumpTask.model_validate({"taskId": other.dump_task_id, "status": "aborting"})
+    assert holder(other, me, task=aborting, now=now, hold_seconds=3600) is None  # it ends failed, no archive

@@ -60,7 +60,7 @@ def secrets(emulator: EmulatorHandle) -> list[str]:
     return [ids.secret_key, ids.password, ids.access_key]
 
 
-def poke_status(sensor: HuaweiCloudTaskSensor) -> tuple[bool, TaskStatus | None]:
+def poke_status(sensor: HuaweiCloudTaskSensor[Any]) -> tuple[bool, TaskStatus | None]:
     """One poke; the status it returned (done) or observed (not done)."""
     result = sensor.poke(CONTEXT)
     if result.is_done:
@@ -68,7 +68,7 @@ def poke_status(sensor: HuaweiCloudTaskSensor) -> tuple[bool, TaskStatus | None]
     return False, sensor.task_wait().last_status
 
 
-def assert_running(sensor: HuaweiCloudTaskSensor, state: TaskState = TaskState.RUNNING) -> TaskStatus:
+def assert_running(sensor: HuaweiCloudTaskSensor[Any], state: TaskState = TaskState.RUNNING) -> TaskStatus:
     done, status = poke_status(sensor)
     assert done is False
     assert status is not None
@@ -76,14 +76,14 @@ def assert_running(sensor: HuaweiCloudTaskSensor, state: TaskState = TaskState.R
     return status
 
 
-def assert_succeeded(sensor: HuaweiCloudTaskSensor) -> TaskStatus:
+def assert_succeeded(sensor: HuaweiCloudTaskSensor[Any]) -> TaskStatus:
     done, status = poke_status(sensor)
     assert done is True
     assert status is not None
     return status
 
 
-def defer(sensor: HuaweiCloudTaskSensor, emulator: EmulatorHandle, requests: int = 1) -> HuaweiCloudTaskTrigger:
+def defer(sensor: HuaweiCloudTaskSensor[Any], emulator: EmulatorHandle, requests: int = 1) -> HuaweiCloudTaskTrigger:
     """``execute`` in deferrable mode: one poke (``requests`` HTTP calls), then TaskDeferred with
     a secret-free trigger that survives a serialize round trip."""
     service = "mef" if sensor.service == "edge" else sensor.service
@@ -129,12 +129,12 @@ def first_event(trigger: HuaweiCloudTaskTrigger) -> dict[str, Any]:
     return asyncio.run(go())
 
 
-def resume(sensor: HuaweiCloudTaskSensor, event: dict[str, Any]) -> Any:
+def resume(sensor: HuaweiCloudTaskSensor[Any], event: dict[str, Any]) -> Any:
     """What the task runner calls when the trigger fired."""
     return sensor.resume_execution("execute_complete", {"event": event}, CONTEXT)
 
 
-def assert_soft_fail_on_timeout_event(sensor: HuaweiCloudTaskSensor, event_task_id: str) -> None:
+def assert_soft_fail_on_timeout_event(sensor: HuaweiCloudTaskSensor[Any], event_task_id: str) -> None:
     assert sensor.soft_fail
     event = {
         "status": "timeout",
@@ -148,7 +148,7 @@ def assert_soft_fail_on_timeout_event(sensor: HuaweiCloudTaskSensor, event_task_
         resume(sensor, event)
 
 
-def assert_reschedules(sensor: HuaweiCloudTaskSensor) -> datetime:
+def assert_reschedules(sensor: HuaweiCloudTaskSensor[Any]) -> datetime:
     """``mode='reschedule'``: one poke, then AirflowRescheduleException within poke_interval."""
     assert sensor.mode == "reschedule"
     before = datetime.now(timezone.utc)

@@ -64,7 +64,7 @@ class Export(TimedTask):
     server_id: str = ""
 
     def status(self, now: float, form: str, failure: str = "failed") -> str:
-        """``form`` while running: "Running" (seed example) or "processing" (docs). The docs list
+        """``form`` while running: "Running" (the API reference example) or "processing" (docs). The docs list
         no failure value (only processing and completed), so ``failure`` (a quirk) is either a
         word or "stalled": the export never ends and keeps saying it is running."""
         if not self.finished(now) or (self.outcome == "fail" and failure == "stalled"):

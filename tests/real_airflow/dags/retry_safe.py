@@ -2,6 +2,8 @@
 
 * ``durable_sigkill``: a CloudDC export, a CSS backup and a MEF dump, waited for in the worker,
   each with one retry: the test kills their worker processes mid-wait.
+* ``durable_deferred``: the same three, deferrable: the test kills their worker processes before
+  they defer.
 * ``mef_pooled`` / ``mef_unpooled``: one deferrable MEF dump per run, downloaded under the run's
   own folder; ``list_archive`` reports which nodes' logs the archive holds. The pooled one takes a
   slot of the one-slot ``mef_center`` pool while it runs in a worker.
@@ -30,6 +32,12 @@ with DAG("durable_sigkill", schedule=None, start_date=START, catchup=False, max_
     CloudDCLogExportOperator(task_id="collect_clouddc", server_id="a3b1c2d4-0000-4e5f-8a9b-emulator0001", **retry)
     CssLogBackupOperator(task_id="collect_css", cluster_id="4213d908-f5dc-4633-8401-cfd7175fca0c", **retry)
     EdgeLogDumpOperator(task_id="collect_edge", node_ids=[1, 2], **retry)
+
+with DAG("durable_deferred", schedule=None, start_date=START, catchup=False, max_active_runs=1):
+    deferred: dict[str, Any] = {**retry, "deferrable": True}
+    CloudDCLogExportOperator(task_id="collect_clouddc", server_id="a3b1c2d4-0000-4e5f-8a9b-emulator0001", **deferred)
+    CssLogBackupOperator(task_id="collect_css", cluster_id="4213d908-f5dc-4633-8401-cfd7175fca0c", **deferred)
+    EdgeLogDumpOperator(task_id="collect_edge", node_ids=[1, 2], busy_retry_interval=1.0, **deferred)
 
 
 @task
