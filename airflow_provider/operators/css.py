@@ -112,7 +112,7 @@ class CssLogBackupOperator(HuaweiCloudTaskOperator["CssHook"]):
         log_path = str(status.result.get("log_path") or "").strip("/")
         if not log_path:
             raise HuaweiCloudError(f"CSS log backup {status.task_id}: the record names no logPath")
-        bucket = self.css_hook.run(css_log_bucket(self.css_hook.project_id, self.cluster_id))
+        bucket = self.hook.run(css_log_bucket(self.hook.project_id, self.cluster_id))
         folder = path_of(f"obs://{bucket}/{log_path}/", conn_id=self.huaweicloud_conn_id)
         files = list_files(folder)
         if not files:

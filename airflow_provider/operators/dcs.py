@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-class DcsRunLogOperator(HuaweiCloudTaskOperator):
+class DcsRunLogOperator(HuaweiCloudTaskOperator["DcsHook"]):
     """Collect the Redis run logs of ``instance_id`` and download them: ``CreateRedislog``, then the
     DCS wait on the background task that collects them, ``CreateRedislogDownloadLink``, download.
 
@@ -84,15 +84,11 @@ class DcsRunLogOperator(HuaweiCloudTaskOperator):
 
         return DcsHook(huaweicloud_conn_id=self.huaweicloud_conn_id)
 
-    @property
-    def dcs_hook(self) -> DcsHook:
-        return self.hook  # type: ignore[return-value]
-
     # Starting, once per attempt series ------------------------------------------------------
     def start_detail(self, context: Context) -> dict[str, Any]:
         requested = datetime.now(timezone.utc)
-        tasks = self.dcs_hook.list_background_tasks(self.instance_id, start_time=requested - CLOCK_SKEW)
-        logs = self.dcs_hook.list_run_logs(self.instance_id)
+        tasks = self.hook.list_background_tasks(self.instance_id, start_time=requested - CLOCK_SKEW)
+        logs = self.hook.list_run_logs(self.instance_id)
         self._baseline = {
             "requested_at": requested.isoformat(),
             "tasks": sorted(t.id for t in tasks if t.id),
@@ -101,7 +97,7 @@ class DcsRunLogOperator(HuaweiCloudTaskOperator):
         return {"baseline": self._baseline}
 
     def start(self, context: Context) -> dict[str, str]:
-        self.dcs_hook.collect_run_logs(
+        self.hook.collect_run_logs(
             self.instance_id, query_time=self.query_time, replication_id=self.replication_id or None
         )
         self.log.info("DCS instance %s: collecting Redis run logs (%d day(s) back)", self.instance_id, self.query_time)
@@ -136,7 +132,7 @@ class DcsRunLogOperator(HuaweiCloudTaskOperator):
         requested = datetime.fromisoformat(str(baseline.get("requested_at")))
         deadline = time.monotonic() + timeout
         while True:
-            tasks = self.dcs_hook.list_background_tasks(self.instance_id, start_time=requested - CLOCK_SKEW)
+            tasks = self.hook.list_background_tasks(self.instance_id, start_time=requested - CLOCK_SKEW)
             new = [t for t in tasks if t.id and t.id not in baseline.get("tasks", []) and pattern.search(t.name or "")]
             if new:
                 return {"instance_id": self.instance_id, "dcs_task_id": str(new[0].id)}
@@ -150,7 +146,7 @@ class DcsRunLogOperator(HuaweiCloudTaskOperator):
     def _new_log(self, task_id: str | None) -> RunLog | None:
         """The run log that was not there before the collect call (the one the task named, if several)."""
         known = set((self._baseline or {}).get("logs", []))
-        new = [log for log in self.dcs_hook.list_run_logs(self.instance_id) if log.id and log.id not in known]
+        new = [log for log in self.hook.list_run_logs(self.instance_id) if log.id and log.id not in known]
         named = [log for log in new if task_id is not None and log.backup_id == task_id]
         if named:
             return named[0]
@@ -178,8 +174,8 @@ class DcsRunLogOperator(HuaweiCloudTaskOperator):
                     f"but no new run log was listed within {self.find_timeout:.0f} s"
                 )
             self._sleep(self.poll_interval)
-        link = self.dcs_hook.run_log_link(self.instance_id, log.id)
-        hook, url = self.dcs_hook, str(link.link)
+        link = self.hook.run_log_link(self.instance_id, log.id)
+        hook, url = self.hook, str(link.link)
 
         def download(path: Path) -> Downloaded:
             return hook.download_run_log(url, path)
