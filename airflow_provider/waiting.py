@@ -36,6 +36,29 @@ def default_deferrable() -> bool:
     return conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
+#: Template fields every task of a ``huaweicloud`` service adds to its own: the connection id and the
+#: region and project overrides (one connection, several regions).
+CLOUD_TEMPLATE_FIELDS = ("huaweicloud_conn_id", "region", "project_id")
+
+
+def with_common_template_fields(service: str, conn_id_attr: str, own: tuple[str, ...]) -> tuple[str, ...]:
+    """``own`` template fields plus the connection id (and, for ``huaweicloud`` services, the
+    region and project overrides), each once."""
+    common = CLOUD_TEMPLATE_FIELDS if catalog.spec(service).connection == "huaweicloud" else (conn_id_attr,)
+    return tuple(dict.fromkeys((*own, *common)))
+
+
+def check_overrides(service: str, region: str | None, project_id: str | None) -> None:
+    """Region and project overrides exist for ``huaweicloud`` services only."""
+    spec = catalog.spec(service)
+    if spec.connection != "huaweicloud":
+        for name, value in (("region", region), ("project_id", project_id)):
+            if value is not None:
+                raise InvalidInputError(
+                    name, value, f"{spec.label}s have no regions or projects (a {spec.connection} connection)"
+                )
+
+
 def primary_id(service: str, ids: Mapping[str, str]) -> str:
     """The id that names ``service``'s task in events, XCom and messages (``core.catalog``)."""
     return catalog.spec(service).primary_id(ids)
@@ -43,6 +66,20 @@ def primary_id(service: str, ids: Mapping[str, str]) -> str:
 
 @dataclass
 class TaskWait:
+    """One wait for a remote task: what to wait for and how.
+
+    :param service: the service's name (``core.catalog``).
+    :param conn_id: the connection the hook and the trigger read.
+    :param ids: the remote task's ids.
+    :param policy: when to check again.
+    :param options: service-specific options of the status check.
+    :param accept_partial_failure: a partially failed task ends the wait well (a warning names the
+        failed nodes).
+    :param logger: where progress lines go (the task's log).
+    :param region: the task's region override of the connection's (handed to the trigger).
+    :param project_id: the task's project override of the connection's.
+    """
+
     service: str
     conn_id: str
     ids: dict[str, str]
@@ -50,6 +87,8 @@ class TaskWait:
     options: dict[str, Any] = field(default_factory=dict)
     accept_partial_failure: bool = False
     logger: LogSink = field(default_factory=lambda: logging.getLogger(__name__))
+    region: str | None = None
+    project_id: str | None = None
     last_status: TaskStatus | None = None
     _progress: ProgressLog | None = None
     _guard: WaitGuard | None = None
@@ -165,6 +204,8 @@ class TaskWait:
             accept_partial_failure=self.accept_partial_failure,
             waiting_since=(waiting_since or datetime.now(timezone.utc)).timestamp(),
             owned=owned,
+            region=self.region,
+            project_id=self.project_id,
         )
 
     def complete(self, event: dict[str, Any] | None) -> TaskStatus:

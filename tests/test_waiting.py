@@ -46,8 +46,14 @@ def edge_partial() -> TaskStatus:
         task_id="dumpMultiNodesLog.abc",
         state=TaskState.PARTIALLY_FAILED,
         raw_status="partiallyFailed",
-        message="failed to dump log for following nodes:(3)dump log timeout;(4)dump log timeout;",
-        result={"failed_nodes": [{"node_id": 3, "message": "dump log timeout"}, {"node_id": 4, "message": "x"}]},
+        message="failed to dump log for following nodes:(3)failed to send message to edge;"
+        "(4)failed to send message to edge;",
+        result={
+            "failed_nodes": [
+                {"node_id": 3, "message": "failed to send message to edge"},
+                {"node_id": 4, "message": "x"},
+            ]
+        },
     )
 
 
@@ -118,7 +124,7 @@ def test_is_done_names_a_failed_step() -> None:
 
 def test_partially_failed_fails_unless_accepted() -> None:
     log = RecordingLog()
-    with pytest.raises(TaskFailedError, match=r"\(3\)dump log timeout"):
+    with pytest.raises(TaskFailedError, match=r"\(3\)failed to send message to edge"):
         edge_wait(logger=log).is_done(edge_partial())
     assert log.warnings == []
 
@@ -310,7 +316,7 @@ def test_wait_raises_task_failed_for_a_failed_task(emulator: EmulatorHandle) -> 
     wait = dcs_wait(emulator, task_id)
     hook = DcsHook(huaweicloud_conn_id=wait.conn_id)
     try:
-        with pytest.raises(TaskFailedError, match=r"DCS\.5012"):
+        with pytest.raises(TaskFailedError, match=r"DCS\.5091"):
             wait.wait(hook, timeout=60, sleep=lambda _s: None)
     finally:
         hook.close()

@@ -56,6 +56,8 @@ class ServiceSpec:
     :param link_name: the extra link's label in the Airflow UI.
     :param no_cancel: why a remote task keeps running when Airflow stops waiting for it (a user
         marked the task failed or cleared it): what the service's API reference offers, or lacks.
+    :param project_by_header: the call whose path names no project, so that an AK/SK request can
+        carry it only as the signed ``X-Project-Id`` header; None where every path names it.
     """
 
     name: str
@@ -69,6 +71,7 @@ class ServiceSpec:
     console_page: str | None = None
     link_name: str = "Huawei Cloud Console"
     no_cancel: str = NO_CANCEL
+    project_by_header: str | None = None
 
     def primary_id(self, ids: Mapping[str, str]) -> str:
         """The id that names the task in logs, events and XCom: the first of ``task_ids`` given."""
@@ -144,6 +147,8 @@ DIS = register(
             {"cn-north-4", "cn-north-1", "cn-east-2", "cn-east-3", "cn-south-1", "ap-southeast-2", "ap-southeast-1"}
         ),
         console_page="dis/{region}#/dis/transfertasks/{transfer_task_id}",
+        # The transfer-task log's path has no project (ShowTransferTaskLog API reference).
+        project_by_header="the DIS transfer-task log (POST /v1/transfertasklog/{task_id})",
     )
 )
 CSS = register(

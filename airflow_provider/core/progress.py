@@ -110,13 +110,13 @@ class LogSink(Protocol):
 
 class ProgressLog:
     """Logs a status when it changed since the last one logged (progress alone at most once per
-    ``PROGRESS_LINE_SECONDS``); warns once per unknown value.
+    ``PROGRESS_LINE_SECONDS``); warns once per unknown value and once per status ``warning``.
 
     A triggerer holds one per sleeping wait, thousands at a time, and every object they keep
     alive lengthens each full garbage collection: hence the slots and the lazily made set.
     """
 
-    __slots__ = ("_clock", "_last", "_log", "_logged_at", "_name", "_opening", "_unknown")
+    __slots__ = ("_clock", "_last", "_log", "_logged_at", "_name", "_opening", "_unknown", "_warned")
 
     def __init__(
         self,
@@ -133,6 +133,7 @@ class ProgressLog:
         self._last: tuple[object, ...] | None = None
         self._logged_at = 0.0
         self._unknown: set[str] | None = None
+        self._warned: str | None = None
         #: A line that opens the wait (what, until when). It is joined to the first status rather than
         #: logged on its own: the first status arrives within a tick, and a triggerer starting
         #: thousands of waits logs one line per wait instead of two.
@@ -155,6 +156,9 @@ class ProgressLog:
                 self._name or f"{catalog.label(status.service)} {status.task_id}",
                 status.raw_status,
             )
+        if status.warning is not None and status.warning != self._warned:
+            self._warned = status.warning
+            self._log.warning("%s: %s", self._name or describe(status).partition(":")[0], status.warning)
         key = change_key(status)
         last = self._last
         if key == last:

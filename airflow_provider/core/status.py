@@ -46,6 +46,8 @@ class TaskStatus(BaseModel):
     finished_at: datetime | None = None
     eta_seconds: float | None = Field(default=None, ge=0)
     recognized: bool = True
+    #: Something the wait cannot check and the user should know about (logged once per wait).
+    warning: str | None = None
     result: dict[str, Any] = Field(default_factory=dict)
     #: When this status was read: bounds the finish time of APIs that report none (CloudDC).
     observed_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))

@@ -47,6 +47,28 @@ QUIRK_FORMS: dict[str, tuple[str, ...]] = {
     "clouddc_failure": ("failed", "error", "stalled"),
     # CSS ListLogsJob: the doc states no order for clusterLogRecord (its example has one record).
     "css_record_order": ("newest_first", "oldest_first"),
+    # DIS transfertasklog signed with AK/SK but no X-Project-Id: no source says what the gateway does.
+    "dis_log_without_project": ("default_project", "refused"),
+    # CSS CreateLogBackup while a backup runs: 409 (doc); which code of the code table is not said.
+    "css_busy_code": ("CSS.0011", "CSS.3004"),
+    # CSS CreateLogBackup / policy update with log backup off: 412 (docs); the code is not said.
+    "css_log_off_code": ("CSS.0004", "CSS.5090"),
+    # CSS policy/close when no automatic backup policy is on: not documented.
+    "css_close_closed_policy": ("ok", "refused"),
+    # DCS ListBackgroundTask: the doc states no order for tasks.
+    "dcs_task_order": ("newest_first", "oldest_first"),
+    # DCS ListBackgroundTask status while running and after a failure: only SUCCESS is documented.
+    "dcs_list_status": ("dms", "other"),
+    # DCS progress: the error_code of a FAILED step (the doc shows codes on FINISH steps only).
+    "dcs_failed_step_code": ("DCS.5091", "empty"),
+    # DCS progress: remain_time once the task has ended (undocumented).
+    "dcs_final_remain_time": ("0", "missing"),
+    # CloudDC export_id: the doc example's "1" (a sequence) or an opaque id.
+    "clouddc_export_id": ("sequential", "uuid"),
+    # CloudDC percentage of a failed export (undocumented): where it broke (60%) or 100.
+    "clouddc_failed_percentage": ("frozen", "100"),
+    # CloudDC unknown server/export, download before completion: the docs list only 401/429/500.
+    "clouddc_errors": ("404", "500"),
     # DIS OBS dump: the partition folder is the file's generation time; no source names the zone.
     "dis_obs_partition_zone": ("UTC", "+08:00"),
     # CloudDC DownloadServerLogs: no source says whether it serves byte ranges.
@@ -78,6 +100,17 @@ class Quirks:
     clouddc_percentage: str = "string"
     clouddc_failure: str = "failed"
     css_record_order: str = "newest_first"
+    dis_log_without_project: str = "default_project"
+    css_busy_code: str = "CSS.0011"
+    css_log_off_code: str = "CSS.0004"
+    css_close_closed_policy: str = "ok"
+    dcs_task_order: str = "newest_first"
+    dcs_list_status: str = "dms"
+    dcs_failed_step_code: str = "DCS.5091"
+    dcs_final_remain_time: str = "0"
+    clouddc_export_id: str = "sequential"
+    clouddc_failed_percentage: str = "frozen"
+    clouddc_errors: str = "404"
     dis_obs_partition_zone: str = "UTC"
     clouddc_download_range: str = "none"
     dcs_redislog_task: str = "listed"

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 from airflow_provider.emulator.auth import check_request
 from airflow_provider.emulator.responses import gateway_error, json_bytes
-from airflow_provider.emulator.services.iam import AUTH_PROJECTS_PATH, SECURITY_TOKENS_PATH
+from airflow_provider.emulator.services.iam import AUTH_PROJECTS_PATH, PROJECTS_PATH, SECURITY_TOKENS_PATH
 from airflow_provider.emulator.transport import current_transport, reset
 
 if TYPE_CHECKING:
@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 SIGNED_SERVICES = frozenset({"css", "dcs", "dis", "clouddc"})
+#: The methods MEF's nginx lets through to the edge manager (``limit_except GET POST PATCH``; GET
+#: allows HEAD too), from ``nginx-manager/build/nginx_default.conf``.
+MEF_METHODS = frozenset({"GET", "HEAD", "POST", "PATCH"})
+MEF_DENIED = b"<html><head><title>403 Forbidden</title></head><body><h1>403 Forbidden</h1></body></html>"
 _request_ids = itertools.count(1)
 
 
@@ -127,7 +131,12 @@ class Gateway:
             elif fault is not None:
                 await self._fault(fault, scope, replay, tracked)
                 return
-            if service in SIGNED_SERVICES or path in (SECURITY_TOKENS_PATH, AUTH_PROJECTS_PATH):
+            if service == "mef" and method not in MEF_METHODS:
+                # MEF's nginx: location /edgemanager { limit_except GET POST PATCH { deny all; } },
+                # answered with its 4xx.html error page (not reproduced here).
+                await _send_simple(tracked, 403, MEF_DENIED, [(b"content-type", b"text/html")])
+                return
+            if service in SIGNED_SERVICES or path in (SECURITY_TOKENS_PATH, AUTH_PROJECTS_PATH, PROJECTS_PATH):
                 failure = check_request(
                     state.identity,
                     method=method,

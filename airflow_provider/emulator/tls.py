@@ -140,9 +140,12 @@ def generate(directory: Path | None = None) -> TlsFiles:
 
 
 def server_context(files: TlsFiles) -> ssl.SSLContext:
-    """TLS 1.2+, client certificate required and checked against the generated CA."""
+    """TLS 1.2 only and a client certificate required, checked against the generated CA: MEF
+    Center's nginx (``nginx-manager/build/nginx_default.conf``: ``ssl_protocols TLSv1.2``,
+    ``ssl_verify_client on``)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(str(files.server_cert), str(files.server_key))
     context.load_verify_locations(cafile=str(files.ca_cert))
     context.verify_mode = ssl.CERT_REQUIRED

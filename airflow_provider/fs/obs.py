@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
     from airflow_provider.hooks.base import HuaweiCloudHook
+    from airflow_provider.hooks.connection_config import CloudConfig
 
 schemes = ["obs"]
 
@@ -43,9 +44,8 @@ def _s3fs() -> Any:
     return s3fs
 
 
-def obs_endpoint(hook: HuaweiCloudHook) -> str:
+def obs_endpoint(config: CloudConfig) -> str:
     """``extra.endpoints.obs``, else the region's ``https://obs.{region}.myhuaweicloud.com``."""
-    config = hook.config
     override = config.resolver.overrides.get("obs")
     if override:
         return override
@@ -57,11 +57,11 @@ def obs_endpoint(hook: HuaweiCloudHook) -> str:
     return f"https://obs.{config.region}.myhuaweicloud.com"
 
 
-def credentials(hook: HuaweiCloudHook) -> dict[str, str | None]:
+def credentials(config: CloudConfig, hook: HuaweiCloudHook) -> dict[str, str | None]:
     """``key``, ``secret`` and ``token`` for s3fs: the connection's own AK/SK, or temporary ones."""
     from airflow_provider.core.auth import AkSkAuth
 
-    auth = hook.config.auth
+    auth = config.auth
     if isinstance(auth, AkSkAuth):
         return {"key": auth.access_key, "secret": auth.secret_key, "token": auth.security_token}
     return temporary_credentials(hook)
@@ -94,14 +94,18 @@ def temporary_credentials(hook: HuaweiCloudHook) -> dict[str, str | None]:
 
 def connection_options(conn_id: str | None) -> dict[str, Any]:
     """The ``S3FileSystem`` arguments for the OBS of the ``huaweicloud`` connection ``conn_id``."""
+    from airflow.sdk.log import mask_secret
+
     from airflow_provider.hooks.base import HuaweiCloudHook
+    from airflow_provider.hooks.connection_config import cloud_config
 
     hook = HuaweiCloudHook(huaweicloud_conn_id=conn_id or DEFAULT_CONN_ID)
     try:
-        config = hook.config
+        # The connection as it is: OBS needs no project, so no project lookup (hook.config's) is made.
+        config = cloud_config(hook.get_connection(hook.huaweicloud_conn_id), mask=mask_secret)
         options: dict[str, Any] = {
-            **credentials(hook),
-            "endpoint_url": obs_endpoint(hook),
+            **credentials(config, hook),
+            "endpoint_url": obs_endpoint(config),
             "client_kwargs": {"region_name": config.region or "us-east-1"},
             # Other writers (CSS backups, DIS dumps, other workers) add objects at any time: a
             # cached listing would miss them.

@@ -44,6 +44,11 @@ class HuaweiCloudHook(TaskHook):
     Service hooks add typed methods; each method is a sans-IO exchange from
     ``airflow_provider.services`` driven through this hook's transport, so the deferrable
     trigger sends exactly the same requests.
+
+    :param huaweicloud_conn_id: the ``huaweicloud`` connection.
+    :param region: a region instead of the connection's ``extra.region`` (its endpoints, and the
+        project looked up in it unless ``project_id`` is given too).
+    :param project_id: a project instead of the connection's ``extra.project_id``.
     """
 
     conn_name_attr = "huaweicloud_conn_id"
@@ -51,13 +56,28 @@ class HuaweiCloudHook(TaskHook):
     conn_type = "huaweicloud"
     hook_name = "Huawei Cloud"
 
-    def __init__(self, huaweicloud_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        huaweicloud_conn_id: str = default_conn_name,
+        region: str | None = None,
+        project_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.huaweicloud_conn_id = huaweicloud_conn_id
+        self.region_override = region
+        self.project_id_override = project_id
 
     @cached_property
     def config(self) -> CloudConfig:
-        return cloud_config(self.get_connection(self.huaweicloud_conn_id), mask=mask_secret)
+        """The connection's settings; an AK/SK connection with a region and no ``project_id`` gets its
+        project id looked up once, as the SDK does (``hooks.project_lookup``)."""
+        from airflow_provider.hooks.project_lookup import resolve_project
+
+        conn = self.get_connection(self.huaweicloud_conn_id)
+        return resolve_project(
+            cloud_config(conn, mask=mask_secret, region=self.region_override, project_id=self.project_id_override)
+        )
 
     @cached_property
     def transport(self) -> SyncTransport:

@@ -188,14 +188,38 @@ def obs_credential_seconds(conn: Any) -> int:
     return value
 
 
-def cloud_config(conn: Any, mask: Callable[[str], None] | None = None) -> CloudConfig:
+def _with_overrides(extra: Mapping[str, Any], region: str | None, project_id: str | None) -> dict[str, Any]:
+    """The connection's extras with a task's region and project overrides applied."""
+    merged = dict(extra)
+    for name, value in (("region", region), ("project_id", project_id)):
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip() or value != value.strip():
+            raise ConfigurationError(f"{name}={value!r} must be a non-empty name without surrounding spaces")
+        merged[name] = value
+        if name == "region" and project_id is None:
+            # The connection's project belongs to its own region: another region's is looked up.
+            merged.pop("project_id", None)
+    return merged
+
+
+def cloud_config(
+    conn: Any,
+    mask: Callable[[str], None] | None = None,
+    *,
+    region: str | None = None,
+    project_id: str | None = None,
+) -> CloudConfig:
     """Build a ``CloudConfig`` from a ``huaweicloud`` connection.
 
     :param conn: the Airflow connection.
     :param mask: also given every secret (they go to Airflow's masker in any case).
+    :param region: use this region instead of the connection's ``extra.region`` (one connection,
+        several regions); the endpoints and the IAM token's scope follow it.
+    :param project_id: use this project instead of the connection's ``extra.project_id``.
     """
     conn_id = conn.conn_id
-    extra = extras(conn)
+    extra = _with_overrides(extras(conn), region, project_id)
     auth_type = str(extra.get("auth_type", "aksk")).lower()
     if auth_type not in AUTH_TYPES:
         raise ConfigurationError(

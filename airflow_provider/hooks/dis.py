@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider.core import catalog
 from airflow_provider.hooks.base import HuaweiCloudHook
+from airflow_provider.hooks.project_lookup import require_signed_project
 from airflow_provider.hooks.xcom import allow_in_xcom
 from airflow_provider.services import dis
 
@@ -14,8 +16,23 @@ if TYPE_CHECKING:
     from airflow_provider.services.dis import TransferTask, TransferTaskLogEntry, TransferTaskLogPage
 
 
+#: What needs the signed project: the log's path names none (``core.catalog``).
+LOG_WHAT = str(catalog.DIS.project_by_header)
+
+
 class DisHook(HuaweiCloudHook):
+    """DIS dump (transfer) tasks and their logs: one log entry per dump period.
+
+    :param huaweicloud_conn_id: the ``huaweicloud`` connection.
+    """
+
     hook_name = "Huawei Cloud DIS"
+
+    @property
+    def status_project_id(self) -> str | None:
+        """The log's path names no project: an AK/SK connection must sign one (``X-Project-Id``)."""
+        require_signed_project(self.config, LOG_WHAT)
+        return self.config.project_id
 
     def get_transfer_task_log_page(
         self,
@@ -26,6 +43,7 @@ class DisHook(HuaweiCloudHook):
         page_index: int = 1,
         page_size: int = 10,
     ) -> TransferTaskLogPage:
+        require_signed_project(self.config, LOG_WHAT)
         return self.run(
             dis.get_transfer_task_log_page(
                 transfer_task_id, order=order, sort_by=sort_by, page_index=page_index, page_size=page_size
@@ -74,6 +92,7 @@ class DisHook(HuaweiCloudHook):
         :param page_size: entries per request.
         :param max_pages: stop after this many pages.
         """
+        require_signed_project(self.config, LOG_WHAT)
         return self.run(
             dis.list_transfer_task_logs(
                 transfer_task_id, order=order, sort_by=sort_by, page_size=page_size, max_pages=max_pages

@@ -25,8 +25,13 @@ from airflow_provider.core.errors import (
 from airflow_provider.core.polling import PollPolicy
 from airflow_provider.hooks.task_hook import HookT_co
 from airflow_provider.operators.durable import Phase, RemoteTaskMemory
-from airflow_provider.operators.links import HuaweiCloudConsoleLink, link_for, push_console_url
-from airflow_provider.waiting import TaskWait, default_deferrable, primary_id
+from airflow_provider.operators.links import HuaweiCloudConsoleLink, describe_task_class, push_console_url
+from airflow_provider.waiting import (
+    TaskWait,
+    check_overrides,
+    default_deferrable,
+    primary_id,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -61,6 +66,9 @@ class HuaweiCloudTaskOperator(BaseOperator, Generic[HookT_co]):
     :param poll_policy: ``adaptive`` (default), ``fixed`` or ``exponential``.
     :param poke_interval: longest wait between checks (the interval itself for ``fixed``).
     :param min_poll_interval: shortest wait between checks.
+    :param region: a region instead of the connection's ``extra.region`` (templated; ``huaweicloud``
+        services): one connection serves several regions, as ``region_name`` does for AWS.
+    :param project_id: a project instead of the connection's ``extra.project_id`` (templated).
     :param timeout: give up waiting after this many seconds (or a ``timedelta``), as sensors do;
         the deadline is absolute: a triggerer restart does not extend it. ``wait_timeout`` is
         accepted as a deprecated alias.
@@ -74,8 +82,7 @@ class HuaweiCloudTaskOperator(BaseOperator, Generic[HookT_co]):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "service" in cls.__dict__ and "operator_extra_links" not in cls.__dict__:
-            cls.operator_extra_links = link_for(cls.service)
+        describe_task_class(cls)
 
     def __init__(
         self,
@@ -85,11 +92,16 @@ class HuaweiCloudTaskOperator(BaseOperator, Generic[HookT_co]):
         poll_policy: str = "adaptive",
         poke_interval: float = 60.0,
         min_poll_interval: float = 5.0,
+        region: str | None = None,
+        project_id: str | None = None,
         timeout: float | timedelta | None = None,
         **kwargs: Any,
     ) -> None:
         wait_timeout = kwargs.pop("wait_timeout", None)
         super().__init__(**kwargs)
+        check_overrides(self.service, region, project_id)
+        self.region = region
+        self.project_id = project_id
         if wait_timeout is not None:
             from airflow.exceptions import AirflowProviderDeprecationWarning
 
@@ -158,6 +170,10 @@ class HuaweiCloudTaskOperator(BaseOperator, Generic[HookT_co]):
     def conn_id(self) -> str:
         return str(getattr(self, self.conn_id_attr))
 
+    def cloud_hook_kwargs(self) -> dict[str, Any]:
+        """The ``huaweicloud`` hook arguments of this task: its connection and overrides."""
+        return {"huaweicloud_conn_id": self.conn_id, "region": self.region, "project_id": self.project_id}
+
     def make_hook(self) -> HookT_co:
         raise NotImplementedError
 
@@ -176,6 +192,8 @@ class HuaweiCloudTaskOperator(BaseOperator, Generic[HookT_co]):
             options=self.wait_options(),
             accept_partial_failure=self.accept_partial,
             logger=self.log,
+            region=self.region,
+            project_id=self.project_id,
         )
 
     def memory(self, context: Context) -> RemoteTaskMemory:

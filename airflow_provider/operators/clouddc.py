@@ -45,7 +45,7 @@ class CloudDCLogExportOperator(HuaweiCloudTaskOperator["CloudDCHook"]):
     def make_hook(self) -> CloudDCHook:
         from airflow_provider.hooks.clouddc import CloudDCHook
 
-        return CloudDCHook(huaweicloud_conn_id=self.huaweicloud_conn_id)
+        return CloudDCHook(**self.cloud_hook_kwargs())
 
     def start(self, context: Context) -> dict[str, str]:
         export = self.hook.export_server_logs(self.server_id)

@@ -59,7 +59,7 @@ class CssLogBackupOperator(HuaweiCloudTaskOperator["CssHook"]):
     def make_hook(self) -> CssHook:
         from airflow_provider.hooks.css import CssHook
 
-        return CssHook(huaweicloud_conn_id=self.huaweicloud_conn_id)
+        return CssHook(**self.cloud_hook_kwargs())
 
     def start_detail(self, context: Context) -> dict[str, Any]:
         # Noted before the start call and kept in the task state store: a retry whose earlier try

@@ -16,10 +16,18 @@ if TYPE_CHECKING:
 class DisTransferTaskLogOperator(BaseOperator):
     """Return ``{"summary": {...}, "entries": [...]}`` for every dump period of ``transfer_task_id``.
 
+    :param transfer_task_id: the transfer (dump) task (templated).
+    :param huaweicloud_conn_id: the ``huaweicloud`` connection (templated).
+    :param order: ``desc`` (newest period first, default) or ``asc``.
+    :param sort_by: the API's ``sortBy`` field.
+    :param page_size: entries per request.
+    :param max_pages: read at most this many pages.
     :param max_entries: keep at most this many entries in the XCom value (the summary counts all).
+    :param region: a region instead of the connection's ``extra.region`` (templated).
+    :param project_id: a project instead of the connection's ``extra.project_id`` (templated).
     """
 
-    template_fields = ("transfer_task_id",)
+    template_fields = ("transfer_task_id", "huaweicloud_conn_id", "region", "project_id")
 
     def __init__(
         self,
@@ -31,9 +39,13 @@ class DisTransferTaskLogOperator(BaseOperator):
         page_size: int = 100,
         max_pages: int = 1000,
         max_entries: int = 1000,
+        region: str | None = None,
+        project_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.region = region
+        self.project_id = project_id
         self.transfer_task_id = transfer_task_id
         self.huaweicloud_conn_id = huaweicloud_conn_id
         self.order = order
@@ -46,7 +58,7 @@ class DisTransferTaskLogOperator(BaseOperator):
         from airflow_provider.hooks.dis import DisHook
 
         task_id = check_dis_task_id(self.transfer_task_id)
-        hook = DisHook(huaweicloud_conn_id=self.huaweicloud_conn_id)
+        hook = DisHook(huaweicloud_conn_id=self.huaweicloud_conn_id, region=self.region, project_id=self.project_id)
         try:
             entries = list(
                 hook.iter_transfer_task_logs(

@@ -71,3 +71,16 @@ def link_for(service: str) -> tuple[HuaweiCloudConsoleLink]:
     ``core.catalog`` description says."""
     name = catalog.spec(service).link_name
     return (MefCenterLink(),) if name == MefCenterLink.name else (HuaweiCloudConsoleLink(),)
+
+
+def describe_task_class(cls: Any) -> None:
+    """Give an operator or sensor class that names its ``service`` what its description says: its
+    extra links (unless the class sets its own) and the common template fields (the connection id,
+    and the region and project overrides of ``huaweicloud`` services)."""
+    from airflow_provider.waiting import with_common_template_fields
+
+    if "service" not in cls.__dict__:
+        return
+    if "operator_extra_links" not in cls.__dict__:
+        cls.operator_extra_links = link_for(cls.service)
+    cls.template_fields = with_common_template_fields(cls.service, cls.conn_id_attr, tuple(cls.template_fields))

@@ -11,8 +11,8 @@ from airflow_provider.core.catalog import NOT_OWNED
 from airflow_provider.core.errors import HuaweiCloudError
 from airflow_provider.core.polling import PollPolicy
 from airflow_provider.hooks.task_hook import HookT_co
-from airflow_provider.operators.links import HuaweiCloudConsoleLink, link_for, push_console_url
-from airflow_provider.waiting import TaskWait, default_deferrable
+from airflow_provider.operators.links import HuaweiCloudConsoleLink, describe_task_class, push_console_url
+from airflow_provider.waiting import TaskWait, check_overrides, default_deferrable
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -28,6 +28,9 @@ class HuaweiCloudTaskSensor(BaseSensorOperator, Generic[HookT_co]):
         progress rate or ``remain_time``), ``fixed`` (every ``poke_interval``) or ``exponential``.
     :param min_poll_interval: the shortest wait between two checks (adaptive/exponential);
         ``poke_interval`` is the longest.
+    :param region: a region instead of the connection's ``extra.region`` (templated; ``huaweicloud``
+        services): one connection serves several regions, as ``region_name`` does for AWS.
+    :param project_id: a project instead of the connection's ``extra.project_id`` (templated).
     """
 
     service: ClassVar[str]
@@ -37,8 +40,7 @@ class HuaweiCloudTaskSensor(BaseSensorOperator, Generic[HookT_co]):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "service" in cls.__dict__ and "operator_extra_links" not in cls.__dict__:
-            cls.operator_extra_links = link_for(cls.service)
+        describe_task_class(cls)
 
     def __init__(
         self,
@@ -46,9 +48,14 @@ class HuaweiCloudTaskSensor(BaseSensorOperator, Generic[HookT_co]):
         deferrable: bool | None = None,
         poll_policy: str = "adaptive",
         min_poll_interval: float = 5.0,
+        region: str | None = None,
+        project_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        check_overrides(self.service, region, project_id)
+        self.region = region
+        self.project_id = project_id
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.poll_policy = poll_policy
         self.min_poll_interval = min(min_poll_interval, self.poke_interval) if self.poke_interval else min_poll_interval
@@ -82,6 +89,10 @@ class HuaweiCloudTaskSensor(BaseSensorOperator, Generic[HookT_co]):
     def conn_id(self) -> str:
         return str(getattr(self, self.conn_id_attr))
 
+    def cloud_hook_kwargs(self) -> dict[str, Any]:
+        """The ``huaweicloud`` hook arguments of this task: its connection and overrides."""
+        return {"huaweicloud_conn_id": self.conn_id, "region": self.region, "project_id": self.project_id}
+
     def task_wait(self) -> TaskWait:
         """Built on first use, i.e. after templates were rendered."""
         if self._wait is None:
@@ -93,6 +104,8 @@ class HuaweiCloudTaskSensor(BaseSensorOperator, Generic[HookT_co]):
                 options=self.wait_options(),
                 accept_partial_failure=self.accept_partial,
                 logger=self.log,
+                region=self.region,
+                project_id=self.project_id,
             )
         return self._wait
 

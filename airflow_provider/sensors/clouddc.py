@@ -27,7 +27,7 @@ class CloudDCLogExportSensor(HuaweiCloudTaskSensor["CloudDCHook"]):
     def make_hook(self) -> CloudDCHook:
         from airflow_provider.hooks.clouddc import CloudDCHook
 
-        return CloudDCHook(huaweicloud_conn_id=self.huaweicloud_conn_id)
+        return CloudDCHook(**self.cloud_hook_kwargs())
 
     def task_ids(self) -> dict[str, str]:
         return {"server_id": self.server_id, "export_id": self.export_id}

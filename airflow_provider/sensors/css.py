@@ -40,7 +40,7 @@ class CssLogBackupSensor(HuaweiCloudTaskSensor["CssHook"]):
     def make_hook(self) -> CssHook:
         from airflow_provider.hooks.css import CssHook
 
-        return CssHook(huaweicloud_conn_id=self.huaweicloud_conn_id)
+        return CssHook(**self.cloud_hook_kwargs())
 
     def task_ids(self) -> dict[str, str]:
         ids = {"cluster_id": self.cluster_id}

@@ -30,7 +30,7 @@ class DcsBackgroundTaskSensor(HuaweiCloudTaskSensor["DcsHook"]):
     def make_hook(self) -> DcsHook:
         from airflow_provider.hooks.dcs import DcsHook
 
-        return DcsHook(huaweicloud_conn_id=self.huaweicloud_conn_id)
+        return DcsHook(**self.cloud_hook_kwargs())
 
     def task_ids(self) -> dict[str, str]:
         return {"instance_id": self.instance_id, "dcs_task_id": self.dcs_task_id}

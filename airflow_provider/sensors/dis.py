@@ -18,13 +18,18 @@ class DisTransferTaskSensor(HuaweiCloudTaskSensor["DisHook"]):
         ``{{ data_interval_end }}``); None accepts any period.
     :param min_records: also require this many records in total over the matching periods.
     :param stream_name: optional; when given, a transfer task that cannot dump (ERROR, ABNORMAL,
-        DELETE, PAUSED, or gone from the stream) fails the wait; without it such a task waits
-        until the timeout (a warning says so).
+        DELETE, PAUSED, or gone from the stream) fails a wait its log does not satisfy yet; without
+        it such a task waits until the timeout (a warning says so). Periods already dumped satisfy
+        the wait whatever the task's state now.
+    :param task_name: the transfer task's name, with ``stream_name``: the stream's task list is
+        matched by ``task_id`` where it carries one (the API reference's example) and by this name
+        where it does not (the SDK's ``TransferTask`` model has only the name); without it such a
+        list cannot be matched and a warning says the state is not checked.
     Returns the matching periods (times, bytes, records, file names) in the final status.
     """
 
     service = "dis"
-    template_fields = ("transfer_task_id", "completed_after", "stream_name")
+    template_fields = ("transfer_task_id", "completed_after", "stream_name", "task_name")
 
     def __init__(
         self,
@@ -33,6 +38,7 @@ class DisTransferTaskSensor(HuaweiCloudTaskSensor["DisHook"]):
         completed_after: datetime | str | None = None,
         min_records: int = 0,
         stream_name: str | None = None,
+        task_name: str | None = None,
         huaweicloud_conn_id: str = "huaweicloud_default",
         **kwargs: Any,
     ) -> None:
@@ -41,15 +47,18 @@ class DisTransferTaskSensor(HuaweiCloudTaskSensor["DisHook"]):
         self.completed_after = completed_after
         self.min_records = min_records
         self.stream_name = stream_name
+        self.task_name = task_name
         self.huaweicloud_conn_id = huaweicloud_conn_id
 
     def make_hook(self) -> DisHook:
         from airflow_provider.hooks.dis import DisHook
 
-        return DisHook(huaweicloud_conn_id=self.huaweicloud_conn_id)
+        return DisHook(**self.cloud_hook_kwargs())
 
     def task_ids(self) -> dict[str, str]:
         ids = {"transfer_task_id": self.transfer_task_id}
+        if self.task_name:
+            ids["task_name"] = self.task_name  # without stream_name the wait refuses it, naming the field
         if self.stream_name:
             ids["stream_name"] = self.stream_name
         else:

@@ -276,7 +276,7 @@ def to_status(progress: BackgroundTaskProgress, task_id: str) -> TaskStatus:
         raw_status=current.step_status if current else None,
         progress=progress.progress,
         message=message,
-        error_code=(failed.error_code if failed else None),
+        error_code=(failed.error_code or None) if failed else None,
         started_at=min(begins) if begins else None,
         finished_at=max(ends) if state.is_terminal and ends else None,
         eta_seconds=None if state.is_terminal else progress.remain_time,

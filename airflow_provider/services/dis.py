@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from airflow_provider.core.errors import ApiError, BadResponseError, InvalidInputError, api_error
+from airflow_provider.core.errors import ApiError, BadResponseError, InvalidInputError, NotFoundError, api_error
 from airflow_provider.core.request import ApiRequest
 from airflow_provider.core.status import TaskState, TaskStatus
 from airflow_provider.core.validation import build_path, check_choice, check_dis_task_id, check_int_range
@@ -410,10 +410,34 @@ def task_state_status(task: TransferTask | None, transfer_task_id: str, stream_n
     )
 
 
+#: What a wait says when the stream's list cannot name the task: the SDK's ``TransferTask`` model
+#: (ListTransferTasks) has no ``task_id``, only the doc example shows one.
+UNMATCHED_WARNING = (
+    "the transfer task list of stream {stream!r} carries no task_id, so this task's own state (ERROR, "
+    "ABNORMAL, PAUSED) cannot be checked and such a task keeps the wait going until its timeout; pass "
+    "task_name (the name the list and ShowTransferTask know the task by) to check it"
+)
+
+
+def find_task(
+    tasks: Sequence[TransferTask], transfer_task_id: str, task_name: str | None
+) -> tuple[bool, TransferTask | None]:
+    """(whether the list can tell, the task): by ``task_id`` when the list carries ids (the doc
+    examples), else by ``task_name`` (the SDK's ``TransferTask`` has only the name). An empty list
+    tells too: the task is not in it."""
+    if not tasks or any(t.task_id for t in tasks):
+        return True, next((t for t in tasks if t.task_id == transfer_task_id), None)
+    if task_name:
+        return True, next((t for t in tasks if t.task_name == task_name), None)
+    return False, None
+
+
 def status_exchange(project_id: str | None, ids: Mapping[str, str], **options: Any) -> Exchange[TaskStatus]:
     """Newest periods first (by ``endTime``), paging only until periods end before
-    ``completed_after``. With ``stream_name`` in ids (and a project), the task's own state is
-    checked first so a task that cannot dump (ERROR/ABNORMAL/DELETE/PAUSED, or gone) fails
+    ``completed_after``. With ``stream_name`` in ids (and a project), the task's own state is read
+    from the stream's transfer-task list, matched by ``task_id`` or, where the list carries no ids,
+    by ``task_name``: periods already dumped satisfy the wait whatever that state, and a wait they
+    do not satisfy yet fails when the task cannot dump (ERROR/ABNORMAL/DELETE/PAUSED, or gone)
     instead of waiting forever."""
     transfer_task_id = check_dis_task_id(require_id(ids, "transfer_task_id"))
     completed_after = optional_datetime("completed_after", options.get("completed_after"))
@@ -421,7 +445,12 @@ def status_exchange(project_id: str | None, ids: Mapping[str, str], **options: A
     page_size = option_int("page_size", options.get("page_size"), MAX_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     max_pages = option_int("max_pages", options.get("max_pages"), 10, 1, MAX_PAGE_INDEX)
     stream_name = ids.get("stream_name")
-    task_check = (stream_name, list_transfer_tasks(project_id, stream_name)) if stream_name else None
+    task_name = ids.get("task_name")
+    if task_name and not stream_name:
+        raise InvalidInputError(
+            "task_name", task_name, "needs stream_name: the task's state is read from its stream's transfer task list"
+        )
+    task_check = (stream_name, task_name, list_transfer_tasks(project_id, stream_name)) if stream_name else None
     return _status(transfer_task_id, completed_after, min_records, page_size, max_pages, task_check)
 
 
@@ -431,18 +460,45 @@ def _status(
     min_records: int,
     page_size: int,
     max_pages: int,
-    task_check: tuple[str, Exchange[list[TransferTask]]] | None,
+    task_check: tuple[str, str | None, Exchange[list[TransferTask]]] | None,
 ) -> Exchange[TaskStatus]:
+    cannot_dump: TaskStatus | None = None
+    warning: str | None = None
     if task_check is not None:
-        stream_name, listing = task_check
+        stream_name, task_name, listing = task_check
         tasks = yield from listing
-        task = next((t for t in tasks if t.task_id == transfer_task_id), None)
-        # The doc examples list task_id, the SDK model has none: a list without ids cannot tell
-        # that the task is missing, only one with ids (or an empty one) can.
-        if task is not None or not tasks or any(t.task_id for t in tasks):
-            failed = task_state_status(task, transfer_task_id, stream_name)
-            if failed is not None:
-                return failed
+        told, task = find_task(tasks, transfer_task_id, task_name)
+        if not told:
+            warning = UNMATCHED_WARNING.format(stream=stream_name)
+        elif task is None:
+            # Gone from its stream: its log is gone too (DIS.4354), nothing can satisfy the wait.
+            missing = task_state_status(None, transfer_task_id, stream_name)
+            assert missing is not None
+            return missing
+        else:
+            cannot_dump = task_state_status(task, transfer_task_id, stream_name)
+    try:
+        entries = yield from _entries(transfer_task_id, completed_after, min_records, page_size, max_pages)
+    except NotFoundError:
+        if cannot_dump is not None:
+            return cannot_dump  # a DELETE task's log may be gone already: its state says more
+        raise
+    periods = periods_status(transfer_task_id, entries, completed_after, min_records)
+    if cannot_dump is not None:
+        if periods.state is not TaskState.SUCCEEDED:
+            return cannot_dump
+        # The periods the wait asked for were dumped before the task stopped: that answers it.
+        periods = periods.model_copy(
+            update={"message": f"{periods.message}; the task is now in state {cannot_dump.raw_status}"}
+        )
+    if warning is not None:
+        return periods.model_copy(update={"warning": warning})
+    return periods
+
+
+def _entries(
+    transfer_task_id: str, completed_after: datetime | None, min_records: int, page_size: int, max_pages: int
+) -> Exchange[list[TransferTaskLogEntry]]:
     entries: list[TransferTaskLogEntry] = []
     seen: set[tuple[Any, ...]] = set()
     for page_index in range(1, max_pages + 1):
@@ -460,4 +516,4 @@ def _status(
             break
         if completed_after is None and sum(e.transfer_records_num or 0 for e in entries) >= min_records:
             break
-    return periods_status(transfer_task_id, entries, completed_after, min_records)
+    return entries

@@ -32,17 +32,18 @@ if TYPE_CHECKING:
     from airflow_provider.core.async_transport import AsyncTransport
     from airflow_provider.core.auth import Auth
     from airflow_provider.core.status import TaskStatus
+    from airflow_provider.hooks.connection_config import CloudConfig
 
 
 #: Connection fields that decide the transport. Triggers of one connection in one triggerer share
 #: a transport (thousands of waits, one config object and token source); a changed connection —
 #: fetched anew by every trigger — replaces it.
 _CONN_FIELDS = ("conn_id", "conn_type", "host", "login", "password", "port", "schema", "extra")
-#: Per loop and connection id: (fingerprint of the fields, transport, project id). Keyed by a keyed
+#: Per loop and connection id: (fingerprint of the fields, transport, settings). Keyed by a keyed
 #: digest (``core.secrets.fingerprint``), not the fields, so no password or secret key is kept as a
 #: key; one entry per connection id, so a rotated key does not leave the old transport behind.
 _CLOUD_TRANSPORTS: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[str, tuple[str, AsyncTransport, str | None]]
+    asyncio.AbstractEventLoop, dict[tuple[str, str | None, str | None], tuple[str, AsyncTransport, CloudConfig]]
 ] = weakref.WeakKeyDictionary()
 
 
@@ -138,6 +139,22 @@ def _nothing() -> None:
 
 
 class HuaweiCloudTaskTrigger(BaseTrigger):
+    """Poll one remote task in the triggerer until it ends, the deadline passes or a check fails
+    for good; one event, with the final ``TaskStatus``.
+
+    :param service: the service's name (``core.catalog``).
+    :param conn_id: the ``huaweicloud`` or ``huawei_edge_manager`` connection.
+    :param ids: the remote task's ids.
+    :param deadline: give up at this epoch second (absolute: a triggerer restart does not extend it).
+    :param poll_policy: the ``PollPolicy`` as a dict (adaptive by default).
+    :param options: service-specific options of the status check.
+    :param accept_partial_failure: a partially failed task ends the wait well.
+    :param waiting_since: when the wait began (epoch seconds), for the adaptive policy and messages.
+    :param owned: an operator started the task (a sensor only watches it): what ``on_kill`` says.
+    :param region: the task's region override of the connection's.
+    :param project_id: the task's project override of the connection's.
+    """
+
     def __init__(
         self,
         *,
@@ -150,6 +167,8 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
         accept_partial_failure: bool = False,
         waiting_since: float | None = None,
         owned: bool = False,
+        region: str | None = None,
+        project_id: str | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.service = service
@@ -161,6 +180,8 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
         self.accept_partial_failure = accept_partial_failure
         self.waiting_since = waiting_since if waiting_since is not None else time.time()
         self.owned = owned
+        self.region = region
+        self.project_id = project_id
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -175,6 +196,8 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
                 "accept_partial_failure": self.accept_partial_failure,
                 "waiting_since": self.waiting_since,
                 "owned": self.owned,
+                "region": self.region,
+                "project_id": self.project_id,
             },
         )
 
@@ -281,20 +304,28 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
                     discard_shared(tls)
 
             return AsyncTransport(edge.transport_settings(tls), read_grid=WAKE_GRID_SECONDS), None, release
+        from airflow_provider.hooks.project_lookup import aresolve_project, require_signed_project
+
         key = connection_fingerprint(conn)
         per_loop = _CLOUD_TRANSPORTS.setdefault(loop, {})
-        cached = per_loop.get(self.conn_id)
+        # One transport per connection and region/project override: a task may point one
+        # connection at another region (its endpoints, its token's scope).
+        slot = (self.conn_id, self.region, self.project_id)
+        cached = per_loop.get(slot)
         if cached is None or cached[0] != key:
-            cloud = cloud_config(conn)
+            cloud = await aresolve_project(cloud_config(conn, region=self.region, project_id=self.project_id))
             if cached is not None:
                 _forget_token(cached[1], cloud.auth)
                 _forget_proxies(cached[1], cloud.proxies)
-            cached = per_loop[self.conn_id] = (
+            cached = per_loop[slot] = (
                 key,
                 AsyncTransport(cloud.transport_settings(), read_grid=WAKE_GRID_SECONDS),
-                cloud.project_id,
+                cloud,
             )
-        return cached[1], cached[2], _nothing
+        by_header = catalog.spec(self.service).project_by_header
+        if by_header is not None:
+            require_signed_project(cached[2], by_header)
+        return cached[1], cached[2].project_id, _nothing
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider.core.exchange import drive_async

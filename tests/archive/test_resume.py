@@ -55,3 +55,22 @@ def test_a_part_that_does_not_continue_the_file_starts_it_over(tmp_path: Path) -
     assert part.resume_headers()["If-Range"] == "Mon, 07 Dec 2026 04:00:00 GMT"  # a weak tag may not be used
     done = part.finish()
     assert done.path.read_bytes() == b"new version" and done.sha256 == hashlib.sha256(b"new version").hexdigest()
+
+
+def test_a_dropped_mef_download_asks_for_the_rest_with_if_range(emulator: EmulatorHandle, tmp_path: Path) -> None:
+    """MEF serves its archive as Go's ServeContent does (ranges, If-Range on Last-Modified), over
+    one download connection: a drop costs only the missing part."""
+    from airflow_provider.hooks.edge import EdgeManagerHook
+
+    emulator.admin.set_outcome("mef", "succeed", duration=0)
+    hook = EdgeManagerHook()
+    hook.create_log_dump_task([1, 2])
+    whole = hook.fetch_log_dump(tmp_path / "whole.tar.gz")
+    emulator.admin.add_fault("close_mid_body", path_glob="*/edgeNodes.tar.gz", count=1)
+    emulator.admin.clear_requests()
+
+    got = hook.fetch_log_dump(tmp_path / "dropped.tar.gz")
+
+    assert (got.size, got.sha256, got.resumed, got.restarted) == (whole.size, whole.sha256, 1, 0)
+    downloads = [r for r in emulator.admin.requests() if r["path"].endswith("edgeNodes.tar.gz")]
+    assert len(downloads) == 2

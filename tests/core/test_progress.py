@@ -208,6 +208,19 @@ def test_progress_log_warns_once_per_unknown_value() -> None:
     assert "'Queued'" in log.warnings[1]
 
 
+def test_a_status_warning_is_logged_once_per_wait_with_the_task_s_name() -> None:
+    log = RecordingLog()
+    progress = ProgressLog(log, name="DIS transfer task T1")
+    unchecked = status(service="dis", task_id="T1", warning="the state cannot be checked")
+    for _ in range(3):
+        progress.observe(unchecked)
+    progress.observe(unchecked.model_copy(update={"state": TaskState.SUCCEEDED}))
+    assert log.warnings == ["DIS transfer task T1: the state cannot be checked"]
+    nameless = ProgressLog(log)
+    nameless.observe(unchecked)
+    assert log.warnings[-1] == "DIS transfer task T1: the state cannot be checked"
+
+
 def test_progress_log_warns_once_for_a_missing_status_value() -> None:
     log = RecordingLog()
     progress = ProgressLog(log)

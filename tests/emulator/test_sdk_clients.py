@@ -19,6 +19,7 @@ pytest.importorskip("huaweicloudsdkcore")
 from huaweicloudsdkclouddc.v1 import (
     CloudDCClient,
     DownloadServerLogsRequest,
+    DownloadServerLogsResponse,
     ExportServerLogsRequest,
     ExportServerLogsResponse,
     ShowLogsExportStatusRequest,
@@ -27,18 +28,23 @@ from huaweicloudsdkclouddc.v1 import (
 from huaweicloudsdkcore.auth.credentials import BasicCredentials, GlobalCredentials
 from huaweicloudsdkcore.exceptions import exceptions
 from huaweicloudsdkcore.http.http_config import HttpConfig
+from huaweicloudsdkcore.region.region import Region
 from huaweicloudsdkcore.sdk_response import SdkResponse
 from huaweicloudsdkcss.v1 import (
     CreateLogBackupRequest,
     CssClient,
+    GetLogBackupReq,
     ListLogsJobRequest,
     ListLogsJobResponse,
     ShowGetLogSettingRequest,
     ShowGetLogSettingResponse,
+    ShowLogBackupRequest,
     StartLogAutoBackupPolicyReq,
     StartLogAutoBackupPolicyRequest,
     StartLogsReq,
     StartLogsRequest,
+    StartTargetClusterConnectivityTestReq,
+    StartTargetClusterConnectivityTestRequest,
     StopLogAutoBackupPolicyRequest,
     StopLogsRequest,
     UpdateLogSettingReq,
@@ -75,29 +81,65 @@ from huaweicloudsdkdis.v2 import (
     ShowTransferTaskResponse,
 )
 from huaweicloudsdkiam.v3 import (
+    AgencyAuth,
+    AgencyAuthIdentity,
+    AgencyTokenAssumerole,
+    AgencyTokenAuth,
+    AgencyTokenIdentity,
+    AgencyTokenScope,
+    AgencyTokenScopeProject,
     AuthScope,
     AuthScopeProject,
+    CreateTemporaryAccessKeyByAgencyRequest,
+    CreateTemporaryAccessKeyByAgencyRequestBody,
     CreateTemporaryAccessKeyByTokenRequest,
     CreateTemporaryAccessKeyByTokenRequestBody,
     CreateTemporaryAccessKeyByTokenResponse,
     IamClient,
+    IdentityAssumerole,
     IdentityToken,
+    KeystoneCreateAgencyTokenRequest,
+    KeystoneCreateAgencyTokenRequestBody,
+    KeystoneCreateScopedTokenRequest,
+    KeystoneCreateScopedTokenRequestBody,
+    KeystoneCreateUserTokenByPasswordAndMfaRequest,
+    KeystoneCreateUserTokenByPasswordAndMfaRequestBody,
     KeystoneCreateUserTokenByPasswordRequest,
     KeystoneCreateUserTokenByPasswordRequestBody,
     KeystoneCreateUserTokenByPasswordResponse,
     KeystoneListAuthProjectsRequest,
     KeystoneListAuthProjectsResponse,
+    KeystoneListProjectsRequest,
+    KeystoneListProjectsResponse,
+    KeystoneValidateTokenRequest,
+    MfaAuth,
+    MfaIdentity,
+    MfaTotp,
+    MfaTotpUser,
     PwdAuth,
     PwdIdentity,
     PwdPassword,
     PwdPasswordUser,
     PwdPasswordUserDomain,
+    ScopedToken,
+    ScopedTokenAuth,
+    ScopedTokenIdentity,
+    ScopeProjectOption,
     TokenAuth,
     TokenAuthIdentity,
+    TokenSocpeOption,
 )
 
-from tests.emulator.helpers import CLOUDDC_SERVER, CSS_CLUSTER, DCS_INSTANCE, DIS_STREAM, DIS_TASK
-from tests.emulator.sdk_models import assert_body_matches, compare
+from tests.emulator.helpers import (
+    CLOUDDC_SERVER,
+    CSS_CLUSTER,
+    DCS_INSTANCE,
+    DIS_STREAM,
+    DIS_TASK,
+    css_path,
+    signed_request,
+)
+from tests.emulator.sdk_models import assert_body_matches, compare, header_fields
 
 if TYPE_CHECKING:
     from airflow_provider.testing.emulator_runner import EmulatorHandle
@@ -231,6 +273,114 @@ def test_css_missing_cluster_is_403_css0015_with_errcode_only(huaweicloud_emulat
     }
 
 
+def test_css_real_time_log_collection_is_closed_with_the_action_the_sdk_lacks(
+    huaweicloud_emulator: EmulatorHandle,
+) -> None:
+    """StopLogsRequest has no action; the API reference's StopLogs has ?action=real_time_log_collect
+    (default base_log_collect) and terraform's closeLogIngestion sends it: through call_api."""
+    css = _client(CssClient, huaweicloud_emulator)
+    body = StartLogsReq(index_prefix="logs-", keep_days=3, target_cluster_id=CSS_CLUSTER)
+    css.start_logs(StartLogsRequest(cluster_id=CSS_CLUSTER, action="real_time_log_collect", body=body))
+
+    def close(action: str) -> Any:
+        return css.call_api(
+            "/v1.0/{project_id}/clusters/{cluster_id}/logs/close",
+            "PUT",
+            path_params={"cluster_id": CSS_CLUSTER},
+            query_params=[("action", action)],
+            header_params={"Content-Type": "application/json"},
+            response_type=RawResponse,
+        )
+
+    assert close("real_time_log_collect").status_code == 200
+    settings = css.show_get_log_setting(ShowGetLogSettingRequest(cluster_id=CSS_CLUSTER))
+    assert settings.real_time_log_collect_record is None
+    assert settings.log_configuration.log_switch is True  # base log backup untouched
+    with pytest.raises(exceptions.ClientRequestException) as again:
+        close("real_time_log_collect")  # closing what is closed: terraform's quoted 415
+    assert (again.value.status_code, json.loads(again.value.error_msg)["errCode"]) == (415, "CSS.0004")
+    with pytest.raises(exceptions.ClientRequestException) as bad:
+        close("everything")
+    assert (bad.value.status_code, json.loads(bad.value.error_msg)["errCode"]) == (400, "CSS.0001")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"offset": 0}, {"offset": 1001}, {"limit": 0}, {"limit": 1001}, {"status": "RUNNING"}, {"offset": "one"}],
+)
+def test_css_records_arguments_outside_the_documented_ranges_are_css_0001(
+    huaweicloud_emulator: EmulatorHandle, query: dict[str, Any]
+) -> None:
+    """ListLogsJob: offset and limit 1-1000, status FAIL or NOT_FAIL; CSS.0001 "Incorrect parameters." (400)."""
+    response = signed_request(
+        huaweicloud_emulator,
+        "GET",
+        css_path(huaweicloud_emulator, "records"),
+        query=[(k, str(v)) for k, v in query.items()],
+    )
+    assert response.status_code == 400
+    assert response.json()["errCode"] == "CSS.0001"
+    assert response.json()["externalMessage"].startswith("CSS.0001 : Incorrect parameters. (")
+
+
+def test_css_records_take_the_whole_documented_range(huaweicloud_emulator: EmulatorHandle) -> None:
+    records = _client(CssClient, huaweicloud_emulator).list_logs_job(
+        ListLogsJobRequest(cluster_id=CSS_CLUSTER, offset=1000, limit=1000)
+    )
+    assert (records.total_size, records.cluster_log_record) == (1, [])
+
+
+@pytest.mark.parametrize("form", ["ok", "refused"])
+def test_css_closing_a_closed_auto_backup_policy_in_either_form(
+    huaweicloud_emulator: EmulatorHandle, form: str
+) -> None:
+    huaweicloud_emulator.admin.set_quirks(css_close_closed_policy=form)
+    css = _client(CssClient, huaweicloud_emulator)
+    request = StopLogAutoBackupPolicyRequest(cluster_id=CSS_CLUSTER)
+    if form == "ok":
+        assert css.stop_log_auto_backup_policy(request).status_code == 200
+        return
+    with pytest.raises(exceptions.ClientRequestException) as info:
+        css.stop_log_auto_backup_policy(request)
+    assert (info.value.status_code, json.loads(info.value.error_msg)["errCode"]) == (415, "CSS.0004")
+
+
+@pytest.mark.parametrize("code", ["CSS.0004", "CSS.5090"])
+def test_css_auto_backup_policy_of_a_cluster_without_log_backup_is_412(
+    huaweicloud_emulator: EmulatorHandle, code: str
+) -> None:
+    huaweicloud_emulator.admin.set_quirks(css_log_off_code=code)
+    css = _client(CssClient, huaweicloud_emulator)
+    css.stop_logs(StopLogsRequest(cluster_id=CSS_CLUSTER))
+    with pytest.raises(exceptions.ClientRequestException) as info:
+        css.start_log_auto_backup_policy(
+            StartLogAutoBackupPolicyRequest(
+                cluster_id=CSS_CLUSTER, body=StartLogAutoBackupPolicyReq(period="00:00 GMT+08:00")
+            )
+        )
+    assert (info.value.status_code, json.loads(info.value.error_msg)["errCode"]) == (412, code)
+
+
+def test_css_log_search_is_not_emulated(huaweicloud_emulator: EmulatorHandle) -> None:
+    with pytest.raises(exceptions.ClientRequestException) as info:
+        _client(CssClient, huaweicloud_emulator).show_log_backup(
+            ShowLogBackupRequest(
+                cluster_id=CSS_CLUSTER, body=GetLogBackupReq(instance_name="node-1", log_type="instance")
+            )
+        )
+    assert (info.value.status_code, info.value.error_code) == (404, "APIGW.0101")
+
+
+def test_css_connectivity_test_is_not_emulated(huaweicloud_emulator: EmulatorHandle) -> None:
+    with pytest.raises(exceptions.ClientRequestException) as info:
+        _client(CssClient, huaweicloud_emulator).start_target_cluster_connectivity_test(
+            StartTargetClusterConnectivityTestRequest(
+                cluster_id=CSS_CLUSTER, body=StartTargetClusterConnectivityTestReq(target_cluster_id="other")
+            )
+        )
+    assert (info.value.status_code, info.value.error_code) == (404, "APIGW.0101")
+
+
 # ---------------------------------------------------------------------------------------------- DCS
 
 
@@ -255,6 +405,99 @@ def test_dcs_list_and_progress(huaweicloud_emulator: EmulatorHandle, form: str) 
     )
     assert progress.step_details[0].step_status == "EXECUTING"
     assert_body_matches(ShowBackgroundTaskProgressResponse, _body(progress))
+
+
+@pytest.mark.parametrize("order", ["newest_first", "oldest_first"])
+def test_dcs_task_list_filters_by_start_and_end_time_in_either_order(
+    huaweicloud_emulator: EmulatorHandle, order: str
+) -> None:
+    """start_time/end_time are yyyyMMddHHmmss UTC (ListBackgroundTask); the order is not documented."""
+    from datetime import datetime, timezone
+
+    admin = huaweicloud_emulator.admin
+    admin.set_quirks(dcs_task_order=order)
+    old = admin.create_task("dcs", instance_id=DCS_INSTANCE, duration=5, started_ago=7200)
+    new = admin.create_task("dcs", instance_id=DCS_INSTANCE, duration=5, started_ago=60)
+
+    def stamp(seconds_ago: float) -> str:
+        return datetime.fromtimestamp(admin.now() - seconds_ago, tz=timezone.utc).strftime("%Y%m%d%H%M%S")
+
+    dcs = _client(DcsClient, huaweicloud_emulator)
+    recent = dcs.list_background_task(
+        ListBackgroundTaskRequest(instance_id=DCS_INSTANCE, start_time=stamp(600), end_time=stamp(0))
+    )
+    assert new in [t.id for t in recent.tasks] and old not in [t.id for t in recent.tasks]
+    both = dcs.list_background_task(ListBackgroundTaskRequest(instance_id=DCS_INSTANCE, start_time=stamp(9000)))
+    ids = [t.id for t in both.tasks if t.id in (old, new)]
+    assert ids == ([new, old] if order == "newest_first" else [old, new])
+    assert_body_matches(
+        ListBackgroundTaskResponse,
+        _body(both),
+        omitted={
+            f"tasks[].details.{key}": "the emulated tasks change nothing that DetailsBody describes" for key in DETAILS
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [
+        ({"offset": -1}, "offset"),
+        ({"limit": 0}, "limit"),
+        ({"start_time": "2024-01-01"}, "start_time"),
+        ({"end_time": "x"}, "end_time"),
+    ],
+)
+def test_dcs_task_list_bad_arguments_are_dcs_4800(
+    huaweicloud_emulator: EmulatorHandle, query: dict[str, Any], name: str
+) -> None:
+    """offset >= 0 (ListBackgroundTask); DCS.4800 "Invalid {0} in the request." (DCS error code table)."""
+    with pytest.raises(exceptions.ClientRequestException) as info:
+        _client(DcsClient, huaweicloud_emulator).list_background_task(
+            ListBackgroundTaskRequest(instance_id=DCS_INSTANCE, **query)
+        )
+    assert (info.value.status_code, info.value.error_code) == (400, "DCS.4800")
+    assert info.value.error_msg == f"Invalid {name} in the request."
+
+
+@pytest.mark.parametrize(
+    ("words", "running", "failed"), [("dms", "EXECUTING", "FAILED"), ("other", "RUNNING", "ERROR")]
+)
+def test_dcs_task_list_status_words_in_either_form(
+    huaweicloud_emulator: EmulatorHandle, words: str, running: str, failed: str
+) -> None:
+    admin = huaweicloud_emulator.admin
+    admin.set_quirks(dcs_list_status=words)
+    admin.set_outcome("dcs", "fail", duration=5)
+    broken = admin.create_task("dcs", instance_id=DCS_INSTANCE, started_ago=10)
+    admin.set_outcome("dcs", "succeed", duration=1000)
+    going = admin.create_task("dcs", instance_id=DCS_INSTANCE)
+    listed = _client(DcsClient, huaweicloud_emulator).list_background_task(
+        ListBackgroundTaskRequest(instance_id=DCS_INSTANCE, limit=100)
+    )
+    by_id = {t.id: t.status for t in listed.tasks}
+    assert (by_id[going], by_id[broken]) == (running, failed)
+
+
+@pytest.mark.parametrize("code", ["DCS.5091", "empty"])
+def test_dcs_failed_step_in_either_code_form(huaweicloud_emulator: EmulatorHandle, code: str) -> None:
+    admin = huaweicloud_emulator.admin
+    admin.set_quirks(dcs_failed_step_code=code, dcs_final_remain_time="missing")
+    admin.set_outcome("dcs", "fail", duration=5)
+    task_id = admin.create_task("dcs", instance_id=DCS_INSTANCE, started_ago=10)
+    response = _client(DcsClient, huaweicloud_emulator).show_background_task_progress(
+        ShowBackgroundTaskProgressRequest(instance_id=DCS_INSTANCE, task_id=task_id)
+    )
+    (failed,) = [s for s in response.step_details if s.step_status == "FAILED"]
+    assert failed.error_code == ("" if code == "empty" else code)
+    (sub,) = [s for s in failed.sub_step_details if s.sub_step_status == "FAILED"]
+    assert sub.detail.startswith("{node_id:") and "full_migration:failed" in sub.detail
+    assert response.remain_time is None
+    assert_body_matches(
+        ShowBackgroundTaskProgressResponse,
+        _body(response),
+        omitted={"remain_time": "the dcs_final_remain_time quirk's 'missing' form"},
+    )
 
 
 DETAILS = [
@@ -348,10 +591,14 @@ def test_dcs_redislog_collect_list_and_link(huaweicloud_emulator: EmulatorHandle
 # ------------------------------------------------------------------------------------------ CloudDC
 
 
-@pytest.mark.parametrize(("status", "percentage"), [("Running", "string"), ("processing", "int")])
-def test_clouddc_export_status_and_download(huaweicloud_emulator: EmulatorHandle, status: str, percentage: str) -> None:
+@pytest.mark.parametrize(
+    ("status", "percentage", "export_id"), [("Running", "string", "sequential"), ("processing", "int", "uuid")]
+)
+def test_clouddc_export_status_and_download(
+    huaweicloud_emulator: EmulatorHandle, status: str, percentage: str, export_id: str
+) -> None:
     admin = huaweicloud_emulator.admin
-    admin.set_quirks(clouddc_status=status, clouddc_percentage=percentage)
+    admin.set_quirks(clouddc_status=status, clouddc_percentage=percentage, clouddc_export_id=export_id)
     admin.set_outcome("clouddc", "succeed", duration=40)
     client = _client(CloudDCClient, huaweicloud_emulator)
     started = client.export_server_logs(ExportServerLogsRequest(id=CLOUDDC_SERVER))
@@ -368,6 +615,15 @@ def test_clouddc_export_status_and_download(huaweicloud_emulator: EmulatorHandle
     chunks: list[bytes] = []
     download.consume_download_stream(lambda stream: chunks.extend(stream.iter_content(1024)))
     assert b"".join(chunks)[:2] == b"\x1f\x8b"  # a gzip archive
+    # DownloadServerLogsResponse is read from headers only: the emulator sends each one it declares.
+    assert set(header_fields(DownloadServerLogsResponse)) == {
+        "content_disposition",
+        "content_transfer_encoding",
+        "content_type",
+    }
+    assert download.content_disposition == f"attachment; filename={CLOUDDC_SERVER}-dump.tar.gz"
+    assert download.content_transfer_encoding == "binary"
+    assert download.content_type == "application/octet-stream;charset=UTF-8"  # DownloadServerLogs doc
 
 
 # ---------------------------------------------------------------------------------------------- DIS
@@ -430,10 +686,10 @@ def test_dis_transfer_task_lifecycle(huaweicloud_emulator: EmulatorHandle) -> No
     )
     assert _state(dis, "sdk-task") == "PAUSED"
     start = BatchStartTransferTaskReq(action="start", tasks=[BatchTransferTask(id=task_id)])
-    assert (
-        dis.batch_start_transfer_task(BatchStartTransferTaskRequest(stream_name=DIS_STREAM, body=start)).status_code
-        == 200
-    )
+    started = dis.batch_start_transfer_task(BatchStartTransferTaskRequest(stream_name=DIS_STREAM, body=start))
+    # "Response Parameters: None", no example response (Starting Dump Tasks doc): the SDK's one
+    # field, body (the raw text), stays empty.
+    assert (started.status_code, started.raw_content, started.body) == (200, b"", None)
     assert _state(dis, "sdk-task") == "RUNNING"
     deleted = dis.delete_transfer_task(DeleteTransferTaskRequest(stream_name=DIS_STREAM, task_name="sdk-task"))
     assert deleted.status_code == 204  # "204 Normal response" (Deleting a Dump Task doc)
@@ -489,6 +745,50 @@ def _transfer_task_log(emulator: EmulatorHandle, page_info: Any, task_id: str = 
     return json.loads(response.raw_content)
 
 
+def test_dis_transfer_task_log_defaults_and_refusals(huaweicloud_emulator: EmulatorHandle) -> None:
+    """Showtransfertasklog's table: order defaults to desc, sortBy to createTimeStr, pageTotal to 10,
+    pageIndex is mandatory in pageInfo; other values are DIS.4200 "Invalid request. %s"."""
+    huaweicloud_emulator.admin.advance(12 * 60)  # 15 periods in all
+    dis = _client(DisClient, huaweicloud_emulator)
+
+    def log(body: dict[str, Any]) -> Any:
+        return dis.call_api(
+            "/v1/transfertasklog/{task_id}",
+            "POST",
+            path_params={"task_id": DIS_TASK},
+            header_params={"Content-Type": "application/json"},
+            body=body,
+            response_type=RawResponse,
+        )
+
+    bare = json.loads(log({}).raw_content)
+    entries = bare["transferTaskLogList"]
+    assert (bare["totalNum"], len(entries)) == (15, 10)
+    assert [e["startTime"] for e in entries] == sorted((e["startTime"] for e in entries), reverse=True)
+    for body, wrong in (
+        ({"order": "up"}, "order 'up'"),
+        ({"sortBy": "size"}, "sortBy 'size'"),
+        ({"pageInfo": {"pageTotal": 5}}, "pageInfo"),
+    ):
+        with pytest.raises(exceptions.ClientRequestException) as info:
+            log(body)
+        assert (info.value.status_code, info.value.error_code) == (400, "DIS.4200")
+        assert info.value.error_msg == f"Invalid request. {wrong}"
+
+
+def test_dis_stream_and_project_errors_fill_the_code_table_s_placeholder(huaweicloud_emulator: EmulatorHandle) -> None:
+    """DIS code table: "The stream does not exist. %s", "Invalid Project Id. %s"."""
+    with pytest.raises(exceptions.ClientRequestException) as info:
+        _client(DisClient, huaweicloud_emulator).list_transfer_tasks(ListTransferTasksRequest(stream_name="nostream"))
+    assert (info.value.error_code, info.value.error_msg) == ("DIS.4301", "The stream does not exist. nostream")
+    other = "f" * 32
+    response = signed_request(huaweicloud_emulator, "GET", f"/v2/{other}/streams/{DIS_STREAM}/transfer-tasks")
+    assert (response.status_code, response.json()) == (
+        400,
+        {"error_code": "DIS.4117", "error_msg": f"Invalid Project Id. {other}"},
+    )
+
+
 def test_dis_transfer_task_log_errors_in_either_form(huaweicloud_emulator: EmulatorHandle) -> None:
     admin = huaweicloud_emulator.admin
     admin.set_quirks(dis_log_errors="body")
@@ -510,13 +810,7 @@ def test_dis_transfer_task_log_errors_in_either_form(huaweicloud_emulator: Emula
 def test_iam_password_token_temporary_key_and_projects(huaweicloud_emulator: EmulatorHandle) -> None:
     ids = huaweicloud_emulator.identities
     iam = _iam(huaweicloud_emulator)
-    user = PwdPasswordUser(
-        domain=PwdPasswordUserDomain(name=ids.domain_name), name=ids.user_name, password=ids.password
-    )
-    auth = PwdAuth(
-        identity=PwdIdentity(methods=["password"], password=PwdPassword(user=user)),
-        scope=AuthScope(project=AuthScopeProject(id=ids.project_id)),
-    )
+    auth = _pwd_auth(huaweicloud_emulator)
     token = iam.keystone_create_user_token_by_password(
         KeystoneCreateUserTokenByPasswordRequest(
             nocatalog="true", body=KeystoneCreateUserTokenByPasswordRequestBody(auth=auth)
@@ -545,16 +839,139 @@ def test_iam_password_token_temporary_key_and_projects(huaweicloud_emulator: Emu
 
     projects = iam.keystone_list_auth_projects(KeystoneListAuthProjectsRequest())
     assert [p.id for p in projects.projects] == [ids.project_id]
-    assert_body_matches(
-        KeystoneListAuthProjectsResponse,
-        _body(projects),
-        omitted={
-            "projects[].is_domain": "not emulated",
-            "projects[].description": "not emulated",
-            "projects[].links": "not emulated",
-            "projects[].parent_id": "not emulated",
-        },
+    assert_body_matches(KeystoneListAuthProjectsResponse, _body(projects))
+
+
+def test_iam_password_token_with_its_catalog(huaweicloud_emulator: EmulatorHandle) -> None:
+    """Without nocatalog the token carries the password-token page's example catalog: one
+    identity entry with its id, and an endpoint with region_id and id (TokenCatalog,
+    TokenCatalogEndpoint)."""
+    token = _iam(huaweicloud_emulator).keystone_create_user_token_by_password(
+        KeystoneCreateUserTokenByPasswordRequest(
+            body=KeystoneCreateUserTokenByPasswordRequestBody(auth=_pwd_auth(huaweicloud_emulator))
+        )
     )
+    (entry,) = token.token.catalog
+    assert (entry.type, entry.name) == ("identity", "iam")
+    (endpoint,) = entry.endpoints
+    assert (endpoint.region, endpoint.region_id, endpoint.interface) == ("*", "*", "public")
+    assert endpoint.url == f"{huaweicloud_emulator.url}/v3"
+    assert len(entry.id) == len(endpoint.id) == 32
+    assert_body_matches(
+        KeystoneCreateUserTokenByPasswordResponse,
+        _body(token),
+        omitted={"token.domain": "only a domain-scoped token has one (this one is project-scoped)"},
+    )
+
+
+def _pwd_auth(emulator: EmulatorHandle, methods: list[str] | None = None) -> Any:
+    ids = emulator.identities
+    user = PwdPasswordUser(
+        domain=PwdPasswordUserDomain(name=ids.domain_name), name=ids.user_name, password=ids.password
+    )
+    return PwdAuth(
+        identity=PwdIdentity(methods=methods or ["password"], password=PwdPassword(user=user)),
+        scope=AuthScope(project=AuthScopeProject(id=ids.project_id)),
+    )
+
+
+def _iam_methods_not_emulated(emulator: EmulatorHandle) -> dict[str, Any]:
+    """The other SDK methods on the token and security-token paths, each a thunk calling it."""
+    ids = emulator.identities
+    iam = _iam(emulator)
+    mfa = MfaAuth(
+        identity=MfaIdentity(
+            methods=["password", "totp"],
+            password=_pwd_auth(emulator).identity.password,
+            totp=MfaTotp(user=MfaTotpUser(id=ids.user_id, passcode="123456")),
+        ),
+        scope=AuthScope(project=AuthScopeProject(id=ids.project_id)),
+    )
+    scoped = ScopedTokenAuth(
+        identity=ScopedTokenIdentity(methods=["token"], token=ScopedToken(id="an-unscoped-token")),
+        scope=TokenSocpeOption(project=ScopeProjectOption(id=ids.project_id)),
+    )
+    agency = AgencyTokenAuth(
+        identity=AgencyTokenIdentity(
+            methods=["assume_role"],
+            assume_role=AgencyTokenAssumerole(domain_id=ids.domain_id, agency_name="an-agency"),
+        ),
+        scope=AgencyTokenScope(project=AgencyTokenScopeProject(id=ids.project_id)),
+    )
+    agency_key = AgencyAuth(
+        identity=AgencyAuthIdentity(
+            methods=["assume_role"], assume_role=IdentityAssumerole(agency_name="an-agency", domain_id=ids.domain_id)
+        )
+    )
+    return {
+        "keystone_create_user_token_by_password_and_mfa": lambda: iam.keystone_create_user_token_by_password_and_mfa(
+            KeystoneCreateUserTokenByPasswordAndMfaRequest(
+                body=KeystoneCreateUserTokenByPasswordAndMfaRequestBody(auth=mfa)
+            )
+        ),
+        "keystone_create_scoped_token": lambda: iam.keystone_create_scoped_token(
+            KeystoneCreateScopedTokenRequest(body=KeystoneCreateScopedTokenRequestBody(auth=scoped))
+        ),
+        "keystone_create_agency_token": lambda: iam.keystone_create_agency_token(
+            KeystoneCreateAgencyTokenRequest(body=KeystoneCreateAgencyTokenRequestBody(auth=agency))
+        ),
+        "create_temporary_access_key_by_agency": lambda: iam.create_temporary_access_key_by_agency(
+            CreateTemporaryAccessKeyByAgencyRequest(body=CreateTemporaryAccessKeyByAgencyRequestBody(auth=agency_key))
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "methods"),
+    [
+        ("keystone_create_user_token_by_password_and_mfa", "['password', 'totp']"),
+        ("keystone_create_scoped_token", "['token']"),
+        ("keystone_create_agency_token", "['assume_role']"),
+        ("create_temporary_access_key_by_agency", "['assume_role']"),
+    ],
+)
+def test_iam_methods_the_emulator_does_not_emulate_get_a_documented_400(
+    huaweicloud_emulator: EmulatorHandle, method: str, methods: str
+) -> None:
+    """400 is a status each of these pages lists; the body is IAM's error object, its message the
+    emulator's own, naming what is not emulated."""
+    with pytest.raises(exceptions.ClientRequestException) as info:
+        _iam_methods_not_emulated(huaweicloud_emulator)[method]()
+    assert info.value.status_code == 400
+    # The SDK reads IAM's {"error": {"code", "message", "title"}} into error_code and error_msg.
+    assert info.value.error_code == 400
+    assert info.value.error_msg.startswith(f"auth.identity.methods {methods} is not emulated: ")
+
+
+def test_iam_validate_token_is_not_emulated(huaweicloud_emulator: EmulatorHandle) -> None:
+    with pytest.raises(exceptions.ClientRequestException) as info:
+        _iam(huaweicloud_emulator).keystone_validate_token(KeystoneValidateTokenRequest(x_subject_token="MIIx"))
+    assert (info.value.status_code, info.value.error_code) == (404, "APIGW.0101")
+
+
+@pytest.mark.parametrize("name", ["cn-north-4", "eu-west-0"])
+def test_iam_list_projects_by_name(huaweicloud_emulator: EmulatorHandle, name: str) -> None:
+    """GET /v3/projects, the call the SDK makes for the project id of a region."""
+    ids = huaweicloud_emulator.identities
+    listed = _iam(huaweicloud_emulator).keystone_list_projects(KeystoneListProjectsRequest(name=name))
+    assert [p.id for p in listed.projects] == ([ids.project_id] if name == ids.region else [])
+    assert_body_matches(KeystoneListProjectsResponse, _body(listed))
+
+
+def test_sdk_credentials_without_a_project_id_find_it_by_region(huaweicloud_emulator: EmulatorHandle) -> None:
+    """BasicCredentials.process_auth_params asks IAM for the region's project (KeystoneListProjects)
+    and signs it as X-Project-Id from then on."""
+    ids = huaweicloud_emulator.identities
+    creds = BasicCredentials(ids.access_key, ids.secret_key).with_iam_endpoint(huaweicloud_emulator.url)
+    dcs = (
+        DcsClient.new_builder()
+        .with_credentials(creds)
+        .with_region(Region(ids.region, huaweicloud_emulator.url))
+        .with_http_config(_config())
+        .build()
+    )
+    assert creds.project_id == ids.project_id
+    assert dcs.list_background_task(ListBackgroundTaskRequest(instance_id=DCS_INSTANCE)).status_code == 200
 
 
 # ------------------------------------------------------------------------------------ the gateway

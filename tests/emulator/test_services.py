@@ -72,6 +72,132 @@ def test_mef_dump_lifecycle_busy_and_download(huaweicloud_emulator):
     assert written <= parse_iso(done["finishedAt"])
 
 
+def test_mef_progress_and_reason_follow_the_dump_task(huaweicloud_emulator):
+    """dump_multi_nodes_log.go: waiting until the worker takes it, then "receiving (k/n) files" at
+    50*k/n, "start to create tar gz" at 50, "task succeeded" at 100."""
+    admin = huaweicloud_emulator.admin
+    admin.set_speed(1e-9)  # hold the clock: the dump is waiting only until it moves
+    admin.set_outcome("mef", "succeed", duration=100)
+    task_id = _mef_create(huaweicloud_emulator, [1, 2, 3, 4]).json()["data"]["taskId"]
+    seen = []
+    for step in (0, 1, 20, 20, 20, 20, 30):
+        admin.advance(step)
+        data = _mef_query(huaweicloud_emulator, task_id).json()["data"]
+        seen.append((data["status"], data["progress"], data["reason"], data["startedAt"] is None))
+    assert seen == [
+        ("waiting", 0, "", True),
+        ("processing", 0, "", False),
+        ("processing", 12, "receiving (1/4) files", False),
+        ("processing", 25, "receiving (2/4) files", False),
+        ("processing", 37, "receiving (3/4) files", False),
+        ("processing", 50, "start to create tar gz", False),
+        ("succeed", 100, "task succeeded", False),
+    ]
+
+
+def test_a_failed_mef_dump_keeps_its_last_progress(huaweicloud_emulator):
+    """GORM Updates skips zero fields: a failed end keeps the progress reached; the reason lists
+    each failed node with its sub-task message (query_progress_handler.go, dump_single_node_log.go)."""
+    admin = huaweicloud_emulator.admin
+    admin.set_outcome("mef", "fail", duration=10)
+    task_id = _mef_create(huaweicloud_emulator, [1, 2]).json()["data"]["taskId"]
+    admin.advance(10)
+    data = _mef_query(huaweicloud_emulator, task_id).json()["data"]
+    assert (data["status"], data["progress"]) == ("failed", 50)
+    reason = (
+        "failed to dump log for following nodes:(1)failed to send message to edge;(2)failed to send message to edge"
+    )
+    assert data["reason"] == reason
+
+
+def test_mef_query_with_a_trailing_slash_is_redirected_as_gin_does(huaweicloud_emulator):
+    """Only .../task is routed; gin.New() has RedirectTrailingSlash: GET answers 301 to the path without it."""
+    task_id = _mef_create(huaweicloud_emulator, [1]).json()["data"]["taskId"]
+    slashed = httpx.get(huaweicloud_emulator.url + MEF + "/task/", params={"taskId": task_id})
+    assert slashed.status_code == 301
+    assert slashed.headers["location"] == f"{MEF}/task?taskId={task_id}"
+    followed = httpx.get(huaweicloud_emulator.url + MEF + "/task/", params={"taskId": task_id}, follow_redirects=True)
+    assert followed.json()["data"]["taskId"] == task_id
+
+
+def test_mef_unrouted_paths_and_methods_are_gin_s_404_and_nginx_s_403(huaweicloud_emulator):
+    """gin.New() answers an unrouted path (or method: HandleMethodNotAllowed is off) with its plain
+    404 body; nginx denies methods other than GET, POST and PATCH before the edge manager sees them."""
+    for response in (
+        httpx.get(huaweicloud_emulator.url + "/edgemanager/v1/logmgmt/nothing"),
+        httpx.post(huaweicloud_emulator.url + MEF + "/download/edgeNodes.tar.gz"),
+        httpx.patch(huaweicloud_emulator.url + MEF + "/task"),
+    ):
+        assert (response.status_code, response.text) == (404, "404 page not found")
+        assert response.headers["content-type"] == "text/plain"
+    denied = httpx.delete(huaweicloud_emulator.url + MEF + "/task")
+    assert (denied.status_code, denied.headers["content-type"]) == (403, "text/html")
+
+
+def _finished_archive(emulator: EmulatorHandle) -> httpx.Response:
+    emulator.admin.set_outcome("mef", "succeed", duration=5)
+    _mef_create(emulator, [1, 2])
+    emulator.admin.advance(6)
+    full = httpx.get(emulator.url + MEF + "/download/edgeNodes.tar.gz")
+    assert full.status_code == 200
+    assert full.headers["accept-ranges"] == "bytes"
+    return full
+
+
+def test_mef_download_serves_byte_ranges_as_go_serve_content_does(huaweicloud_emulator):
+    """net/http fs.go serveContent: one range -> 206 with Content-Range; several -> multipart/byteranges;
+    none overlapping -> 416 "invalid range: failed to overlap" with bytes */size."""
+    full = _finished_archive(huaweicloud_emulator)
+    url, body, size = huaweicloud_emulator.url + MEF + "/download/edgeNodes.tar.gz", full.content, len(full.content)
+
+    part = httpx.get(url, headers={"Range": "bytes=10-"})
+    assert (part.status_code, part.content) == (206, body[10:])
+    assert part.headers["content-range"] == f"bytes 10-{size - 1}/{size}"
+    assert part.headers["content-length"] == str(size - 10)
+    suffix = httpx.get(url, headers={"Range": "bytes=-5"})
+    assert (suffix.status_code, suffix.content) == (206, body[-5:])
+    clipped = httpx.get(url, headers={"Range": f"bytes=0-{size + 100}"})
+    assert (clipped.status_code, clipped.headers["content-range"]) == (206, f"bytes 0-{size - 1}/{size}")
+
+    several = httpx.get(url, headers={"Range": "bytes=0-1,4-5"})
+    assert several.status_code == 206
+    assert several.headers["content-type"].startswith("multipart/byteranges; boundary=")
+    assert f"Content-Range: bytes 0-1/{size}".encode() in several.content and body[4:6] in several.content
+
+    beyond = httpx.get(url, headers={"Range": f"bytes={size}-"})
+    assert (beyond.status_code, beyond.text) == (416, "invalid range: failed to overlap\n")
+    assert beyond.headers["content-range"] == f"bytes */{size}"
+    garbled = httpx.get(url, headers={"Range": "items=0-1"})
+    assert (garbled.status_code, garbled.text) == (416, "invalid range\n")
+    assert "content-range" not in garbled.headers
+    greedy = httpx.get(url, headers={"Range": f"bytes=0-,0-{size}"})
+    assert (greedy.status_code, greedy.content) == (200, body)  # more bytes than the file: range ignored
+
+
+def test_mef_download_answers_conditional_requests_as_go_serve_content_does(huaweicloud_emulator):
+    """If-Modified-Since at or after Last-Modified -> 304 without a body; If-Range with the date
+    resumes (206), with another date or an ETag (the file has none) sends the whole file."""
+    full = _finished_archive(huaweicloud_emulator)
+    url, modified = huaweicloud_emulator.url + MEF + "/download/edgeNodes.tar.gz", full.headers["last-modified"]
+
+    fresh = httpx.get(url, headers={"If-Modified-Since": modified})
+    assert (fresh.status_code, fresh.content) == (304, b"")
+    assert "content-type" not in fresh.headers and fresh.headers["last-modified"] == modified
+    stale = httpx.get(url, headers={"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"})
+    assert (stale.status_code, stale.content) == (200, full.content)
+
+    resumed = httpx.get(url, headers={"Range": "bytes=3-", "If-Range": modified})
+    assert (resumed.status_code, resumed.content) == (206, full.content[3:])
+    changed = httpx.get(url, headers={"Range": "bytes=3-", "If-Range": "Mon, 01 Jan 2001 00:00:00 GMT"})
+    assert (changed.status_code, changed.content) == (200, full.content)
+    etag = httpx.get(url, headers={"Range": "bytes=3-", "If-Range": '"abc"'})
+    assert etag.status_code == 200
+
+    assert httpx.get(url, headers={"If-Unmodified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}).status_code == 412
+    assert httpx.get(url, headers={"If-Match": '"abc"'}).status_code == 412
+    assert httpx.get(url, headers={"If-None-Match": "*"}).status_code == 304
+
+
 def test_mef_unknown_task_and_restart(huaweicloud_emulator):
     admin = huaweicloud_emulator.admin
     unknown = _mef_query(huaweicloud_emulator, "dumpMultiNodesLog.nosuchtask")
@@ -93,11 +219,13 @@ def test_mef_dump_past_its_execute_timeout_aborts_then_fails(huaweicloud_emulato
     admin.advance(11)
     aborting = _mef_query(huaweicloud_emulator, task_id).json()["data"]
     assert aborting["status"] == "aborting" and aborting["finishedAt"] is None
+    # gracefulShutdownReq sets the phase only: no node answered, so progress and message stay as they were
+    assert (aborting["progress"], aborting["reason"]) == (0, "")
     assert _mef_create(huaweicloud_emulator, [3]).json()["msg"] == "task queue is full"  # still holds MEF
     admin.advance(300)  # the graceful-shutdown period of tasks/tasks.go
     failed = _mef_query(huaweicloud_emulator, task_id).json()["data"]
     assert failed["status"] == "failed" and failed["finishedAt"] is not None
-    assert failed["reason"] == "failed to dump edge logs"
+    assert (failed["reason"], failed["progress"]) == ("failed to dump edge logs", 0)
     assert httpx.get(huaweicloud_emulator.url + MEF + "/download/edgeNodes.tar.gz").status_code == 400
     with pytest.raises(RuntimeError, match="exists only for mef"):
         admin.set_outcome("css", "abort")  # MEF alone models an execute timeout
@@ -110,7 +238,10 @@ def test_mef_partial_failure_and_validation(huaweicloud_emulator):
     admin.advance(6)
     data = _mef_query(huaweicloud_emulator, task_id).json()["data"]
     assert data["status"] == "partiallyFailed"
-    assert data["reason"] == "failed to dump log for following nodes:(3)dump log timeout;(4)dump log timeout"
+    assert (
+        data["reason"]
+        == "failed to dump log for following nodes:(3)failed to send message to edge;(4)failed to send message to edge"
+    )
     download = httpx.get(huaweicloud_emulator.url + MEF + "/download/edgeNodes.tar.gz")
     with tarfile.open(fileobj=io.BytesIO(download.content), mode="r:gz") as archive:
         assert sorted(archive.getnames()) == ["edge-node-1.log", "edge-node-2.log"]
@@ -334,3 +465,22 @@ def test_a_method_the_api_does_not_publish_is_apigw_0101(huaweicloud_emulator):
     body = wrong.json()
     assert (body["error_code"], body["error_msg"]) == ("APIGW.0101", "The API does not exist or has not been published")
     assert wrong.headers["X-Request-Id"] == body["request_id"]
+
+
+async def test_a_gateway_error_the_emulated_apis_never_raise_keeps_the_gateway_envelope() -> None:
+    """No emulated route raises an HTTP error other than 404/405; if one did, it would get the
+    gateway's envelope and a request id, with the emulator's own code APIGW.<status>."""
+    import json
+
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+
+    from airflow_provider.emulator.app import create_app
+
+    gateway, _state = create_app()
+    handler = gateway.app.exception_handlers[HTTPException]  # type: ignore[attr-defined]
+    request = Request({"type": "http", "method": "GET", "path": "/v2/p/instances/i/tasks", "headers": []})
+    response = await handler(request, HTTPException(418, "teapot"))
+    body = json.loads(response.body)
+    assert (response.status_code, body["error_code"], body["error_msg"]) == (418, "APIGW.0418", "teapot")
+    assert body["request_id"] == response.headers["x-request-id"]

@@ -58,3 +58,17 @@ def test_tls_1_1_is_refused(tls_emulator):
         pytest.skip("this OpenSSL cannot offer TLS 1.1")
     with pytest.raises(httpx.TransportError):
         httpx.get(tls_emulator.edge_url + "/edgemanager/v1/logmgmt/dump/task", verify=context, timeout=5)
+
+
+def test_only_tls_1_2_is_offered_as_mef_s_nginx_does(tls_emulator):
+    """nginx_default.conf: ssl_protocols TLSv1.2: a client that insists on TLS 1.3 is refused."""
+    files = tls_emulator.tls_files
+    context = ssl.create_default_context(cafile=str(files.ca_cert))
+    context.load_cert_chain(str(files.client_cert), str(files.client_key))
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    with pytest.raises(httpx.TransportError):
+        httpx.get(tls_emulator.edge_url + "/edgemanager/v1/logmgmt/dump/task", verify=context, timeout=5)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    with httpx.Client(base_url=tls_emulator.edge_url, verify=context, timeout=5) as client:
+        response = client.get("/edgemanager/v1/logmgmt/dump/task", params={"taskId": "dumpMultiNodesLog.x"})
+        assert response.extensions["network_stream"].get_extra_info("ssl_object").version() == "TLSv1.2"

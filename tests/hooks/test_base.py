@@ -27,6 +27,7 @@ from tests.hooks._support import (
 )
 
 PROJECTS_URL = f"{ENDPOINT}/v3/auth/projects"
+PROJECTS_LOOKUP_URL = f"{ENDPOINT}/v3/projects"
 
 
 def test_class_attributes_match_provider_info():
@@ -46,9 +47,25 @@ def test_reads_the_named_connection(set_cloud_conn):
 
 
 def test_project_id_is_required_for_project_calls(set_cloud_conn):
-    set_cloud_conn(project_id=None)
+    set_cloud_conn(project_id=None, region=None)  # no region: nothing to look the project up by
     with pytest.raises(ConfigurationError, match=r"'huaweicloud_default'.*project_id"):
         _ = HuaweiCloudHook().project_id
+
+
+def test_an_aksk_connection_with_a_region_gets_its_project_id_from_iam(set_cloud_conn, requests_mock):
+    """As the SDK's BasicCredentials: GET /v3/projects?name=<region>, signed, before the first call."""
+    from airflow_provider.hooks.project_lookup import clear_cache
+
+    clear_cache()
+    set_cloud_conn(project_id=None)
+    lookup = requests_mock.get(PROJECTS_LOOKUP_URL, json={"projects": [{"id": "e" * 32, "name": "cn-north-4"}]})
+    assert HuaweiCloudHook().project_id == "e" * 32
+    assert HuaweiCloudHook().project_id == "e" * 32
+    assert lookup.call_count == 1
+    assert lookup.last_request.qs == {"name": ["cn-north-4"]}
+    assert "x-project-id" not in {k.lower() for k in lookup.last_request.headers}
+    assert lookup.last_request.headers["Authorization"].startswith("SDK-HMAC-SHA256 ")
+    clear_cache()
 
 
 def test_one_session_per_hook_until_close(cloud, requests_mock):

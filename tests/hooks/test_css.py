@@ -127,7 +127,7 @@ def test_bad_cluster_ids_are_rejected_before_any_request(cloud, requests_mock, c
 
 
 def test_missing_project_id_fails_before_any_request(set_cloud_conn, requests_mock):
-    set_cloud_conn(project_id=None)
+    set_cloud_conn(project_id=None, region=None)  # nothing to look the project up by
     with pytest.raises(ConfigurationError, match="project_id"):
         CssHook().create_log_backup(CLUSTER)
     assert requests_mock.call_count == 0

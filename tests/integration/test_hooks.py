@@ -3,6 +3,7 @@ and every auth type. The emulator's clock is frozen; tests move it with ``admin.
 
 from __future__ import annotations
 
+import re
 import tarfile
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -413,6 +414,73 @@ def test_dis_log_is_read_in_the_connection_s_project(emulator: EmulatorHandle, m
         DisHook().get_transfer_task_log_page(DEFAULT_DIS_TASK_ID, page_size=1)
 
 
+def _projects_lookups(emulator: EmulatorHandle) -> list[dict[str, Any]]:
+    return [r for r in emulator.admin.requests(service="iam") if r["path"] == "/v3/projects"]
+
+
+@pytest.mark.parametrize("form", ["default_project", "refused"])
+def test_an_aksk_connection_with_a_region_and_no_project_id_looks_it_up_once(
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch, form: str
+) -> None:
+    """As the SDK's BasicCredentials.process_auth_params: GET /v3/projects?name=<region>, once per
+    access key and region, then X-Project-Id on every request, whatever the gateway does without it."""
+    from airflow_provider.hooks.project_lookup import clear_cache
+
+    clear_cache()
+    emulator.admin.set_quirks(dis_log_without_project=form)
+    install(monkeypatch, cloud_conn(emulator, project_id=None))
+    emulator.admin.clear_requests()
+    assert DisHook().get_transfer_task_log_page(DEFAULT_DIS_TASK_ID, page_size=1).total_num == 3
+    assert [r["query"] for r in _projects_lookups(emulator)] == [f"name={emulator.identities.region}"]
+    [sent] = [r["headers"] for r in emulator.admin.requests() if r["path"].startswith("/v1/transfertasklog/")]
+    assert sent["x-project-id"] == emulator.project_id
+    assert [r.job_types for r in CssHook().list_log_backup_records(DEFAULT_CSS_CLUSTER)]
+    assert len(_projects_lookups(emulator)) == 1  # cached: a second hook asks no more
+    clear_cache()
+
+
+@pytest.mark.parametrize("form", ["default_project", "refused"])
+def test_an_aksk_connection_without_project_id_or_region_cannot_read_the_dis_log(
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch, form: str
+) -> None:
+    """Nothing to look up: the log, whose only project is the signed header, is refused before any
+    request, naming the field (the gateway's answer to an unsigned project is not documented)."""
+    emulator.admin.set_quirks(dis_log_without_project=form)
+    install(monkeypatch, cloud_conn(emulator, project_id=None, region=None))
+    emulator.admin.clear_requests()
+    with pytest.raises(HuaweiCloudError, match=r"neither extra\.project_id nor extra\.region.*set extra\.project_id"):
+        DisHook().get_transfer_task_log_page(DEFAULT_DIS_TASK_ID, page_size=1)
+    with pytest.raises(HuaweiCloudError, match=r"extra\.project_id"):
+        DisHook().get_all_transfer_task_logs(DEFAULT_DIS_TASK_ID)
+    assert emulator.admin.requests(service="dis") == []
+
+
+def test_the_emulator_answers_an_aksk_log_read_without_a_project_in_either_form(emulator: EmulatorHandle) -> None:
+    """The quirk itself, with a request the provider never sends: signed, no X-Project-Id."""
+    from tests.emulator.helpers import signed_request
+
+    body = {"order": "desc", "sortBy": "createTimeStr", "pageInfo": {"pageIndex": 1, "pageTotal": 1}}
+    emulator.admin.set_quirks(dis_log_without_project="default_project")
+    served = signed_request(emulator, "POST", f"/v1/transfertasklog/{DEFAULT_DIS_TASK_ID}", body=body)
+    assert (served.status_code, served.json()["totalNum"]) == (200, 3)
+    emulator.admin.set_quirks(dis_log_without_project="refused")
+    refused = signed_request(emulator, "POST", f"/v1/transfertasklog/{DEFAULT_DIS_TASK_ID}", body=body)
+    assert (refused.status_code, refused.json()) == (
+        400,
+        {"error_code": "DIS.4117", "error_msg": "Invalid Project Id."},
+    )
+
+
+def test_a_region_iam_knows_no_project_of_is_a_clear_error(
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    install(monkeypatch, cloud_conn(emulator, project_id=None, region="eu-west-0"))
+    with pytest.raises(
+        HuaweiCloudError, match=r"extra\.project_id is not set and IAM lists no project named 'eu-west-0'"
+    ):
+        DisHook().get_transfer_task_log_page(DEFAULT_DIS_TASK_ID, page_size=1)
+
+
 def test_dis_list_stop_and_start_transfer_tasks(emulator: EmulatorHandle) -> None:
     hook = DisHook()
     (task,) = hook.list_transfer_tasks(DEFAULT_DIS_STREAM)
@@ -468,11 +536,15 @@ def test_clouddc_export_poll_download(emulator: EmulatorHandle, form: str, tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no .part left over
 
 
-def test_clouddc_download_before_completion_fails_and_leaves_no_file(emulator: EmulatorHandle, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("errors", "code"), [("404", "CLOUDDC.0400"), ("500", "CLOUDDC.0500")])
+def test_clouddc_download_before_completion_fails_and_leaves_no_file(
+    emulator: EmulatorHandle, tmp_path: Path, errors: str, code: str
+) -> None:
+    emulator.admin.set_quirks(clouddc_errors=errors)  # undocumented: a 400, or the documented 500
     hook = CloudDCHook()
     export = hook.export_server_logs(DEFAULT_CLOUDDC_SERVER)
     assert export.export_id
-    with pytest.raises(HuaweiCloudError, match=r"CLOUDDC\.0400"):
+    with pytest.raises(HuaweiCloudError, match=re.escape(code)):
         hook.download_server_logs(DEFAULT_CLOUDDC_SERVER, export.export_id, tmp_path / "out.tar.gz")
     assert list(tmp_path.iterdir()) == []
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from airflow.sdk.exceptions import AirflowException, TaskDeferred
 
-from airflow_provider.core.errors import HuaweiCloudError, InvalidInputError, NotFoundError, TaskFailedError
+from airflow_provider.core.errors import ApiError, HuaweiCloudError, InvalidInputError, NotFoundError, TaskFailedError
 from airflow_provider.operators.clouddc import CloudDCLogExportOperator
 from airflow_provider.operators.links import CONSOLE_URL_KEY
 from airflow_provider.triggers.task import HuaweiCloudTaskTrigger
@@ -41,9 +41,13 @@ def tar_names(data: bytes) -> list[str]:
         return sorted(member.name for member in archive.getmembers() if member.isfile())
 
 
+@pytest.mark.parametrize(("percentage", "export_id"), [("string", "sequential"), ("int", "uuid")])
 def test_success_pushes_ids_first_and_downloads_into_a_folder(
-    emulator: EmulatorHandle, context: Context, ti: XComRecorder, tmp_path: Path
+    emulator: EmulatorHandle, context: Context, ti: XComRecorder, tmp_path: Path, percentage: str, export_id: str
 ) -> None:
+    # percentage: String "30%" (SDK, docs) or Integer (one doc version); export_id "1" (the
+    # example) or opaque: the operator reads either.
+    emulator.admin.set_quirks(clouddc_percentage=percentage, clouddc_export_id=export_id)
     emulator.admin.set_outcome("clouddc", "succeed", duration=2)
     result = export_op(download_to=f"{tmp_path}/exports/").execute(context)
 
@@ -112,11 +116,16 @@ def test_failed_export_raises_after_pushing_the_ids(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("errors", ["404", "500"])
 def test_unknown_server_is_not_found_and_nothing_is_pushed(
-    emulator: EmulatorHandle, context: Context, ti: XComRecorder
+    emulator: EmulatorHandle, context: Context, ti: XComRecorder, errors: str
 ) -> None:
-    with pytest.raises(NotFoundError, match="physical server"):
+    # The docs give no answer for an unknown server: a 404, or the one documented error body (500).
+    emulator.admin.set_quirks(clouddc_errors=errors)
+    expected = NotFoundError if errors == "404" else ApiError
+    with pytest.raises(expected, match="physical server") as caught:
         export_op(server_id="00000000-0000-4000-8000-000000000000").execute(context)
+    assert caught.value.status == int(errors)
     assert ti.pushed == []
 
 
@@ -161,9 +170,11 @@ def test_deferrable_defers_with_both_ids_and_no_secret(
     assert emulator.identities.access_key not in text
 
 
+@pytest.mark.parametrize("percentage", ["string", "int"])
 async def test_deferred_run_end_to_end_downloads_after_the_event(
-    emulator: EmulatorHandle, context: Context, ti: XComRecorder, tmp_path: Path
+    emulator: EmulatorHandle, context: Context, ti: XComRecorder, tmp_path: Path, percentage: str
 ) -> None:
+    emulator.admin.set_quirks(clouddc_percentage=percentage)
     emulator.admin.set_outcome("clouddc", "succeed", duration=FOREVER)
     op = export_op(deferrable=True, download_to=f"{tmp_path}/")
     with pytest.raises(TaskDeferred) as caught:

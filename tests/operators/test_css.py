@@ -92,15 +92,29 @@ def test_a_running_backup_is_attached_to_not_a_failure(
     assert collect_calls(emulator) == 1  # the refused one: no second start
 
 
+@pytest.mark.parametrize("code", ["CSS.0011", "CSS.3004"])
 def test_a_running_backup_fails_clearly_when_asked(
-    emulator: EmulatorHandle, context: Context, ti: XComRecorder
+    emulator: EmulatorHandle, context: Context, ti: XComRecorder, code: str
 ) -> None:
+    # CreateLogBackup documents 409, not its code: the operator reads the status, whichever code comes.
+    emulator.admin.set_quirks(css_busy_code=code)
     running = emulator.admin.create_task("css", cluster_id=CLUSTER, duration=FOREVER)
     with pytest.raises(LogBackupRunningError, match="already running a log backup") as caught:
         backup_op(if_running="fail").execute(context)
     assert running in str(caught.value)
-    assert "HTTP 409, code CSS.0011" in str(caught.value)
+    assert f"HTTP 409, code {code}" in str(caught.value)
     assert ti.pushed == []
+
+
+@pytest.mark.parametrize("code", ["CSS.0011", "CSS.3004"])
+def test_a_running_backup_is_attached_to_whichever_busy_code_comes(
+    emulator: EmulatorHandle, context: Context, ti: XComRecorder, code: str
+) -> None:
+    emulator.admin.set_quirks(css_busy_code=code)
+    running = emulator.admin.create_task("css", cluster_id=CLUSTER, duration=FOREVER, job_types="Auto")
+    with pytest.raises(TaskDeferred):
+        backup_op(deferrable=True).execute(context)
+    assert ti.value("record_id") == running
 
 
 def test_if_running_is_checked_when_the_dag_is_parsed() -> None:
@@ -108,13 +122,16 @@ def test_if_running_is_checked_when_the_dag_is_parsed() -> None:
         backup_op(if_running="queue")
 
 
+@pytest.mark.parametrize("code", ["CSS.0004", "CSS.5090"])
 def test_log_backup_disabled_cluster_says_how_to_enable_it(
-    emulator: EmulatorHandle, context: Context, ti: XComRecorder
+    emulator: EmulatorHandle, context: Context, ti: XComRecorder, code: str
 ) -> None:
+    emulator.admin.set_quirks(css_log_off_code=code)  # 412 is documented, its code is not
     cluster = emulator.admin.create_resource("css_clusters", log_backup=False)["id"]
     with pytest.raises(LogBackupNotEnabledError, match="log backup is not enabled") as caught:
         backup_op(cluster_id=cluster).execute(context)
     assert cluster in str(caught.value) and "logs/open" in str(caught.value)
+    assert code in str(caught.value)
     assert ti.pushed == []
 
 

@@ -160,15 +160,15 @@ def test_failed_dump_raises_with_mef_reason_after_pushing_the_id(
 
     dump_task_id = ti.value("dump_task_id")
     assert caught.value.task_id == dump_task_id
-    assert "(1)dump log timeout" in str(caught.value)
-    assert "(2)dump log timeout" in str(caught.value)
+    assert "(1)failed to send message to edge" in str(caught.value)
+    assert "(2)failed to send message to edge" in str(caught.value)
     assert CONSOLE_URL_KEY in ti.keys
     assert list(tmp_path.iterdir()) == []  # nothing downloaded for a failed task
 
 
 def test_partially_failed_fails_by_default(emulator: EmulatorHandle, context: Context, tmp_path: Path) -> None:
     emulator.admin.set_outcome("mef", "partial", duration=1)
-    with pytest.raises(TaskFailedError, match=r"\(3\)dump log timeout"):
+    with pytest.raises(TaskFailedError, match=r"\(3\)failed to send message to edge"):
         dump_op(node_ids=[1, 2, 3, 4], download_to=f"{tmp_path}/").execute(context)
     assert list(tmp_path.iterdir()) == []
 
@@ -375,9 +375,9 @@ def test_execute_complete_success_returns_the_status(mef_mock: None, context: Co
 
 
 def test_execute_complete_failed_raises_the_remote_reason(context: Context) -> None:
-    reason = "failed to dump log for following nodes:(7)dump log timeout;"
+    reason = "failed to dump log for following nodes:(7)failed to send message to edge;"
     failed = event("failed", status_json("FAILED", "failed", message=reason), reason)
-    with pytest.raises(TaskFailedError, match=r"\(7\)dump log timeout") as caught:
+    with pytest.raises(TaskFailedError, match=r"\(7\)failed to send message to edge") as caught:
         dump_op().execute_complete(context, failed)
     assert caught.value.task_id == TASK_ID
 

@@ -158,3 +158,126 @@ def test_a_trigger_error_is_labelled_once() -> None:
         wait.complete(event)
     assert str(caught.value) == event["message"]
     assert str(caught.value).count(label) == 1
+
+
+def _label_once(text: str, label: str) -> None:
+    """The task is named once: never "<label>: <label>: ..."."""
+    assert text.count(label) <= 1, text
+    assert f"{label}: {label}" not in text, text
+
+
+def _edge_label(dump_id: str) -> str:
+    return f"Edge log dump {dump_id}"
+
+
+@pytest.mark.parametrize("outcome", ["fail", "abort"])
+def test_a_sync_operator_failure_is_labelled_once(
+    emulator: EmulatorHandle, context: Context, ti: XComRecorder, outcome: str
+) -> None:
+    """The wait in the worker (deferrable=False) ends with the remote reason, the task named once;
+    an ``abort`` goes through MEF's aborting phase first (tasks/tasks.go) and ends failed."""
+    from airflow_provider.core.errors import TaskFailedError
+
+    emulator.admin.set_outcome("mef", outcome, duration=1)
+    op = EdgeLogDumpOperator(
+        task_id="dump", node_ids=[1, 2], deferrable=False, poll_policy="fixed", poke_interval=0.1, timeout=60
+    )
+    with pytest.raises(TaskFailedError) as caught:
+        op.execute(context)
+    dump_id = ti.value("dump_task_id")
+    text = str(caught.value)
+    _label_once(text, _edge_label(dump_id))
+    assert dump_id in text
+    reason = "failed to dump edge logs" if outcome == "abort" else "failed to send message to edge"
+    assert reason in text
+
+
+def test_a_sync_operator_sees_aborting_then_failed(
+    emulator: EmulatorHandle, context: Context, ti: XComRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The abort outcome end to end: aborting is not terminal (the wait goes on), failed ends it."""
+    from airflow_provider.core.errors import TaskFailedError
+
+    emulator.admin.set_outcome("mef", "abort", duration=1)
+    op = EdgeLogDumpOperator(
+        task_id="dump", node_ids=[1, 2], deferrable=False, poll_policy="fixed", poke_interval=0.1, timeout=60
+    )
+    lines = RecordingLog()
+    monkeypatch.setattr(op.log, "info", lines.info)
+    monkeypatch.setattr(op.log, "warning", lines.warning)
+    with pytest.raises(TaskFailedError, match="failed to dump edge logs"):
+        op.execute(context)
+    logged = [text for _level, text in lines.lines]
+    assert any("ABORTING" in text for text in logged), logged
+    assert any("FAILED" in text for text in logged), logged
+
+
+def test_a_sync_operator_timeout_is_labelled_once(emulator: EmulatorHandle, context: Context, ti: XComRecorder) -> None:
+    from airflow.sdk.exceptions import AirflowSensorTimeout
+
+    emulator.admin.set_outcome("mef", "succeed", duration=FOREVER)
+    op = EdgeLogDumpOperator(
+        task_id="dump", node_ids=[1, 2], deferrable=False, poll_policy="fixed", poke_interval=0.1, timeout=0.3
+    )
+    with pytest.raises(AirflowSensorTimeout) as caught:
+        op.execute(context)
+    _label_once(str(caught.value), _edge_label(ti.value("dump_task_id")))
+    assert "still RUNNING after waiting" in str(caught.value)
+
+
+def test_a_task_gone_mid_wait_is_labelled_once(emulator: EmulatorHandle, context: Context, ti: XComRecorder) -> None:
+    from airflow_provider.core.errors import TaskGoneError
+
+    emulator.admin.set_outcome("mef", "succeed", duration=FOREVER)
+    op = EdgeLogDumpOperator(
+        task_id="dump", node_ids=[1, 2], deferrable=False, poll_policy="fixed", poke_interval=0.2, timeout=60
+    )
+    restarted = threading.Timer(0.5, emulator.admin.restart_mef)
+    restarted.start()
+    try:
+        with pytest.raises(TaskGoneError) as caught:
+            op.execute(context)
+    finally:
+        restarted.cancel()
+    text = str(caught.value)
+    _label_once(text, _edge_label(ti.value("dump_task_id")))
+    assert "was deleted by MEF Center" in text
+
+
+@pytest.mark.parametrize("outcome", ["fail", "abort"])
+def test_a_sensor_failure_is_labelled_once(emulator: EmulatorHandle, context: Context, outcome: str) -> None:
+    from airflow_provider.core.errors import TaskFailedError
+    from airflow_provider.sensors.edge import EdgeLogDumpSensor
+
+    emulator.admin.set_outcome("mef", outcome, duration=1)
+    dump_id = emulator.admin.create_task("mef", nodes=[1, 2])
+    wait = EdgeLogDumpSensor(
+        task_id="wait", dump_task_id=dump_id, poke_interval=0.1, timeout=60, mode="poke", poll_policy="fixed"
+    )
+    with pytest.raises(TaskFailedError) as caught:
+        wait.execute(context)
+    _label_once(str(caught.value), _edge_label(dump_id))
+
+
+def test_a_sensor_timeout_and_a_gone_task_are_labelled_once(emulator: EmulatorHandle, context: Context) -> None:
+    from airflow.sdk.exceptions import AirflowSensorTimeout
+
+    from airflow_provider.core.errors import TaskGoneError
+    from airflow_provider.sensors.edge import EdgeLogDumpSensor
+
+    emulator.admin.set_outcome("mef", "succeed", duration=FOREVER)
+    dump_id = emulator.admin.create_task("mef", nodes=[1, 2])
+
+    def sensor() -> EdgeLogDumpSensor:
+        return EdgeLogDumpSensor(
+            task_id="wait", dump_task_id=dump_id, poke_interval=0.1, timeout=0.3, mode="poke", poll_policy="fixed"
+        )
+
+    with pytest.raises(AirflowSensorTimeout) as timed_out:
+        sensor().execute(context)
+    _label_once(str(timed_out.value), _edge_label(dump_id))
+    emulator.admin.restart_mef()
+    with pytest.raises(TaskGoneError) as gone:
+        sensor().execute(context)
+    _label_once(str(gone.value), _edge_label(dump_id))
+    assert "not found on MEF Center" in str(gone.value)

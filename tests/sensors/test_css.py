@@ -58,7 +58,14 @@ def sensor(emulator: EmulatorHandle, **kwargs: Any) -> CssLogBackupSensor:
 
 
 def test_template_fields() -> None:
-    assert CssLogBackupSensor.template_fields == ("cluster_id", "record_id", "job_id")
+    assert tuple[str, ...](CssLogBackupSensor.template_fields) == (
+        "cluster_id",
+        "record_id",
+        "job_id",
+        "huaweicloud_conn_id",
+        "region",
+        "project_id",
+    )
 
 
 @pytest.mark.parametrize("ids", [{}, {"record_id": "r", "job_id": "j"}])

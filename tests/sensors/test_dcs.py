@@ -49,7 +49,13 @@ def sensor(emulator: EmulatorHandle, task_id: str, **kwargs: Any) -> DcsBackgrou
 
 
 def test_template_fields() -> None:
-    assert DcsBackgroundTaskSensor.template_fields == ("instance_id", "dcs_task_id")
+    assert tuple[str, ...](DcsBackgroundTaskSensor.template_fields) == (
+        "instance_id",
+        "dcs_task_id",
+        "huaweicloud_conn_id",
+        "region",
+        "project_id",
+    )
 
 
 def test_running_then_succeeded(emulator: EmulatorHandle) -> None:
@@ -79,7 +85,12 @@ def test_finished_task_with_error_codes_on_finish_steps_is_success(emulator: Emu
     assert done.error_code is None
 
 
-def test_failed_step_raises_naming_step_and_error_code(emulator: EmulatorHandle) -> None:
+@pytest.mark.parametrize("words", ["dms", "other"])
+@pytest.mark.parametrize("code", ["DCS.5091", "empty"])
+def test_failed_step_raises_naming_step_and_error_code(emulator: EmulatorHandle, code: str, words: str) -> None:
+    """No source gives a FAILED step's error_code, nor the list's word for a failed task: the FAILED
+    step decides, with or without a code, whatever the list says."""
+    emulator.admin.set_quirks(dcs_failed_step_code=code, dcs_list_status=words)
     task_id = new_task(emulator, outcome="fail", duration=100.0)
     wait = sensor(emulator, task_id)
     assert_running(wait)
@@ -89,11 +100,11 @@ def test_failed_step_raises_naming_step_and_error_code(emulator: EmulatorHandle)
     text = str(info.value)
     assert "step 'Data migration.' failed" in text
     assert "sub-step 'Resource request.'" in text
-    assert "DCS.5012" in text
+    assert ("error code DCS.5091" in text) is (code != "empty")
     assert info.value.task_id == task_id
     failed = TaskStatus.from_json(info.value.status)
     assert failed.state is TaskState.FAILED
-    assert failed.error_code == "DCS.5012"
+    assert failed.error_code == (None if code == "empty" else code)
 
 
 def test_waiting_when_every_step_waits(monkeypatch: pytest.MonkeyPatch, requests_mock: requests_mock.Mocker) -> None:
@@ -151,7 +162,7 @@ def test_deferrable_failed_event_raises_task_failed(emulator: EmulatorHandle) ->
     wait = sensor(emulator, task_id, deferrable=True)
     event = first_event(defer(wait, emulator))
     assert event["status"] == "failed"
-    with pytest.raises(TaskFailedError, match=r"DCS\.5012"):
+    with pytest.raises(TaskFailedError, match=r"DCS\.5091"):
         resume(wait, event)
 
 
@@ -216,13 +227,18 @@ def test_a_failed_check_is_ridden_out_in_poke_mode_but_not_in_reschedule_mode(
 # --- fidelity: what the progress API leaves open ------------------------------------------------
 
 
+@pytest.mark.parametrize("remain", ["0", "missing"])
+@pytest.mark.parametrize("order", ["newest_first", "oldest_first"])
 @pytest.mark.parametrize("final", ["100", "99", "missing"])
 def test_finished_task_succeeds_whatever_final_progress_the_service_reports(
-    emulator: EmulatorHandle, final: str
+    emulator: EmulatorHandle, final: str, order: str, remain: str
 ) -> None:
     """No source says progress reaches 100 once every step is FINISH: the task list's own status
-    (SDK SingleBackgroundTask.status) settles it, so the wait ends instead of timing out."""
-    emulator.admin.set_quirks(dcs_final_progress=final)
+    (SDK SingleBackgroundTask.status) settles it, so the wait ends instead of timing out, in
+    whichever order the list comes and whatever an ended task's remain_time is."""
+    emulator.admin.set_quirks(dcs_final_progress=final, dcs_task_order=order, dcs_final_remain_time=remain)
+    for _ in range(3):
+        new_task(emulator, duration=1.0)  # other finished tasks share the list
     task_id = new_task(emulator, duration=1.0)
     emulator.admin.advance(5)
     done = assert_succeeded(sensor(emulator, task_id))

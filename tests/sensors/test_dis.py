@@ -70,7 +70,15 @@ def sensor(task_id: str, **kwargs: Any) -> DisTransferTaskSensor:
 
 
 def test_template_fields() -> None:
-    assert DisTransferTaskSensor.template_fields == ("transfer_task_id", "completed_after", "stream_name")
+    assert tuple[str, ...](DisTransferTaskSensor.template_fields) == (
+        "transfer_task_id",
+        "completed_after",
+        "stream_name",
+        "task_name",
+        "huaweicloud_conn_id",
+        "region",
+        "project_id",
+    )
 
 
 def test_waiting_until_the_first_period_closes(dis: EmulatorHandle) -> None:
@@ -158,8 +166,9 @@ def test_task_in_error_fails_when_stream_is_named(dis: EmulatorHandle) -> None:
     with pytest.raises(TaskFailedError, match="is in state ERROR") as info:
         wait.poke(CONTEXT)
     assert info.value.task_id == task_id
-    # the task list, not the log, was read last
-    assert dis.admin.requests("dis")[-1]["path"] == f"/v2/{dis.project_id}/streams/{stream}/transfer-tasks"
+    # the task list, then the log: no period since the mark, so the state decides
+    paths = [r["path"] for r in dis.admin.requests("dis")[-2:]]
+    assert paths == [f"/v2/{dis.project_id}/streams/{stream}/transfer-tasks", f"/v1/transfertasklog/{task_id}"]
 
 
 def test_task_in_error_without_stream_name_just_waits(dis: EmulatorHandle) -> None:
@@ -266,11 +275,75 @@ def test_a_paused_task_fails_instead_of_waiting_forever(dis: EmulatorHandle) -> 
         sensor(task_id, stream_name=stream).poke(CONTEXT)
 
 
-def test_without_task_ids_in_the_list_the_wait_reads_the_log(dis: EmulatorHandle) -> None:
-    """The SDK's TransferTask has no task_id: the state check cannot find the task, and waits."""
+def test_without_task_ids_in_the_list_or_a_task_name_the_wait_reads_the_log_and_warns_once(
+    dis: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SDK's TransferTask has no task_id: without task_name the state check cannot find the
+    task, so the wait reads the log, and says once that the state is not checked."""
+    from airflow_provider.hooks.dis import DisHook
+
     dis.admin.set_quirks(dis_task_id_in_list="absent")
     stream, task_id = new_task(dis)
-    assert_running(sensor(task_id, stream_name=stream), TaskState.WAITING)
+    DisHook().stop_transfer_tasks(stream, [task_id])
+    wait = sensor(task_id, stream_name=stream)
+    warnings: list[str] = []
+    monkeypatch.setattr(wait.log, "warning", lambda msg, *args: warnings.append(msg % args))
+    assert_running(wait, TaskState.WAITING)
+    assert_running(wait, TaskState.WAITING)
+    assert warnings == [
+        f"DIS transfer task {task_id}: the transfer task list of stream {stream!r} carries no task_id, so this "
+        "task's own state (ERROR, ABNORMAL, PAUSED) cannot be checked and such a task keeps the wait going until "
+        "its timeout; pass task_name (the name the list and ShowTransferTask know the task by) to check it"
+    ]
+
+
+@pytest.mark.parametrize("listing", ["present", "absent"])
+def test_a_paused_task_fails_in_either_list_form_given_its_name(dis: EmulatorHandle, listing: str) -> None:
+    from airflow_provider.hooks.dis import DisHook
+
+    dis.admin.set_quirks(dis_task_id_in_list=listing)
+    stream, task_id = new_task(dis)
+    DisHook().stop_transfer_tasks(stream, [task_id])
+    dis.admin.advance(10 * PERIOD)
+    with pytest.raises(TaskFailedError, match=f"transfer task {_name(stream)} is in state PAUSED: it dumps nothing"):
+        sensor(task_id, stream_name=stream, task_name=_name(stream), completed_after=emulated_now(dis)).poke(CONTEXT)
+
+
+@pytest.mark.parametrize("listing", ["present", "absent"])
+def test_a_task_in_error_fails_in_either_list_form_given_its_name(dis: EmulatorHandle, listing: str) -> None:
+    dis.admin.set_quirks(dis_task_id_in_list=listing)
+    stream, task_id = new_task(dis, outcome="fail", duration=10.0)
+    dis.admin.advance(10)
+    with pytest.raises(TaskFailedError, match=f"transfer task {_name(stream)} is in state ERROR"):
+        sensor(task_id, stream_name=stream, task_name=_name(stream)).poke(CONTEXT)
+
+
+@pytest.mark.parametrize("listing", ["present", "absent"])
+def test_a_task_paused_after_dumping_the_periods_asked_for_satisfies_the_wait(
+    dis: EmulatorHandle, listing: str
+) -> None:
+    """Both list forms agree: the periods after the mark were dumped, the pause came later."""
+    from airflow_provider.hooks.dis import DisHook
+
+    dis.admin.set_quirks(dis_task_id_in_list=listing)
+    stream, task_id = new_task(dis)
+    mark = emulated_now(dis)
+    dis.admin.advance(2 * PERIOD)
+    DisHook().stop_transfer_tasks(stream, [task_id])
+    done = assert_succeeded(sensor(task_id, stream_name=stream, task_name=_name(stream), completed_after=mark))
+    assert len(done.result["periods"]) == 2
+    assert done.message is not None and done.message.endswith("; the task is now in state PAUSED")
+
+
+def test_task_name_without_stream_name_is_a_clear_error(dis: EmulatorHandle) -> None:
+    _, task_id = new_task(dis)
+    with pytest.raises(HuaweiCloudError, match=r"task_name.*needs stream_name"):
+        sensor(task_id, task_name="obs-1").poke(CONTEXT)
+
+
+def _name(stream: str) -> str:
+    """The name ``new_task`` gives the transfer task of ``stream<n>``."""
+    return f"obs-{stream.removeprefix('stream')}"
 
 
 @pytest.mark.parametrize("accepted", ["both", "object", "array"])

@@ -277,13 +277,13 @@ def test_status_exchange_pages_newest_first_until_older_than_the_mark():
     assert {(b["order"], b["sortBy"]) for b in bodies} == {("desc", "endTime")}
 
 
-def test_status_exchange_fails_on_an_error_state_task():
-    sender = FakeSender(response("dis", LIST_TASKS))
+def test_status_exchange_fails_on_an_error_state_task_whose_log_does_not_satisfy_the_wait():
+    sender = FakeSender(response("dis", LIST_TASKS), response("dis", _page([])))
     exchange = dis.status_exchange(PROJECT, {"transfer_task_id": TASK, "stream_name": "my-stream"})
     status = drive_sync(exchange, sender)
     assert status.state is TaskState.FAILED
     assert status.raw_status == "ERROR"
-    assert len(sender.requests) == 1
+    assert len(sender.requests) == 2  # the list, then the log, which has no period yet
 
 
 def test_status_exchange_with_healthy_task_reads_logs():
@@ -391,7 +391,7 @@ def test_a_task_that_cannot_dump_fails_the_wait(state):
     listing = {"tasks": [{**LIST_TASKS["tasks"][1], "state": state}]}
     status = drive_sync(
         dis.status_exchange(PROJECT, {"transfer_task_id": TASK, "stream_name": "my-stream"}),
-        FakeSender(response("dis", listing)),
+        FakeSender(response("dis", listing), response("dis", _page([]))),
     )
     assert status.state is TaskState.FAILED
     assert status.raw_status == state
@@ -413,13 +413,76 @@ def test_a_task_missing_from_the_list_fails_the_wait():
     )
 
 
+NO_IDS = {"tasks": [{k: v for k, v in task.items() if k != "task_id"} for task in LIST_TASKS["tasks"]]}
+
+
+@pytest.mark.parametrize("state", ["PAUSED", "ERROR"])
+@pytest.mark.parametrize("form", ["task_id", "task_name"])
+def test_a_task_that_cannot_dump_fails_whether_the_list_names_it_by_id_or_by_name(state, form):
+    """The doc examples list task_id, the SDK's TransferTask only task_name: either finds the task."""
+    tasks = LIST_TASKS if form == "task_id" else NO_IDS
+    listing = {
+        "tasks": [{**task, "state": state} if task["task_name"] == "broken" else task for task in tasks["tasks"]]
+    }
+    ids = {"transfer_task_id": TASK, "stream_name": "my-stream", "task_name": "broken"}
+    status = drive_sync(
+        dis.status_exchange(PROJECT, ids), FakeSender(response("dis", listing), response("dis", _page([])))
+    )
+    assert status.state is TaskState.FAILED
+    assert status.raw_status == state
+    assert status.message is not None and status.message.startswith(f"transfer task broken is in state {state}")
+    assert status.warning is None
+
+
+@pytest.mark.parametrize("state", ["PAUSED", "ERROR"])
+@pytest.mark.parametrize("form", ["task_id", "task_name"])
+def test_periods_dumped_before_the_task_stopped_satisfy_the_wait(state, form):
+    """The wait asks whether periods after the mark were dumped: they were, whatever the task does now."""
+    tasks = LIST_TASKS if form == "task_id" else NO_IDS
+    listing = {"tasks": [{**task, "state": state} for task in tasks["tasks"]]}
+    ids = {"transfer_task_id": TASK, "stream_name": "my-stream", "task_name": "broken"}
+    mark = datetime(2025, 8, 30, tzinfo=UTC)
+    dumped = _page([_entry(to_ms(mark) + 1000, to_ms(mark) + 61_000, records=5)], total=1)
+    status = drive_sync(
+        dis.status_exchange(PROJECT, ids, completed_after=mark.isoformat()),
+        FakeSender(response("dis", listing), response("dis", dumped)),
+    )
+    assert status.state is TaskState.SUCCEEDED
+    assert status.result["total_records"] == 5
+    assert status.message is not None and status.message.endswith(f"; the task is now in state {state}")
+
+
+def test_a_task_missing_from_a_list_without_ids_is_found_missing_by_its_name():
+    ids = {"transfer_task_id": TASK, "stream_name": "my-stream", "task_name": "no-such-task"}
+    status = drive_sync(dis.status_exchange(PROJECT, ids), FakeSender(response("dis", NO_IDS)))
+    assert status.state is TaskState.FAILED
+    assert "is not in stream 'my-stream''s transfer task list" in (status.message or "")
+
+
+def test_a_deleted_task_whose_log_is_gone_reports_its_state():
+    listing = {"tasks": [{**LIST_TASKS["tasks"][1], "state": "DELETE"}]}
+    gone = error_for_status("dis", 400, b'{"error_code": "DIS.4354", "error_msg": "The transfer task does not exist."}')
+    status = drive_sync(
+        dis.status_exchange(PROJECT, {"transfer_task_id": TASK, "stream_name": "my-stream"}),
+        FakeSender(response("dis", listing), gone),
+    )
+    assert (status.state, status.raw_status) == (TaskState.FAILED, "DELETE")
+
+
+def test_task_name_without_stream_name_is_refused():
+    with pytest.raises(InvalidInputError, match="needs stream_name") as info:
+        dis.status_exchange(PROJECT, {"transfer_task_id": TASK, "task_name": "broken"})
+    assert (info.value.field, info.value.value) == ("task_name", "broken")
+
+
 def test_a_list_without_task_ids_cannot_say_the_task_is_missing():
     """The SDK model has no task_id: where the list carries none, the log is read as before."""
-    listing = {"tasks": [{k: v for k, v in task.items() if k != "task_id"} for task in LIST_TASKS["tasks"]]}
-    sender = FakeSender(response("dis", listing), response("dis", SEED_RESPONSE))
+    sender = FakeSender(response("dis", NO_IDS), response("dis", SEED_RESPONSE))
     status = drive_sync(dis.status_exchange(PROJECT, {"transfer_task_id": TASK, "stream_name": "my-stream"}), sender)
     assert status.state is TaskState.SUCCEEDED
     assert len(sender.requests) == 2
+    # ... and says so: without task_name the state could not be checked
+    assert status.warning is not None and "pass task_name" in status.warning
 
 
 def test_a_missing_task_in_a_200_body_is_not_found():

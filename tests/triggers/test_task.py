@@ -126,8 +126,8 @@ async def test_failure_event_has_the_remote_reason(emulator: EmulatorHandle) -> 
     event = await first_event(dcs_trigger(emulator, task_id))
     assert event["status"] == "failed"
     assert "step 'Data migration.' failed" in event["message"]
-    assert "DCS.5012" in event["message"]
-    assert TaskStatus.from_json(event["task_status"]).error_code == "DCS.5012"
+    assert "DCS.5091" in event["message"]
+    assert TaskStatus.from_json(event["task_status"]).error_code == "DCS.5091"
 
 
 async def test_css_failure_event_has_failed_msg(emulator: EmulatorHandle) -> None:
@@ -325,7 +325,7 @@ async def test_edge_partial_failure(emulator: EmulatorHandle, accept: bool, expe
     event = await first_event(edge_trigger(dump_id, accept_partial_failure=accept))
     assert event["status"] == expected
     assert TaskStatus.from_json(event["task_status"]).state is TaskState.PARTIALLY_FAILED
-    assert "(3)dump log timeout" in event["message"]
+    assert "(3)failed to send message to edge" in event["message"]
 
 
 # not found and bad connections ---------------------------------------------------------------------
@@ -414,6 +414,8 @@ def test_serialize_round_trip_keeps_the_original_deadline() -> None:
         "accept_partial_failure": True,
         "waiting_since": 1_699_999_000.0,
         "owned": False,  # a sensor's wait: it only watches the task (on_kill says so)
+        "region": None,
+        "project_id": None,
     }
 
 
@@ -464,3 +466,46 @@ async def test_cancellation_is_clean_and_removes_inline_pem_files(
         await run
     assert run.cancelled()
     assert list(scratch.iterdir()) == []
+
+
+# project lookup -----------------------------------------------------------------------------------------
+async def test_a_dis_wait_of_an_aksk_connection_without_project_id_looks_it_up_in_the_triggerer(
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The triggerer resolves the region's project as the worker does (once per key and region) and
+    signs it into the log read; without a region the wait ends in an error naming the field."""
+    from airflow_provider.hooks.project_lookup import clear_cache
+
+    clear_cache()
+    emulator.admin.set_quirks(dis_log_without_project="refused")
+    conn = json.loads(emulator.huaweicloud_conn_json)
+    del conn["extra"]["project_id"]
+    monkeypatch.setenv("AIRFLOW_CONN_HUAWEICLOUD_DEFAULT", json.dumps(conn))
+    emulator.admin.clear_requests()
+    task_id = str(resources(emulator)["dis_streams"]["disMonitorTest"]["tasks"]["emulator-obs-task"])
+    trigger = HuaweiCloudTaskTrigger(
+        service="dis",
+        conn_id="huaweicloud_default",
+        ids={"transfer_task_id": task_id},
+        deadline=time.time() + 60,
+        poll_policy=FAST,
+    )
+    event = await first_event(trigger)
+    assert event["status"] == "success", event
+    lookups = [r for r in emulator.admin.requests(service="iam") if r["path"] == "/v3/projects"]
+    assert len(lookups) == 1
+    clear_cache()
+
+    del conn["extra"]["region"]
+    monkeypatch.setenv("AIRFLOW_CONN_NO_REGION", json.dumps(conn))  # another id: connections are reused a while
+    event = await first_event(
+        HuaweiCloudTaskTrigger(
+            service="dis",
+            conn_id="no_region",
+            ids={"transfer_task_id": task_id},
+            deadline=time.time() + 60,
+            poll_policy=FAST,
+        )
+    )
+    assert event["status"] == "error"
+    assert "neither extra.project_id nor extra.region" in event["message"]

@@ -86,8 +86,9 @@ class CloudDcService:
     def start(self, server_id: str) -> Export:
         with self.rt.lock:
             plan = self.rt.next_plan("clouddc")
+            # The doc example's export_id is "1": a sequence per emulator, or (a quirk) an opaque id.
             export = Export(
-                id=str(self._next_id),
+                id=str(self._next_id) if self.rt.quirks.clouddc_export_id == "sequential" else self.rt.uuid(),
                 created=self.rt.clock.now(),
                 duration=plan.duration,
                 outcome=plan.outcome,
@@ -103,6 +104,8 @@ class CloudDcService:
         status = export.status(now, quirks.clouddc_status, quirks.clouddc_failure)
         if status == "completed":
             percent = 100
+        elif export.outcome == "fail" and status != quirks.clouddc_status and quirks.clouddc_failed_percentage == "100":
+            percent = 100  # no source gives a failed export's percentage: this form reports it done
         elif export.outcome == "fail":
             # a failed (or stalled) export stops where it broke, at 60% of the way
             percent = int(min(export.fraction(now), 0.6) * 100)
@@ -121,12 +124,18 @@ def build_router(state: EmulatorState) -> APIRouter:
     router = APIRouter()
 
     # The docs list only 401, 429 and 500 error bodies ({error_code, error_msg}); an unknown
-    # project, server or export has no documented answer: the emulator's is 404.
+    # project, server or export and a download before completion have no documented answer: the
+    # clouddc_errors quirk sends 404/400 or the documented 500, with the emulator's own codes.
+    def refuse(status: int, code: str, message: str) -> Response:
+        if state.runtime.quirks.clouddc_errors == "500":
+            return cloud_error(500, "CLOUDDC.0500", message)
+        return cloud_error(status, code, message)
+
     def not_found(project_id: str, server_id: str) -> Response | None:
         if project_id != state.config.identities.project_id:
-            return cloud_error(404, "CLOUDDC.0404", f"project {project_id} not found")
+            return refuse(404, "CLOUDDC.0404", f"project {project_id} not found")
         if server_id not in state.clouddc.servers:
-            return cloud_error(404, "CLOUDDC.0404", f"physical server {server_id} not found")
+            return refuse(404, "CLOUDDC.0404", f"physical server {server_id} not found")
         return None
 
     @router.post(PREFIX)
@@ -144,7 +153,7 @@ def build_router(state: EmulatorState) -> APIRouter:
             return error
         export = state.clouddc.exports.get((server_id, export_id))
         if export is None:
-            return cloud_error(404, "CLOUDDC.0404", f"log export {export_id} not found")
+            return refuse(404, "CLOUDDC.0404", f"log export {export_id} not found")
         return json_response(state.clouddc.view(export))
 
     @router.get(PREFIX + "/{export_id}/content")
@@ -154,11 +163,12 @@ def build_router(state: EmulatorState) -> APIRouter:
             return error
         export = state.clouddc.exports.get((server_id, export_id))
         if export is None:
-            return cloud_error(404, "CLOUDDC.0404", f"log export {export_id} not found")
+            return refuse(404, "CLOUDDC.0404", f"log export {export_id} not found")
         now = state.runtime.clock.now()
         if export.status(now, "processing", "failed") != "completed":
-            return cloud_error(400, "CLOUDDC.0400", f"log export {export_id} is not completed")
+            return refuse(400, "CLOUDDC.0400", f"log export {export_id} is not completed")
         content = tar_gz({f"{server_id}-bmc.log": fake_log(server_id, 50, export.created)}, export.finished_at)
+        # DownloadServerLogs doc; the SDK's DownloadServerLogsResponse reads these three headers.
         headers = {
             "Content-Disposition": f"attachment; filename={server_id}-dump.tar.gz",
             "Content-Transfer-Encoding": "binary",

@@ -32,6 +32,29 @@ BACKUP_LOG_FILES = (
     "{name}.log",
     "{name}_access.log",
 )
+#: The CSS error code table's texts (API reference, Error Codes); ``externalMessage`` is
+#: "<code> : <text> (<detail>)", the form terraform quotes for CSS.0004; each detail is the emulator's.
+CODE_TEXTS = {
+    "CSS.0001": "Incorrect parameters.",
+    "CSS.0004": "Invalid operation.",
+    "CSS.0011": (
+        "This operation cannot be performed because another operation is being performed on the instance "
+        "or the instance is faulty. Please try again later."
+    ),
+    "CSS.3004": "Backup is in progress.",
+    "CSS.5090": "In this status, the current operation is not allowed.",
+}
+#: ListLogsJob's offset (start) and limit: "1-1000" (API reference, Querying the Log Backup Task List).
+PAGE_RANGE = (1, 1000)
+
+
+def coded(status: int, code: str, detail: str) -> Response:
+    return css_error(status, code, f"{code} : {CODE_TEXTS[code]} ({detail})")
+
+
+def bad_parameters(detail: str) -> Response:
+    """400 CSS.0001, the code table's "Incorrect parameters."."""
+    return coded(400, "CSS.0001", detail)
 
 
 @dataclass
@@ -226,8 +249,13 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one shor
         if body is None:
             body = {}
         if not isinstance(body, dict):
-            return css_error(400, "CSS.0001", "CSS.0001 : Incorrect parameters. (body must be a JSON object)")
+            return bad_parameters("body must be a JSON object")
         return body
+
+    def log_off(cluster: Cluster) -> Response:
+        # 412 "did not meet one of the preconditions" (CreateLogBackup and policy/update status
+        # codes); which code comes with it is not documented: a quirk.
+        return coded(412, state.runtime.quirks.css_log_off_code, f"log backup of cluster {cluster.id} is not enabled")
 
     @router.post(PREFIX + "/collect")
     async def collect(project_id: str, cluster_id: str) -> Response:
@@ -235,10 +263,11 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one shor
         if isinstance(cluster, Response):
             return cluster
         if not cluster.log_backup:
-            return css_error(412, "CSS.0004", "CSS.0004 : Invalid operation. (log backup is not enabled)")
+            return log_off(cluster)
         now = state.runtime.clock.now()
         if any(r.status(now) == "RUNNING" for r in cluster.records):
-            return css_error(409, "CSS.0011", "CSS.0011 : The cluster is busy. (a log backup is already running)")
+            # 409 (CreateLogBackup status codes); the code is not documented: a quirk.
+            return coded(409, state.runtime.quirks.css_busy_code, "a log backup is already running")
         state.css.start_backup(cluster)
         return Response(status_code=200)
 
@@ -254,7 +283,7 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one shor
         if isinstance(body, Response):
             return body
         if action is None:
-            return css_error(400, "CSS.0001", "CSS.0001 : Incorrect parameters. (action)")
+            return bad_parameters("action must be base_log_collect or real_time_log_collect")
         state.css.configure(cluster, body, real_time=action == "real_time_log_collect")
         return Response(status_code=200)
 
@@ -272,9 +301,11 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one shor
         if isinstance(cluster, Response):
             return cluster
         action = _action(request)
+        if action is None:
+            return bad_parameters("action must be base_log_collect or real_time_log_collect")
         conf = cluster.settings
         closing_real_time = action == "real_time_log_collect"
-        if action is None or (conf.real_time is None if closing_real_time else not conf.log_switch):
+        if conf.real_time is None if closing_real_time else not conf.log_switch:
             # terraform: {"errCode":"CSS.0004","externalMessage":"CSS.0004 : Invalid operation. (Illegal operation)"}
             return css_error(415, "CSS.0004", "CSS.0004 : Invalid operation. (Illegal operation)")
         with state.runtime.lock:
@@ -295,9 +326,9 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one shor
             return body
         period = _text(body, "period")
         if period is None:
-            return css_error(400, "CSS.0001", "CSS.0001 : Incorrect parameters. (period is required)")
+            return bad_parameters("period is required")
         if not cluster.log_backup:
-            return css_error(412, "CSS.0004", "CSS.0004 : Invalid operation. (log backup is not enabled)")
+            return log_off(cluster)
         state.css.configure(cluster, {"auto_enable": True, "period": period}, real_time=False)
         return Response(status_code=200)
 
@@ -306,6 +337,10 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one shor
         cluster = find(project_id, cluster_id)
         if isinstance(cluster, Response):
             return cluster
+        if not cluster.settings.auto_enable and state.runtime.quirks.css_close_closed_policy == "refused":
+            # No source says what closing a closed policy answers; this form answers as closing
+            # closed logs does (terraform's quoted 415 CSS.0004 "Invalid operation. (Illegal operation)").
+            return css_error(415, "CSS.0004", "CSS.0004 : Invalid operation. (Illegal operation)")
         with state.runtime.lock:
             cluster.settings.auto_enable = False
             cluster.settings.updated = state.runtime.clock.now()
@@ -319,11 +354,11 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one shor
         params = request.query_params
         # The seed, older docs and terraform's data source page with ``start``; the SDK and the
         # newer docs with ``offset``.
-        start = int_param(params.get("start", params.get("offset")), 1, 0, 1000)
-        limit = int_param(params.get("limit"), 10, 1, 1000)
+        start = int_param(params.get("start", params.get("offset")), 1, *PAGE_RANGE)
+        limit = int_param(params.get("limit"), 10, *PAGE_RANGE)
         status_filter = params.get("status") or None
         if start is None or limit is None or status_filter not in (None, "FAIL", "NOT_FAIL"):
-            return css_error(400, "CSS.0001", "CSS.0001 : Incorrect parameters. (start/offset, limit or status)")
+            return bad_parameters("start/offset and limit must be within 1-1000, status FAIL or NOT_FAIL")
         now = state.runtime.clock.now()
         state.css.publish(cluster, now)
         with state.runtime.lock:
@@ -332,7 +367,7 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one shor
         if status_filter is not None:
             want_fail = status_filter == "FAIL"
             items = [r for r in items if (r.status(now) == "FAIL") == want_fail]
-        first = max(start, 1) - 1
+        first = start - 1
         page = [state.css.view(r, now) for r in items[first : first + limit]]
         return json_response({"clusterLogRecord": page, "totalSize": len(items)})
 

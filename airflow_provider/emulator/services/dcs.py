@@ -29,10 +29,15 @@ STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 SUB_STEP_COUNT = sum(len(subs) for _, subs in STEPS)
 FAIL_AT = 3  # the second sub-step of "Data migration."
-FAIL_CODE = "DCS.5012"
 # The seed shows error codes even on FINISH steps; a client must not read them as failure.
 FINISH_CODE = "DCS.4064"
 MAX_REMAIN = 2**31 - 1
+#: A migration sub-step's detail in the ShowBackgroundTaskProgress example's form; the values are the emulator's.
+FAILED_DETAIL = "{{node_id:{node},slot_range:[5461 10921],full_migration:failed,inc_migration:to start}}"
+#: The list's word for a running and a failed task per form of the ``dcs_list_status`` quirk: only
+#: SUCCESS is documented (ListBackgroundTask example); "dms" takes the words of the sibling DMS task
+#: lists, "other" words the provider does not know.
+LIST_WORDS = {"dms": ("EXECUTING", "FAILED"), "other": ("RUNNING", "ERROR")}
 
 
 @dataclass
@@ -48,10 +53,11 @@ class BackgroundTask(TimedTask):
     def sub_step_seconds(self) -> float:
         return self.duration / self.steps_run
 
-    def list_status(self, now: float) -> str:
+    def list_status(self, now: float, words: str = "dms") -> str:
+        running, failed = LIST_WORDS[words]
         if not self.finished(now):
-            return "EXECUTING"
-        return "FAILED" if self.outcome == "fail" else "SUCCESS"
+            return running
+        return failed if self.outcome == "fail" else "SUCCESS"
 
 
 def _sub_status(task: BackgroundTask, index: int, now: float) -> str:
@@ -99,6 +105,8 @@ class DcsService:
         now = self.rt.clock.now()
         form = self.rt.quirks.dcs_time
         length = task.sub_step_seconds
+        # No source gives a FAILED step's code: a code of the DCS code table, or none.
+        fail_code = "" if self.rt.quirks.dcs_failed_step_code == "empty" else self.rt.quirks.dcs_failed_step_code
         steps: list[dict[str, Any]] = []
         index = 0
         for step_no, (step_name, subs) in enumerate(STEPS):
@@ -113,8 +121,8 @@ class DcsService:
                         "sub_step_status": status,
                         "begin_time": None if status == "WAITING" else dcs_time(begin, form),
                         "end_time": dcs_time(begin + length, form) if status in ("FINISH", "FAILED") else None,
-                        "detail": "" if status != "FAILED" else "{node_id:emulated,reason:migration aborted}",
-                        "error_code": FAIL_CODE if status == "FAILED" else FINISH_CODE,
+                        "detail": "" if status != "FAILED" else FAILED_DETAIL.format(node=task.id[:32]),
+                        "error_code": fail_code if status == "FAILED" else FINISH_CODE,
                     }
                 )
                 index += 1
@@ -134,7 +142,7 @@ class DcsService:
                     "step_status": step_status,
                     "begin_time": sub_details[0]["begin_time"],
                     "end_time": sub_details[-1]["end_time"] if step_status in ("FINISH", "FAILED") else None,
-                    "error_code": FAIL_CODE if step_status == "FAILED" else FINISH_CODE,
+                    "error_code": fail_code if step_status == "FAILED" else FINISH_CODE,
                     "sub_step_details": sub_details,
                 }
             )
@@ -150,6 +158,8 @@ class DcsService:
         wall = (task.finished_at - now) / self.rt.clock.speed
         remain = 0 if finished else max(0, min(MAX_REMAIN, math.ceil(wall)))
         body: dict[str, Any] = {"progress": progress, "remain_time": remain, "step_details": steps}
+        if finished and self.rt.quirks.dcs_final_remain_time == "missing":
+            del body["remain_time"]  # no source says what an ended task reports
         final = self.rt.quirks.dcs_final_progress
         if finished and task.outcome != "fail" and final != "100":
             # No source says progress reaches 100 when every step is FINISH; the seed shows it
@@ -172,7 +182,7 @@ class DcsService:
             "user_name": ids.user_name,
             "user_id": ids.user_id,
             "params": "",
-            "status": task.list_status(now),
+            "status": task.list_status(now, self.rt.quirks.dcs_list_status),
             "created_at": dcs_time(task.created, form),
             "updated_at": dcs_time(updated, form),
             "enable_show": True,
@@ -181,6 +191,9 @@ class DcsService:
 
 def build_router(state: EmulatorState) -> APIRouter:
     router = APIRouter()
+
+    def invalid(name: str) -> Response:
+        return dcs_error(400, "DCS.4800", f"Invalid {name} in the request.")
 
     def find(project_id: str, instance_id: str) -> dict[str, BackgroundTask] | Response:
         # Codes from the DCS error code appendix (api-ref/source/appendix/error_codes.rst).
@@ -197,20 +210,28 @@ def build_router(state: EmulatorState) -> APIRouter:
         if isinstance(tasks, Response):
             return tasks
         params = request.query_params
-        offset = int_param(params.get("offset"), 0, 0, 100_000)
-        limit = int_param(params.get("limit"), 10, 1, 1000)
+        # offset "must be greater than or equal to 0" (ListBackgroundTask); limit has no documented
+        # range: any positive count. A bad one is DCS.4800 "Invalid {0} in the request." (DCS code table).
+        offset = int_param(params.get("offset"), 0, 0, 2**31 - 1)
+        limit = int_param(params.get("limit"), 10, 1, 2**31 - 1)
         # The doc's parameter table says start_time, its example request begin_time.
-        start_time = params.get("start_time") or params.get("begin_time")
-        try:
-            low = parse_dcs_filter_time(start_time) if start_time else None
-            high = parse_dcs_filter_time(params["end_time"]) if params.get("end_time") else None
-        except ValueError:
-            return dcs_error(400, "DCS.4800", "start_time/end_time must be yyyyMMddHHmmss")
-        if offset is None or limit is None:
-            return dcs_error(400, "DCS.4800", "invalid offset or limit")
+        start_name = "start_time" if params.get("start_time") else "begin_time"
+        start_time = params.get(start_name)
+        bounds: list[float | None] = []
+        for name, value in ((start_name, start_time), ("end_time", params.get("end_time"))):
+            try:
+                bounds.append(parse_dcs_filter_time(value) if value else None)
+            except ValueError:
+                return invalid(name)
+        low, high = bounds
+        for name, number in (("offset", offset), ("limit", limit)):
+            if number is None:
+                return invalid(name)
+        newest_first = state.runtime.quirks.dcs_task_order == "newest_first"
         with state.runtime.lock:
-            items = sorted(tasks.values(), key=lambda t: t.created, reverse=True)
+            items = sorted(tasks.values(), key=lambda t: t.created, reverse=newest_first)
         items = [t for t in items if (low is None or t.created >= low) and (high is None or t.created <= high)]
+        assert offset is not None and limit is not None
         page = [state.dcs.summary(t) for t in items[offset : offset + limit]]
         return json_response({"task_count": str(len(items)), "tasks": page})
 
@@ -221,6 +242,7 @@ def build_router(state: EmulatorState) -> APIRouter:
             return tasks
         task = tasks.get(task_id)
         if task is None:
+            # The code table's 404 for a URL that names nothing: no code names a missing task.
             return dcs_error(404, "DCS.4001", "The requested URL does not exist.")
         return json_response(state.dcs.progress(task))
 

@@ -239,6 +239,8 @@ def _page(body: dict[str, Any], accepted: str) -> tuple[int, int] | None:
     example request sends it (an array); which one the real service takes is the quirk."""
     info = body.get("pageInfo")
     if info is None:
+        # pageInfo is optional and pageTotal defaults to 10 (the doc's table); with no pageInfo
+        # the first page is the reading the table allows.
         return 1, 10
     if accepted != "both" and isinstance(info, list) != (accepted == "array"):
         return None
@@ -248,7 +250,8 @@ def _page(body: dict[str, Any], accepted: str) -> tuple[int, int] | None:
         index = values[0] if values else 1
         size = values[1] if len(values) > 1 else 10
     elif isinstance(info, dict):
-        index, size = info.get("pageIndex", 1), info.get("pageTotal", 10)
+        # pageIndex is mandatory, pageTotal defaults to 10 (the doc's table).
+        index, size = info.get("pageIndex"), info.get("pageTotal", 10)
     else:
         return None
     if not isinstance(index, int) or not isinstance(size, int) or index < 1 or size < 1:
@@ -258,7 +261,12 @@ def _page(body: dict[str, Any], accepted: str) -> tuple[int, int] | None:
 
 NO_STREAM = "DIS.4301", "The stream does not exist."
 NO_TASK = "DIS.4354", "The transfer task does not exist."
+#: The code table's "Invalid request. %s": the %s filled with what is wrong (the emulator's words).
 BAD_REQUEST = "DIS.4200", "Invalid request."
+
+
+def bad_request(detail: str) -> tuple[str, str]:
+    return BAD_REQUEST[0], f"{BAD_REQUEST[1]} {detail}"
 
 
 def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one short handler per endpoint
@@ -279,18 +287,28 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one shor
         body = await json_body(request)
         body = {} if body is None else body
         if not isinstance(body, dict):
-            return log_error(*BAD_REQUEST)
+            return log_error(*bad_request("the body must be a JSON object"))
         task = state.dis.by_id.get(task_id)
-        # The path has no project: the signed X-Project-Id names it (BasicCredentials.sign_request);
-        # a task of another project is not found.
+        # The path has no project: the signed X-Project-Id names it (BasicCredentials.sign_request),
+        # or the token's scope; a task of another project is not found.
         project = request.headers.get("x-project-id")
+        signed = "x-auth-token" not in request.headers
+        if project is None and signed and state.runtime.quirks.dis_log_without_project == "refused":
+            # No source says what the gateway does with an AK/SK call that names no project: the
+            # quirk's other form refuses it as the code table's "Invalid Project Id.".
+            return log_error("DIS.4117", "Invalid Project Id.")
         if task is None or (project is not None and project != state.config.identities.project_id):
             return log_error(*NO_TASK)
         order = body.get("order", "desc")
         sort_by = body.get("sortBy", "createTimeStr")
         page = _page(body, state.runtime.quirks.dis_page_info)
-        if order not in ("asc", "desc") or sort_by not in SORT_KEYS or page is None:
-            return log_error(*BAD_REQUEST)
+        # order defaults to desc, sortBy to createTimeStr (the doc's table); other values are refused.
+        if order not in ("asc", "desc"):
+            return log_error(*bad_request(f"order {order!r}"))
+        if sort_by not in SORT_KEYS:
+            return log_error(*bad_request(f"sortBy {sort_by!r}"))
+        if page is None:
+            return log_error(*bad_request("pageInfo"))
         now = state.runtime.clock.now()
         state.dis.publish(task, now)
         entries = state.dis.entries(task, now)
@@ -341,7 +359,7 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one shor
         descriptor = body.get("obs_destination_descriptor") if isinstance(body, dict) else None
         name = descriptor.get("task_name") if isinstance(descriptor, dict) else None
         if not isinstance(name, str) or not name:
-            return dis_error(400, BAD_REQUEST[0], "Invalid request. obs_destination_descriptor.task_name is required")
+            return dis_error(400, *bad_request("obs_destination_descriptor.task_name is required"))
         if name in stream.tasks:
             return dis_error(400, "DIS.4355", "The transfer task already exists.")
         if len(stream.tasks) >= 5:
@@ -382,7 +400,7 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one shor
             return stream
         body = await json_body(request)
         if not isinstance(body, dict) or body.get("action") not in ("start", "stop"):
-            return dis_error(400, BAD_REQUEST[0], "Invalid request. action must be start or stop")
+            return dis_error(400, *bad_request("action must be start or stop"))
         ids = [str(t.get("id")) for t in body.get("tasks") or [] if isinstance(t, dict)]
         by_id = {t.id: t for t in stream.tasks.values()}
         unknown = [i for i in ids if i not in by_id]

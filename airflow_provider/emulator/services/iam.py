@@ -1,14 +1,24 @@
-"""IAM: password tokens scoped to a project, and temporary AK/SK with a security token."""
+"""IAM: password tokens scoped to a project, temporary AK/SK with a security token, and the project
+lists (``/v3/auth/projects``; ``/v3/projects``, which the SDK's ``BasicCredentials`` reads for the
+project id of a region when none is given).
+
+Shapes follow the IAM API reference pages (Obtaining a User Token Through Password
+Authentication, Obtaining a Temporary AK/SK, Querying the List of Projects Accessible to Users,
+Querying Project Information Based on the Specified Criteria) and the SDK's models. The other
+methods on these paths (token, assume_role, totp; an agency's temporary key) are not emulated:
+they get a 400, a status those pages list, with the emulator's own message.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 
 from airflow_provider.emulator.responses import iam_error, json_response
-from airflow_provider.emulator.services.common import json_body
+from airflow_provider.emulator.services.common import int_param, json_body
 from airflow_provider.emulator.timefmt import iam_expiry
 
 if TYPE_CHECKING:
@@ -19,6 +29,7 @@ if TYPE_CHECKING:
 TOKENS_PATH = "/v3/auth/tokens"
 SECURITY_TOKENS_PATH = "/v3.0/OS-CREDENTIAL/securitytokens"
 AUTH_PROJECTS_PATH = "/v3/auth/projects"
+PROJECTS_PATH = "/v3/projects"
 MIN_DURATION, MAX_DURATION = 900, 24 * 3600
 
 
@@ -30,7 +41,7 @@ def _dig(body: Any, *keys: str) -> Any:
     return body
 
 
-def build_router(state: EmulatorState) -> APIRouter:
+def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one short handler per endpoint
     router = APIRouter()
 
     @router.post(TOKENS_PATH)
@@ -38,8 +49,10 @@ def build_router(state: EmulatorState) -> APIRouter:
         body = await json_body(request)
         methods = _dig(body, "auth", "identity", "methods")
         user = _dig(body, "auth", "identity", "password", "user")
-        if not isinstance(methods, list) or "password" not in methods or not isinstance(user, dict):
-            return iam_error(400, "Bad Request", "auth.identity must use the password method")
+        if methods != ["password"]:
+            return not_emulated("auth.identity.methods", methods, "tokens are issued for the password method only")
+        if not isinstance(user, dict):
+            return iam_error(400, "Bad Request", "auth.identity.password.user is required")
         domain = _dig(user, "domain", "name") or _dig(user, "domain", "id")
         store = state.identity
         if not store.check_password(domain, str(user.get("name")), str(user.get("password"))):
@@ -64,20 +77,68 @@ def build_router(state: EmulatorState) -> APIRouter:
         }
         return json_response(payload, 201, headers={"X-Subject-Token": token.value})
 
-    @router.get(AUTH_PROJECTS_PATH)
-    async def list_auth_projects() -> Response:
-        # The gateway has already authenticated the caller; the cheap call of test_connection().
+    def project(request: Request, *, paged_links: bool = False) -> dict[str, Any]:
+        """The one project, as both project lists show it (their API reference examples); the
+        ``/v3/projects`` page's table gives its links ``previous`` and ``next`` too (SDK ``Links``),
+        null when there is none, where ``/v3/auth/projects`` has ``self`` only (SDK ``LinksSelf``)."""
         ids = state.config.identities
-        project = {"id": ids.project_id, "name": ids.region, "enabled": True, "domain_id": ids.domain_id}
-        return json_response({"projects": [project], "links": {"self": AUTH_PROJECTS_PATH}}, 200)
+        base = str(request.base_url).rstrip("/")
+        links: dict[str, Any] = {"self": f"{base}{PROJECTS_PATH}/{ids.project_id}"}
+        if paged_links:
+            links.update(previous=None, next=None)
+        return {
+            "is_domain": False,
+            "description": "",
+            "links": links,
+            "enabled": True,
+            "id": ids.project_id,
+            # The examples show a region project's parent_id equal to its domain_id.
+            "parent_id": ids.domain_id,
+            "domain_id": ids.domain_id,
+            "name": ids.region,
+        }
+
+    @router.get(AUTH_PROJECTS_PATH)
+    async def list_auth_projects(request: Request) -> Response:
+        # The gateway has already authenticated the caller; the cheap call of test_connection().
+        # links: SDK LinksSelf (self only).
+        links = {"self": f"{str(request.base_url).rstrip('/')}{AUTH_PROJECTS_PATH}"}
+        return json_response({"projects": [project(request)], "links": links}, 200)
+
+    @router.get(PROJECTS_PATH)
+    async def list_projects(request: Request) -> Response:
+        """Filtered by the query (domain_id, name, parent_id, enabled, is_domain); page and per_page
+        are applied only together, as the page says. The SDK asks ``?name=<region>`` for a
+        project id (``BasicCredentials.process_auth_params``)."""
+        params = request.query_params
+        shown = project(request, paged_links=True)
+        for key in ("domain_id", "name", "parent_id"):
+            if key in params and params[key] != shown[key]:
+                shown = {}
+        for key in ("enabled", "is_domain"):
+            if key in params:
+                if params[key] not in ("true", "false"):
+                    return iam_error(400, "Bad Request", f"{key} must be true or false, not {params[key]!r}")
+                if shown and (params[key] == "true") != shown[key]:
+                    shown = {}
+        projects = [shown] if shown else []
+        if "page" in params and "per_page" in params:
+            page, per_page = int_param(params["page"], 1, 1, 2**31 - 1), int_param(params["per_page"], 1, 1, 5000)
+            if page is None or per_page is None:
+                return iam_error(400, "Bad Request", "page must be 1 or more and per_page within [1, 5000]")
+            projects = projects[(page - 1) * per_page : page * per_page]
+        url = f"{str(request.base_url).rstrip('/')}{PROJECTS_PATH}"
+        if request.url.query:
+            url += f"?{request.url.query}"
+        return json_response({"links": {"self": url, "previous": None, "next": None}, "projects": projects}, 200)
 
     @router.post(SECURITY_TOKENS_PATH)
     async def create_security_token(request: Request) -> Response:
         # The gateway has already authenticated the caller (token or AK/SK).
         body = await json_body(request)
         methods = _dig(body, "auth", "identity", "methods")
-        if not isinstance(methods, list) or "token" not in methods:
-            return iam_error(400, "Bad Request", "auth.identity.methods must contain token")
+        if methods != ["token"]:
+            return not_emulated("auth.identity.methods", methods, "temporary keys are issued for the token method only")
         token_id = _dig(body, "auth", "identity", "token", "id")
         if token_id is not None:
             issued = state.identity.token(str(token_id))
@@ -102,10 +163,26 @@ def build_router(state: EmulatorState) -> APIRouter:
     return router
 
 
+def not_emulated(field: str, value: Any, what: str) -> Response:
+    """The answer to an IAM method the emulator does not emulate: 400 (listed by the page), its own text."""
+    return iam_error(400, "Bad Request", f"{field} {value!r} is not emulated: {what}")
+
+
+def _hex_id(*parts: str) -> str:
+    """A stable 32-hex id, the form of the ids in the IAM examples."""
+    return hashlib.sha256(":".join(parts).encode()).hexdigest()[:32]
+
+
 def _catalog(state: EmulatorState, request: Request) -> list[dict[str, Any]]:
+    """The password-token page's example catalog: one ``identity`` entry named ``iam``, its
+    endpoint in region ``*`` (``TokenCatalog``, ``TokenCatalogEndpoint`` in the SDK)."""
     base = str(request.base_url).rstrip("/")
-    region = state.config.identities.region
-    return [
-        {"type": name, "name": name, "endpoints": [{"interface": "public", "region": region, "url": base}]}
-        for name in ("css", "dcs", "dis", "clouddc", "iam")
-    ]
+    domain = state.config.identities.domain_id
+    endpoint = {
+        "url": f"{base}/v3",
+        "region": "*",
+        "region_id": "*",
+        "interface": "public",
+        "id": _hex_id(domain, "iam", "endpoint"),
+    }
+    return [{"type": "identity", "id": _hex_id(domain, "iam"), "name": "iam", "endpoints": [endpoint]}]

@@ -6,21 +6,27 @@ reference (hiascend ``mefapiref_0040``-``0044``); ``docs/fidelity.md`` has a row
 * one dump at a time: the dump pool has one worker and no queue, so a create call while a dump
   runs fails in ``SubmitTask`` with "task queue is full", which ``create_task_handler.go``
   answers with 40052002 in the envelope (HTTP 400, like every non-success envelope);
+* a created dump is ``waiting`` only until the pool's free worker takes it (``goroutinepool.go``
+  sets ``processing`` and ``startedAt``): here, until the emulated clock moves;
+* while processing, the master task reports "receiving (k/n) files" at ``50*k/n`` percent as node
+  dumps come back, then "start to create tar gz" at 50, then "task succeeded" at 100
+  (``dump_multi_nodes_log.go``); a finished dump that is not a success keeps the last progress
+  (GORM ``Updates`` skips zero fields) and its ``reason`` lists the failed nodes with their
+  sub-task messages (``query_progress_handler.go``);
 * a query of a task MEF does not know answers 40052002 "no such task"; a restart of MEF Center
   deletes every task (``restart``);
 * a dump that overruns its execute timeout goes ``aborting`` for the graceful-shutdown period
   and then ``failed`` (``taskschedule/context_impl.go``, ``tasks/tasks.go``);
-* starting a dump deletes the previous archive; the download serves the latest finished one
-  with ``Last-Modified`` set to when it was written (gin's ``Context.File`` is Go's
-  ``http.ServeFile``), and answers HTTP 400 with the JSON string "file is abnormal" when there
-  is none (``download_server.go``).
+* starting a dump deletes the previous archive; the download serves the latest finished one as
+  gin's ``Context.File`` (Go's ``http.ServeFile``) does: ``Last-Modified``, conditional requests
+  and byte ranges (``emulator/servefile.py``), and answers HTTP 400 with the JSON string
+  "file is abnormal" when there is none (``download_server.go``).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
@@ -29,6 +35,7 @@ from starlette.responses import Response
 from airflow_provider.emulator.archive import fake_log, tar_gz
 from airflow_provider.emulator.responses import json_response, mef_error, mef_ok
 from airflow_provider.emulator.runtime import Runtime, TimedTask
+from airflow_provider.emulator.servefile import serve_content
 from airflow_provider.emulator.services.common import json_body
 from airflow_provider.emulator.timefmt import go_rfc3339_nano
 
@@ -37,7 +44,14 @@ if TYPE_CHECKING:
 
 PREFIX = "/edgemanager/v1/logmgmt/dump"
 FILE_NAME = "edgeNodes.tar.gz"
-WAITING_FRACTION = 0.1
+#: The share of a dump spent receiving the node dumps; the rest creates the tar.gz. MEF's own
+#: timing depends on the nodes: this split is the emulator's.
+RECEIVING_FRACTION = 0.8
+#: ``progressStartCreateTarGz`` (dump_multi_nodes_log.go): receiving fills 0-50, the tar.gz starts at 50.
+TAR_GZ_PROGRESS = 50
+#: What a node's failed sub-task reports when its edge did not take the dump request
+#: (``dump_single_node_log.go``), listed per node in the master task's ``reason``.
+NODE_FAILURE = "failed to send message to edge"
 #: The archive is renamed into place, then the task is marked finished (dump_multi_nodes_log.go).
 ARCHIVE_WRITTEN_BEFORE_FINISH = 0.5
 _TASK_ID = re.compile(r"^dumpMultiNodesLog[-_a-zA-Z0-9.]{1,128}$")
@@ -71,14 +85,13 @@ class DumpTask(TimedTask):
         return now >= self.finished_at
 
     def status(self, now: float) -> str:
-        fraction = self.fraction(now)
-        if fraction < WAITING_FRACTION and now < self.created + self.duration:
-            return "waiting"
-        if now < self.created + self.duration:
-            return "processing"
-        if not self.finished(now):
-            return "aborting"
-        return {"succeed": "succeed", "fail": "failed", "partial": "partiallyFailed", "abort": "failed"}[self.outcome]
+        if self.finished(now):
+            return {"succeed": "succeed", "fail": "failed", "partial": "partiallyFailed", "abort": "failed"}[
+                self.outcome
+            ]
+        if now <= self.created:
+            return "waiting"  # until the pool's worker takes it: the next instant
+        return "processing" if now < self.created + self.duration else "aborting"
 
 
 class MefService:
@@ -124,26 +137,35 @@ class MefService:
             self._archive = None
             return task
 
+    def progress(self, task: DumpTask, now: float) -> tuple[int, str]:
+        """The master task's ``progress`` and ``message`` at ``now`` (dump_multi_nodes_log.go)."""
+        if (now <= task.created and task.duration > 0) or task.outcome == "abort":
+            return 0, ""  # nothing received yet; an aborted dump got no node's answer
+        nodes = len(task.nodes)
+        receiving = task.duration * (1.0 if task.outcome == "fail" else RECEIVING_FRACTION)
+        elapsed = min(now, task.created + task.duration) - task.created
+        received = nodes if receiving <= 0 else min(nodes, int(nodes * elapsed / receiving))
+        if elapsed < receiving and received < nodes:
+            if received == 0:
+                return 0, ""
+            return TAR_GZ_PROGRESS * received // nodes, f"receiving ({received}/{nodes}) files"
+        if task.outcome == "fail":
+            return TAR_GZ_PROGRESS, f"receiving ({nodes}/{nodes}) files"
+        return TAR_GZ_PROGRESS, "start to create tar gz"
+
     def view(self, task: DumpTask) -> dict[str, Any]:
         now = self.rt.clock.now()
         status = task.status(now)
-        started = task.created + task.duration * WAITING_FRACTION
-        if status == "waiting":
-            progress, reason = 0, "task is waiting"
-        elif status == "processing":
-            progress, reason = min(99, int(task.fraction(now) * 100)), "task is processing"
-        elif status == "aborting":
-            progress, reason = 99, "task is aborting"
-        elif status == "succeed":
+        progress, reason = self.progress(task, now)
+        if status == "succeed":
             progress, reason = 100, "task succeeded"
-        elif task.outcome == "abort":
-            progress, reason = 99, ABORTED_REASON
-        else:
-            progress = 100
-            # query_progress_handler.go: one "(<node id>)<message>" per failed node, joined by ";".
-            reason = "failed to dump log for following nodes:" + ";".join(
-                f"({n})dump log timeout" for n in task.failed_nodes
-            )
+        elif status in ("failed", "partiallyFailed"):
+            failed = task.failed_nodes
+            if task.outcome == "abort":
+                reason = ABORTED_REASON
+            elif failed:
+                # query_progress_handler.go: one "(<node id>)<message>" per failed node, joined by ";".
+                reason = "failed to dump log for following nodes:" + ";".join(f"({n}){NODE_FAILURE}" for n in failed)
         downloadable = status in ("succeed", "partiallyFailed")
         return {
             "createdAt": go_rfc3339_nano(task.created),
@@ -151,7 +173,7 @@ class MefService:
             "finishedAt": go_rfc3339_nano(task.finished_at) if task.finished(now) else None,
             "progress": progress,
             "reason": reason,
-            "startedAt": None if status == "waiting" else go_rfc3339_nano(started),
+            "startedAt": None if status == "waiting" else go_rfc3339_nano(task.created),
             "status": status,
             "taskId": task.id,
         }
@@ -172,8 +194,7 @@ class MefService:
                 }
                 self._archive = tar_gz(files, task.finished_at)
             # Written (and renamed into place) just before the task is marked finished.
-            started = task.created + task.duration * WAITING_FRACTION
-            return self._archive, max(started, task.finished_at - ARCHIVE_WRITTEN_BEFORE_FINISH)
+            return self._archive, max(task.created, task.finished_at - ARCHIVE_WRITTEN_BEFORE_FINISH)
 
 
 def _valid_nodes(value: Any) -> list[int] | None:
@@ -209,8 +230,14 @@ def build_router(state: EmulatorState) -> APIRouter:
             return result
         return mef_ok({"taskId": result.id})
 
-    @router.get(PREFIX + "/task")
     @router.get(PREFIX + "/task/")
+    async def query_task_with_slash(request: Request) -> Response:
+        # Only ".../task" is routed; gin.New() redirects a trailing slash (RedirectTrailingSlash,
+        # 301 for GET) to the path without it, query kept.
+        target = PREFIX + "/task" + (f"?{request.url.query}" if request.url.query else "")
+        return Response(status_code=301, headers={"Location": target})
+
+    @router.get(PREFIX + "/task")
     async def query_task(request: Request) -> Response:
         task_id = request.query_params.get("taskId", "")
         if not _TASK_ID.match(task_id):
@@ -221,16 +248,13 @@ def build_router(state: EmulatorState) -> APIRouter:
         return mef_ok(state.mef.view(task))
 
     @router.get(PREFIX + "/download/" + FILE_NAME)
-    async def download() -> Response:
+    async def download(request: Request) -> Response:
         found = state.mef.archive()
         if found is None:
             return json_response("file is abnormal", 400)
         content, written = found
-        # http.ServeFile: Last-Modified from the file's mtime, the type sniffed from the content.
-        return Response(
-            content=content,
-            media_type="application/x-gzip",
-            headers={"Last-Modified": formatdate(written, usegmt=True)},
-        )
+        # http.ServeFile: Last-Modified from the file's mtime, conditional requests and ranges; the
+        # type sniffed from the content (Go's DetectContentType reads gzip as application/x-gzip).
+        return serve_content(request.headers, request.method, content, written, "application/x-gzip")
 
     return router
