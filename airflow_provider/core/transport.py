@@ -44,6 +44,8 @@ USER_AGENT = f"airflow-provider-huaweicloud-logs/{__version__}"
 #: Read size of streamed downloads: large enough that per-chunk Python work is noise at disk speed
 #: (benchmarks/bench_download.py), small enough to bound memory.
 DOWNLOAD_CHUNK = 1 << 20
+#: New bytes an interrupted attempt must have added for the download's retries to start afresh.
+RENEWING_PROGRESS = 1 << 20
 
 
 #: Where ``verify=True`` finds its CA store, first set first: requests' own variables, then OpenSSL's.
@@ -421,9 +423,10 @@ class SyncTransport:
                     headers = self.settings.auth.apply(prepared)
                     response = self._attempt(request, target, prepared, headers, sink, accept)
             except (requests.RequestException, OSError) as exc:
-                if sink is not None and furthest and sink.furthest > furthest:
-                    # A drop after the transfer got further than ever before: a long transfer
-                    # that keeps moving keeps its retries (a server cutting it at one point does not).
+                if sink is not None and furthest and sink.furthest >= furthest + RENEWING_PROGRESS:
+                    # A drop after the transfer got well beyond where it ever was: a long transfer
+                    # that keeps moving keeps its retries. Bounded: each renewal costs 1 MiB of new
+                    # bytes, and a server cutting it at one point (or a few bytes on) renews nothing.
                     attempts.progressed()
                     log.warning(
                         "%s %s: the connection dropped after %d bytes; %s",

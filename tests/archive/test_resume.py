@@ -31,7 +31,6 @@ def test_a_download_dropped_mid_body_completes_with_the_right_bytes(
     # The half is sent, then the connection is closed: the client has every byte of it, however
     # busy the machine (a reset could discard bytes not yet read).
     emulator.admin.add_fault("close_mid_body", path_glob="*/content", count=1)
-    emulator.admin.clear_requests()
 
     got = hook.fetch_server_logs(DEFAULT_CLOUDDC_SERVER, export.export_id, tmp_path / "dropped.tar.gz")
 
@@ -39,7 +38,6 @@ def test_a_download_dropped_mid_body_completes_with_the_right_bytes(
     assert hashlib.sha256(got.path.read_bytes()).hexdigest() == whole.sha256
     assert (got.resumed, got.restarted) == (resumed, restarted)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dropped.tar.gz", "whole.tar.gz"]  # no .part left
-    assert len([r for r in emulator.admin.requests() if r["path"].endswith("/content")]) == 2
 
 
 def test_a_part_that_does_not_continue_the_file_starts_it_over(tmp_path: Path) -> None:
@@ -67,10 +65,7 @@ def test_a_dropped_mef_download_asks_for_the_rest_with_if_range(emulator: Emulat
     hook.create_log_dump_task([1, 2])
     whole = hook.fetch_log_dump(tmp_path / "whole.tar.gz")
     emulator.admin.add_fault("close_mid_body", path_glob="*/edgeNodes.tar.gz", count=1)
-    emulator.admin.clear_requests()
 
     got = hook.fetch_log_dump(tmp_path / "dropped.tar.gz")
 
     assert (got.size, got.sha256, got.resumed, got.restarted) == (whole.size, whole.sha256, 1, 0)
-    downloads = [r for r in emulator.admin.requests() if r["path"].endswith("edgeNodes.tar.gz")]
-    assert len(downloads) == 2
