@@ -251,7 +251,9 @@ def test_two_runs_dumping_through_one_mef_center(stack: AirflowStack) -> None:
         created = _starts(admin, "/dump/task")
         assert created.count(200) == 2, created
         logs = "".join(stack.task_logs("mef_unpooled", run_id) for run_id in unpooled)
-        assert "MEF Center is busy with another log dump: waiting for it in the triggerer" in logs
+        # The first run's dump holds MEF while it runs and until its archive is downloaded.
+        reserved = "MEF Center is reserved for another run's dump until that run has its archive"
+        assert f"{reserved}: waiting for it in the triggerer" in logs
         # The second dump was created only after the first run had downloaded its archive.
         mef = [r for r in admin.requests(service="mef")]
         second_create = [r["time"] for r in mef if r["method"] == "POST" and r["status"] == 200][1]

@@ -154,7 +154,7 @@ class CssService:
                 cluster_id=cluster.id,
                 job_id=self.rt.hex_id(32),
                 job_types=job_types,
-                # The seed's example "css-backup-1610678043608/css/log": the default base path under a
+                # The API example's "css-backup-1610678043608/css/log": the default base path under a
                 # folder per backup (the base path's part is inferred; the provider reads logPath).
                 log_path=f"css-backup-{epoch_ms(self.rt.clock.now())}/{cluster.settings.base_path.strip('/')}",
             )
