@@ -5,7 +5,19 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint unit demo bench clean
+.PHONY: venv test lint unit demo bench clean system-deps
+
+# Debian packages the tests and benchmarks run: redis-server (the Celery test's broker) and curl
+# (benchmark 9's anchor). CI runs as root on a fresh machine; installed only where missing.
+system-deps:
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -29,13 +41,13 @@ lint: venv
 unit: venv
 	$(VENV)/bin/pytest -q -m "not real_airflow"
 
-test: lint
+test: lint system-deps
 	$(VENV)/bin/pytest -q
 
 demo: venv
 	$(PY) scripts/demo.py
 
-bench: venv
+bench: venv system-deps
 	@status=0; for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || status=1; done; exit $$status
 
 clean:

@@ -52,6 +52,11 @@ HUAWEICLOUD_CONN_FIELDS: dict[str, Any] = {
     "endpoint_url": _text("Endpoint URL", "One override for every service (e.g. the local emulator)"),
     "iam_endpoint": _text("IAM endpoint", "Override of the IAM endpoint for the password flow"),
     "verify": _text("TLS verify", "true (default), false (warns), or the path of a CA bundle"),
+    "obs_credential_seconds": _text(
+        "OBS temporary key lifetime",
+        "auth_type password/token: seconds (900-86400) of the temporary AK/SK obtained for obs:// paths",
+        type=["integer", "null"],
+    ),
 }
 
 EDGE_CONN_FIELDS: dict[str, Any] = {
@@ -106,8 +111,10 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "integration-name": INTEGRATION,
                 "python-modules": [
+                    "airflow_provider.operators.archive",
                     "airflow_provider.operators.clouddc",
                     "airflow_provider.operators.css",
+                    "airflow_provider.operators.dcs",
                     "airflow_provider.operators.dis",
                 ],
             },
@@ -128,6 +135,8 @@ def get_provider_info() -> dict[str, Any]:
                 "to_openlineage_converter": "airflow_provider.assets.convert_obs_asset_to_openlineage",
             }
         ],
+        # obs:// for ObjectStoragePath (needs the [obs] extra: s3fs).
+        "filesystems": ["airflow_provider.fs.obs"],
         "extra-links": [
             "airflow_provider.operators.links.HuaweiCloudConsoleLink",
             "airflow_provider.operators.links.MefCenterLink",

@@ -1,40 +1,49 @@
-"""Nightly log archival: collect edge, server and search-cluster logs in parallel, archive, report.
+"""Nightly log archival: collect every kind of Huawei Cloud log in parallel, archive it by date.
 
-Three collections run at once, each deferrable (no worker slot held while Huawei Cloud works):
+Five collections run at once, each deferrable or cheap (no worker slot held while Huawei Cloud works):
 
-* ``collect_edge_logs``   MEF edge manager log dump of the configured nodes, downloaded;
-* ``export_server_logs``  CloudDC physical server log export, downloaded;
-* ``backup_css_logs``     CSS cluster log backup (the logs land in the cluster's OBS bucket).
+* ``collect_edge_logs``   MEF edge manager log dump of the configured nodes, downloaded to staging;
+* ``export_server_logs``  CloudDC physical server log export, downloaded to staging;
+* ``backup_css_logs``     CSS cluster log backup; its files are found in the cluster's OBS log bucket;
+* ``wait_for_dis_dump`` + ``locate_dis_files``  the DIS dump periods of the data interval, and their
+  files in the transfer task's OBS bucket;
+* ``collect_dcs_run_logs`` DCS Redis run logs: collected, waited for, downloaded to staging.
 
-``archive`` copies the downloaded archives under an ``ObjectStoragePath`` root (Airflow Variable
-``huaweicloud_log_archive_root``, default a local ``file://`` folder) in a folder named after the
-run's date, and ``write_manifest`` writes ``manifest.json`` there: what was collected, sizes,
-sha256, remote task ids, durations, and partial edge failures. It runs even when a collection
-failed, records the failure in the manifest, and then fails the run loudly.
+``archive`` (``LogArchiveOperator``) copies everything into one folder per run under an
+``ObjectStoragePath`` root (Airflow Variable ``huaweicloud_log_archive_root``), by date, and writes
+``manifest.json`` there: what was collected, where from, sizes, sha256, remote ids, durations and
+failures. Nothing local passes between tasks: the downloads go to object storage (Variable
+``huaweicloud_log_staging_root``), so the tasks may run on different workers (Celery, Kubernetes).
 
-Against the local emulator (``make demo``) it runs unchanged: the defaults below are the
-emulator's seeded resources.
+Against the local emulator (``make demo``) it runs unchanged: the defaults below are the emulator's
+seeded resources and the bucket its S3-compatible server (``--obs``) creates.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
-from typing import Any
 
-from airflow.sdk import DAG, ObjectStoragePath, Param, Variable, task
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk import DAG, Param
 
+from airflow_provider.operators.archive import LogArchiveOperator
 from airflow_provider.operators.clouddc import CloudDCLogExportOperator
 from airflow_provider.operators.css import CssLogBackupOperator
+from airflow_provider.operators.dcs import DcsRunLogOperator
+from airflow_provider.operators.dis import DisDumpFilesOperator
 from airflow_provider.operators.edge import EdgeLogDumpOperator
+from airflow_provider.sensors.dis import DisTransferTaskSensor
 
-DEFAULT_ARCHIVE_ROOT = "file:///tmp/huaweicloud-log-archive"
-STAGING = "/tmp/huaweicloud-log-staging/{{ dag.dag_id }}/{{ run_id | replace(':', '_') | replace('+', '_') }}"
+ARCHIVE_ROOT = "{{ var.value.get('huaweicloud_log_archive_root', 'obs://huaweicloud-log-archive/logs') }}"
+STAGING = (
+    "{{ var.value.get('huaweicloud_log_staging_root', 'obs://huaweicloud-log-archive/staging') }}"
+    "/{{ dag.dag_id }}/{{ run_id | replace(':', '_') | replace('+', '_') }}"
+)
 COLLECTIONS = {
-    "collect_edge_logs": "edge node logs",
-    "export_server_logs": "physical server logs",
+    "collect_edge_logs": "edge node logs (MEF)",
+    "export_server_logs": "physical server logs (CloudDC)",
     "backup_css_logs": "CSS cluster logs",
+    "locate_dis_files": "DIS dump files",
+    "collect_dcs_run_logs": "Redis run logs (DCS)",
 }
 
 with DAG(
@@ -51,6 +60,10 @@ with DAG(
         ),
         "server_id": Param("a3b1c2d4-0000-4e5f-8a9b-emulator0001", type="string"),
         "css_cluster_id": Param("4213d908-f5dc-4633-8401-cfd7175fca0c", type="string"),
+        "dis_stream": Param("disMonitorTest", type="string"),
+        "dis_task_id": Param("CDaRPdvKUfZrAhzTaYs", type="string"),
+        "dis_task_name": Param("emulator-obs-task", type="string"),
+        "dcs_instance_id": Param("5560df16-cebf-4473-95c4-d1b573c16e79", type="string"),
     },
 ) as dag:
     edge_logs = EdgeLogDumpOperator(
@@ -73,82 +86,38 @@ with DAG(
     css_logs = CssLogBackupOperator(
         task_id="backup_css_logs",
         cluster_id="{{ params.css_cluster_id }}",
+        locate_files=True,
         deferrable=True,
         poke_interval=30,
         min_poll_interval=1.0,
     )
+    dis_dump = DisTransferTaskSensor(
+        task_id="wait_for_dis_dump",
+        transfer_task_id="{{ params.dis_task_id }}",
+        stream_name="{{ params.dis_stream }}",
+        # The periods of the data interval (a manual run: the day before it).
+        completed_after="{{ (dag_run.data_interval_start or dag_run.run_after - macros.timedelta(days=1))"
+        ".isoformat() }}",
+        deferrable=True,
+        timeout=3600,
+        poke_interval=30,
+        min_poll_interval=1.0,
+    )
+    dis_files = DisDumpFilesOperator(
+        task_id="locate_dis_files",
+        stream_name="{{ params.dis_stream }}",
+        transfer_task_name="{{ params.dis_task_name }}",
+        sensor_task_id="wait_for_dis_dump",
+    )
+    dcs_logs = DcsRunLogOperator(
+        task_id="collect_dcs_run_logs",
+        instance_id="{{ params.dcs_instance_id }}",
+        download_to=STAGING + "/dcs/",
+        deferrable=True,
+        poke_interval=30,
+        min_poll_interval=1.0,
+    )
+    archive = LogArchiveOperator(task_id="archive", archive_root=ARCHIVE_ROOT, collections=COLLECTIONS)
 
-    @task(trigger_rule="all_done")
-    def archive(**context: Any) -> dict[str, Any]:
-        """Copy every downloaded archive to ``<root>/<YYYY-MM-DD>/`` and checksum the copies."""
-        root = ObjectStoragePath(Variable.get("huaweicloud_log_archive_root", default=DEFAULT_ARCHIVE_ROOT))
-        folder = root / context["logical_date"].strftime("%Y-%m-%d") if context.get("logical_date") else root
-        folder = folder / context["run_id"].replace(":", "_").replace("+", "_")
-        folder.mkdir(parents=True, exist_ok=True)
-        archived: dict[str, Any] = {}
-        for task_id in ("collect_edge_logs", "export_server_logs"):
-            status = context["ti"].xcom_pull(task_ids=task_id)
-            download = (status or {}).get("download")
-            if not download:
-                continue
-            source = ObjectStoragePath(
-                download["location"] if "://" in download["location"] else "file://" + download["location"]
-            )
-            target = folder / f"{task_id}-{source.name}"
-            source.copy(target)
-            archived[task_id] = {**download, "archived_to": str(target)}
-        return {"folder": str(folder), "files": archived}
-
-    @task(trigger_rule="all_done")
-    def write_manifest(**context: Any) -> str:
-        """Write manifest.json next to the archives; fail the run if any collection failed."""
-        ti = context["ti"]
-        archive_result = ti.xcom_pull(task_ids="archive")
-        entries, failed = [], []
-        for task_id, what in COLLECTIONS.items():
-            status = ti.xcom_pull(task_ids=task_id)
-            ids = {
-                key: ti.xcom_pull(task_ids=task_id, key=key)
-                for key in ("dump_task_id", "server_id", "export_id", "cluster_id", "record_id", "job_id")
-            }
-            entry: dict[str, Any] = {
-                "task": task_id,
-                "what": what,
-                "remote_ids": {k: v for k, v in ids.items() if v},
-                "state": (status or {}).get("state", "FAILED"),
-            }
-            if status:
-                # Services that report no finish time (CloudDC) are bounded by when the end was seen.
-                started = status.get("started_at")
-                finished = status.get("finished_at") or status.get("observed_at")
-                if started and finished:
-                    seconds = (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
-                    entry["duration_seconds"] = seconds if seconds >= 0 else None  # clocks disagree
-                if status.get("result", {}).get("failed_nodes"):
-                    entry["failed_nodes"] = status["result"]["failed_nodes"]
-                if status.get("result", {}).get("log_path"):
-                    entry["obs_log_path"] = status["result"]["log_path"]
-                entry["file"] = ((archive_result or {}).get("files") or {}).get(task_id)
-            else:
-                failed.append(task_id)
-            entries.append(entry)
-        folder = ObjectStoragePath(
-            (archive_result or {}).get("folder")
-            or Variable.get("huaweicloud_log_archive_root", default=DEFAULT_ARCHIVE_ROOT)
-        )
-        folder.mkdir(parents=True, exist_ok=True)
-        manifest = {
-            "dag_id": context["dag"].dag_id,
-            "run_id": context["run_id"],
-            "written_at": datetime.now(timezone.utc).isoformat(),
-            "ok": not failed,
-            "failed_collections": failed,
-            "collections": entries,
-        }
-        path = folder / "manifest.json"
-        path.write_text(json.dumps(manifest, indent=2, sort_keys=True))
-        if failed:
-            raise AirflowFailException(f"log collection failed for {', '.join(failed)}; manifest: {path}")
-        return str(path)
-
-    [edge_logs, server_logs, css_logs] >> archive() >> write_manifest()
+    dis_dump >> dis_files
+    [edge_logs, server_logs, css_logs, dis_files, dcs_logs] >> archive

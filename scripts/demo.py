@@ -1,8 +1,10 @@
 """``make demo``: run the archival DAG end to end against the local emulator, then summarize.
 
-Starts the emulator on a free port, runs ``airflow dags test example_log_archival`` in a
-throwaway AIRFLOW_HOME (SQLite), prints what happened, and always stops the emulator (also on
-failure or Ctrl-C). Exit code 0 only if the pipeline succeeded.
+Starts the emulator on a free port with its S3-compatible OBS (``--obs``: the downloads are
+staged there and the CSS and DIS logs land there), runs ``airflow dags test example_log_archival``
+in a throwaway AIRFLOW_HOME (SQLite) with the archive root in a local folder that outlives the run,
+prints what happened, and always stops the emulator (also on failure or Ctrl-C). Exit code 0 only
+if the pipeline succeeded.
 """
 
 from __future__ import annotations
@@ -32,7 +34,18 @@ PROGRESS = re.compile(
 
 def start_emulator(env: dict[str, str]) -> tuple[subprocess.Popen[str], dict[str, str]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider.emulator", "--port", "0", "--speed", EMULATOR_SPEED, "--seed", "7"],
+        [
+            sys.executable,
+            "-m",
+            "airflow_provider.emulator",
+            "--port",
+            "0",
+            "--speed",
+            EMULATOR_SPEED,
+            "--seed",
+            "7",
+            "--obs",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -82,7 +95,7 @@ def main() -> int:
     print(f"== Huawei Cloud logs provider demo (Airflow home {home})")
     try:
         emulator, found = start_emulator(env)
-        print(f"== emulator running at {found['EMULATOR_URL']}")
+        print(f"== emulator running at {found['EMULATOR_URL']}, its OBS (S3-compatible) at {found['EMULATOR_OBS_URL']}")
         env["AIRFLOW_CONN_HUAWEICLOUD_DEFAULT"] = found["AIRFLOW_CONN_HUAWEICLOUD_DEFAULT"]
         env["AIRFLOW_CONN_EDGE_MANAGER_DEFAULT"] = found["AIRFLOW_CONN_EDGE_MANAGER_DEFAULT"]
         subprocess.run(
@@ -122,17 +135,20 @@ def summarize(output: str, returncode: int, archive_root: Path, work: Path, seco
             print(f"   {line}")
     manifests = sorted(archive_root.rglob("manifest.json"))
     manifest = json.loads(manifests[-1].read_text()) if manifests else None
-    print("\n-- tasks:")
+    print("\n-- collections archived:")
     if manifest:
         for entry in manifest["collections"]:
-            extra = ""
-            if entry.get("file"):
-                extra = f", {entry['file']['bytes']} bytes -> {entry['file']['archived_to']}"
-            if entry.get("obs_log_path"):
-                extra += f", logs in OBS at {entry['obs_log_path']}"
+            files = [item for item in entry.get("files", []) if item.get("status") == "archived"]
+            extra = f", {len(files)} file(s), {sum(item['bytes'] for item in files)} bytes"
             if entry.get("failed_nodes"):
                 extra += f", failed nodes: {entry['failed_nodes']}"
             print(f"   {entry['task']:<20} {entry['state']:<18} ids={entry['remote_ids']}{extra}")
+            for item in files[:3]:
+                print(f"      {item['source']} -> {item['archived_to']} (sha256 {item['sha256'][:12]}...)")
+            if len(files) > 3:
+                print(f"      ... and {len(files) - 3} more (manifest.json lists them all)")
+        for failure in manifest.get("failures", []):
+            print(f"   FAILED {failure['task']}: {failure['error']}")
     for state_line in re.findall(r"DagRun Finished:.*", output)[-1:]:
         print(f"   {state_line.strip()[:200]}")
     ok = returncode == 0 and bool(manifest and manifest.get("ok")) and "state=success" in output.replace(" ", "")

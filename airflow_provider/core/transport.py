@@ -11,17 +11,16 @@ import logging
 import os
 import socket
 import ssl
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from airflow_provider import __version__
 from airflow_provider.core import signing
 from airflow_provider.core.auth import Auth, OutgoingRequest
+from airflow_provider.core.download import Downloaded, PartialFile, RangeMismatchError
 from airflow_provider.core.errors import (
     ApiError,
     ConfigurationError,
@@ -35,12 +34,18 @@ from airflow_provider.core.retry import Failure, RetryPolicy
 from airflow_provider.core.throttle import Throttle
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import requests
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"airflow-provider-huaweicloud-logs/{__version__}"
-DOWNLOAD_CHUNK = 1 << 16
+#: Read size of streamed downloads: large enough that per-chunk Python work is noise at disk speed
+#: (benchmarks/bench_download.py), small enough to bound memory.
+DOWNLOAD_CHUNK = 1 << 20
+#: New bytes an interrupted attempt must have added for the download's retries to start afresh.
+RENEWING_PROGRESS = 1 << 20
 
 
 #: Where ``verify=True`` finds its CA store, first set first: requests' own variables, then OpenSSL's.
@@ -165,6 +170,11 @@ class Attempts:
     def next(self) -> int:
         self.number += 1
         return self.number
+
+    def progressed(self) -> None:
+        """The attempt moved the transfer on: the count and the total time start again from here."""
+        self.number = 0
+        self.started = self.clock()
 
     def after_response(self, response: ApiResponse, auth: Auth, sent_headers: dict[str, str]) -> float | None:
         """None to hand the response on; else seconds to wait before sending again.
@@ -320,38 +330,116 @@ class SyncTransport:
     def download(
         self, request: ApiRequest, destination: Path, *, accept: Callable[[Mapping[str, str]], None] | None = None
     ) -> Path:
-        """Stream the body to ``destination`` atomically: a temp file in the same folder, then rename.
+        """Stream the body to ``destination`` atomically (see ``fetch``); returns the path."""
+        return self.fetch(request, destination, accept=accept).path
 
-        An interrupted transfer is retried from the start; the destination never holds a partial file.
-        ``accept`` sees the headers of a successful response before any byte of the body is read;
-        whatever it raises ends the download (nothing is written) and reaches the caller.
+    def fetch(
+        self, request: ApiRequest, destination: Path, *, accept: Callable[[Mapping[str, str]], None] | None = None
+    ) -> Downloaded:
+        """Stream the body to ``destination`` atomically, hashing it in the same pass.
+
+        The bytes go to a temp file in the same folder, renamed into place when complete: the
+        destination never holds a partial file. A dropped connection is retried; the retry asks
+        for the rest when the first answer named a validator, and starts over otherwise
+        (``core.download``). Every attempt that received bytes renews the retry budget, so a long
+        transfer is not cut off by the policy's total time. ``accept`` sees the headers of each
+        successful response before any byte of its body is read; whatever it raises ends the
+        download (nothing is kept) and reaches the caller. The archive is never held in memory.
         """
         destination.parent.mkdir(parents=True, exist_ok=True)
-        response = self._send(request, destination, accept)
-        check_response(request, response)
-        assert response.file is not None
-        return response.file
+        sink = PartialFile(destination)
+        try:
+            response = self._send(request, sink, accept)
+            check_response(request, response)
+            done = sink.finish()
+        except BaseException:
+            sink.discard()
+            raise
+        if done.resumed or done.restarted:
+            log.info(
+                "%s %s: downloaded %d bytes after %d resumption(s) and %d restart(s)",
+                request.service,
+                request.describe(),
+                done.size,
+                done.resumed,
+                done.restarted,
+            )
+        return done
+
+    def fetch_url(self, url: str, destination: Path, *, service: str) -> Downloaded:
+        """``fetch`` a pre-signed URL (an OBS object link a service handed out) as it is: not signed
+        again, its query (which carries the signature) sent byte for byte and never logged.
+
+        :param url: the link.
+        :param service: the service that handed it out, for errors and logs.
+        """
+        from dataclasses import replace
+
+        from airflow_provider.core.auth import NoAuth
+        from airflow_provider.core.secrets import register_secret
+
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise HuaweiCloudError(f"{service}: the download link is not an http(s) URL")
+        register_secret(parts.query or None)
+        request = ApiRequest(service=service, method="GET", path=parts.path or "/")
+        origin = f"{parts.scheme}://{parts.netloc}"
+        target = Target(url=url, host=parts.netloc, path=parts.path or "/", origin=origin)
+        unsigned = SyncTransport(replace(self.settings, auth=NoAuth()), session=self.session, sleep=self._sleep)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        sink = PartialFile(destination)
+        try:
+            response = unsigned._send(request, sink, target=target)
+            check_response(request, response)
+            return sink.finish()
+        except BaseException:
+            sink.discard()
+            raise
 
     def _send(
         self,
         request: ApiRequest,
-        destination: Path | None,
+        sink: PartialFile | None,
         accept: Callable[[Mapping[str, str]], None] | None = None,
+        target: Target | None = None,
     ) -> ApiResponse:
         import requests
 
-        base = self.settings.base_url_for(request.service)
-        target = resolve_target(base, request)
+        raw = target is not None  # a link handed out by a service: sent as it is, no JSON content type
+        if target is None:
+            target = resolve_target(self.settings.base_url_for(request.service), request)
         attempts = Attempts(request, self.settings.retry, self._clock)
         while True:
             attempts.next()
             prepared = outgoing(request, target)
+            if raw:
+                # A pre-signed URL's signature may cover Content-Type (OBS query authentication).
+                prepared.headers.pop("Content-Type", None)
+            furthest = sink.furthest if sink is not None else 0
+            if sink is not None:
+                prepared.headers.update(sink.resume_headers())
             try:
                 with self._throttled(target.host):
                     headers = self.settings.auth.apply(prepared)
-                    response = self._attempt(request, target, prepared, headers, destination, accept)
+                    response = self._attempt(request, target, prepared, headers, sink, accept)
             except (requests.RequestException, OSError) as exc:
+                if sink is not None and furthest and sink.furthest >= furthest + RENEWING_PROGRESS:
+                    # A drop after the transfer got well beyond where it ever was: a long transfer
+                    # that keeps moving keeps its retries. Bounded: each renewal costs 1 MiB of new
+                    # bytes, and a server cutting it at one point (or a few bytes on) renews nothing.
+                    attempts.progressed()
+                    log.warning(
+                        "%s %s: the connection dropped after %d bytes; %s",
+                        request.service,
+                        request.describe(),
+                        sink.size,
+                        "asking for the rest"
+                        if sink.resume_headers()
+                        else "the server named no validator: starting over",
+                    )
                 failure = classify_requests_error(exc)
+                if failure is None and isinstance(exc, RangeMismatchError):
+                    failure = Failure.DISCONNECTED
                 if failure is None:
                     if isinstance(exc, requests.exceptions.SSLError):
                         raise TransportError(request.service, f"TLS error: {failure_reason(exc)}") from exc
@@ -381,7 +469,7 @@ class SyncTransport:
         target: Target,
         prepared: OutgoingRequest,
         headers: dict[str, str],
-        destination: Path | None,
+        sink: PartialFile | None,
         accept: Callable[[Mapping[str, str]], None] | None = None,
     ) -> ApiResponse:
         tls = self.settings.tls
@@ -395,26 +483,36 @@ class SyncTransport:
             verify=ca_bundle(tls.verify) or False,
             cert=cert,
             proxies=self.settings.proxies,
-            stream=destination is not None,
+            stream=sink is not None,
             allow_redirects=False,
         )
-        from requests.exceptions import ChunkedEncodingError
+        import urllib3
+        from requests.exceptions import ChunkedEncodingError, ConnectionError
         from requests.structures import CaseInsensitiveDict
 
         with raw:
             resp_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(raw.headers)
-            if destination is None or raw.status_code not in request.expected:
+            partial = raw.status_code == 206 and sink is not None and sink.size > 0
+            if sink is None or (raw.status_code not in request.expected and not partial):
                 return ApiResponse(request.service, raw.status_code, resp_headers, raw.content)
             if accept is not None:
                 accept(resp_headers)
-            part = _stream_to_temp(raw.iter_content(DOWNLOAD_CHUNK), destination)
+            sink.begin(raw.status_code, resp_headers)
+            # read1: whatever has arrived, so that a drop loses no byte that reached us (read(n)
+            # would discard a partly filled buffer with the exception).
+            try:
+                while chunk := raw.raw.read1(DOWNLOAD_CHUNK, decode_content=True):
+                    sink.write(chunk)
+            except urllib3.exceptions.ReadTimeoutError as exc:  # as requests' iter_content maps them
+                raise ConnectionError(exc) from exc
+            except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError) as exc:
+                raise ChunkedEncodingError(exc) from exc
             expected_length = content_length(resp_headers.get("Content-Length"))
             received = raw.raw.tell()  # bytes on the wire (the file holds them decoded)
             if expected_length is not None and received != expected_length:
-                part.unlink(missing_ok=True)
                 raise ChunkedEncodingError(f"download ended after {received} of {expected_length} bytes")
-            os.replace(part, destination)
-            return ApiResponse(request.service, raw.status_code, resp_headers, b"", file=destination)
+            status = request.expected[0] if partial else raw.status_code
+            return ApiResponse(request.service, status, resp_headers, b"", file=sink.destination)
 
 
 def mount_tls12(session: requests.Session) -> None:
@@ -438,21 +536,6 @@ def content_length(value: str | None) -> int | None:
         return None
     (single,) = lengths
     return int(single) if single.isascii() and single.isdigit() else None
-
-
-def _stream_to_temp(chunks: Iterator[bytes], destination: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".part", dir=destination.parent)
-    part = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    return part
 
 
 __all__ = ["ApiError", "SyncTransport", "TlsSettings", "TransportSettings"]

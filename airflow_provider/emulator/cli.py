@@ -27,6 +27,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--tls", action="store_true", help="also serve the edge manager over mutual TLS")
     parser.add_argument("--tls-port", type=int, default=0)
+    parser.add_argument(
+        "--obs", action="store_true", help="start an S3-compatible server (moto) as OBS; CSS and DIS write to it"
+    )
+    parser.add_argument("--obs-url", help="use this S3-compatible server as OBS instead of starting one")
+    parser.add_argument(
+        "--download-bytes", type=int, default=0, help="pad CloudDC log export downloads to this length (benchmarks)"
+    )
     parser.add_argument("--speed", type=float, default=1.0, help="emulated seconds per real second")
     parser.add_argument("--seed", type=int, default=0, help="seed for ids, outcomes and fault rates")
     parser.add_argument("--config", help="JSON file overriding identities, durations and quirks")
@@ -37,7 +44,13 @@ def _parser() -> argparse.ArgumentParser:
 def build_config(args: argparse.Namespace) -> EmulatorConfig:
     base = EmulatorConfig.from_file(args.config) if args.config else EmulatorConfig()
     quirks = dict(item.split("=", 1) for item in args.quirk)
-    return replace(base, speed=args.speed, seed=args.seed, quirks=base.quirks.updated(**quirks))
+    return replace(
+        base,
+        speed=args.speed,
+        seed=args.seed,
+        quirks=base.quirks.updated(**quirks),
+        download_bytes=args.download_bytes or base.download_bytes,
+    )
 
 
 def describe(server: EmulatorServer) -> str:
@@ -45,6 +58,7 @@ def describe(server: EmulatorServer) -> str:
     lines = [
         f"EMULATOR_URL={server.url}",
         f"EMULATOR_EDGE_URL={server.edge_listener.url}",
+        *([f"EMULATOR_OBS_URL={server.obs_url}"] if server.obs_url else []),
         f"AIRFLOW_CONN_HUAWEICLOUD_DEFAULT='{dumps(server.huaweicloud_conn())}'",
         f"AIRFLOW_CONN_EDGE_MANAGER_DEFAULT='{dumps(server.edge_conn())}'",
         "",
@@ -52,7 +66,7 @@ def describe(server: EmulatorServer) -> str:
         f"#   AK/SK      {ids.access_key} / {ids.secret_key}",
         f"#   IAM user   domain={ids.domain_name} user={ids.user_name} password={ids.password}",
         f"#   project    {ids.project_id} ({ids.region})",
-        f"# Password-auth connection: '{dumps(huaweicloud_password_conn(ids, server.url))}'",
+        f"# Password-auth connection: '{dumps(huaweicloud_password_conn(ids, server.url, server.obs_url))}'",
         f"# Resources: {server.state.resources()}",
         f"# Admin API: {server.url}/_emulator/ (reset, faults, outcomes, clock, requests, quirks)",
         f"# speed={server.config.speed} seed={server.config.seed}",
@@ -82,7 +96,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    server = EmulatorServer(config, host=args.host, port=args.port, tls=args.tls, tls_port=args.tls_port)
+    server = EmulatorServer(
+        config,
+        host=args.host,
+        port=args.port,
+        tls=args.tls,
+        tls_port=args.tls_port,
+        obs=args.obs,
+        obs_url=args.obs_url,
+    )
     try:
         server.start()
         print(describe(server), flush=True)

@@ -69,6 +69,12 @@ QUIRK_FORMS: dict[str, tuple[str, ...]] = {
     "clouddc_failed_percentage": ("frozen", "100"),
     # CloudDC unknown server/export, download before completion: the docs list only 401/429/500.
     "clouddc_errors": ("404", "500"),
+    # DIS OBS dump: the partition folder is the file's generation time; no source names the zone.
+    "dis_obs_partition_zone": ("UTC", "+08:00"),
+    # CloudDC DownloadServerLogs: no source says whether it serves byte ranges.
+    "clouddc_download_range": ("none", "bytes"),
+    # DCS CreateRedislog: no source says whether a collection is listed as a background task.
+    "dcs_redislog_task": ("listed", "unlisted"),
 }
 
 
@@ -105,6 +111,9 @@ class Quirks:
     clouddc_export_id: str = "sequential"
     clouddc_failed_percentage: str = "frozen"
     clouddc_errors: str = "404"
+    dis_obs_partition_zone: str = "UTC"
+    clouddc_download_range: str = "none"
+    dcs_redislog_task: str = "listed"
 
     def updated(self, **changes: Any) -> Quirks:
         for name, value in changes.items():
@@ -154,6 +163,9 @@ class EmulatorConfig:
     token_lifetime: float = 24 * 3600.0
     max_clock_skew: float = 15 * 60.0
     request_log_size: int = 10_000
+    #: The length of a CloudDC export's download: the archive padded with zero bytes (0: as is).
+    #: For measuring downloads (``benchmarks/bench_download.py``).
+    download_bytes: int = 0
     identities: Identities = field(default_factory=Identities)
     durations: Durations = field(default_factory=Durations)
     quirks: Quirks = field(default_factory=Quirks)

@@ -11,8 +11,8 @@ if TYPE_CHECKING:
     from airflow_provider.emulator.tls import TlsFiles
 
 
-def huaweicloud_conn(identities: Identities, url: str) -> dict[str, Any]:
-    return {
+def huaweicloud_conn(identities: Identities, url: str, obs_url: str | None = None) -> dict[str, Any]:
+    conn: dict[str, Any] = {
         "conn_type": "huaweicloud",
         "login": identities.access_key,
         "password": identities.secret_key,
@@ -24,10 +24,14 @@ def huaweicloud_conn(identities: Identities, url: str) -> dict[str, Any]:
             "iam_endpoint": url,
         },
     }
+    if obs_url:
+        # obs:// paths (ObjectStoragePath) go to the emulator's S3-compatible server.
+        conn["extra"]["endpoints"] = {"obs": obs_url}
+    return conn
 
 
-def huaweicloud_password_conn(identities: Identities, url: str) -> dict[str, Any]:
-    conn = huaweicloud_conn(identities, url)
+def huaweicloud_password_conn(identities: Identities, url: str, obs_url: str | None = None) -> dict[str, Any]:
+    conn = huaweicloud_conn(identities, url, obs_url)
     conn["login"] = identities.user_name
     conn["password"] = identities.password
     conn["extra"] = {**conn["extra"], "auth_type": "password", "domain_name": identities.domain_name}

@@ -20,6 +20,7 @@ FAULT_KINDS: tuple[str, ...] = (
     "latency",
     "drop",
     "reset_mid_body",
+    "close_mid_body",
     "malformed_json",
     "html_200",
     "empty_body",

@@ -185,9 +185,11 @@ class Gateway:
             reset(transport)
             await asyncio.sleep(0.01)
         else:
-            await self._reset_mid_body(scope, receive, send)
+            await self._reset_mid_body(scope, receive, send, graceful=fault.kind == "close_mid_body")
 
-    async def _reset_mid_body(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _reset_mid_body(self, scope: Scope, receive: Receive, send: Send, *, graceful: bool = False) -> None:
+        """Half the body, then the connection ends: a reset (RST; bytes the client has not read yet
+        are lost with it), or ``graceful``, a plain close (FIN) after the half has been sent."""
         start: Message = {}
         chunks: list[bytes] = []
 
@@ -207,5 +209,8 @@ class Gateway:
         if transport is None:
             raise RuntimeError("emulated fault: connection reset mid-body")
         await asyncio.sleep(0.02)
-        reset(transport)
+        if graceful:
+            transport.close()
+        else:
+            reset(transport)
         await asyncio.sleep(0.01)

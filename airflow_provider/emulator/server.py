@@ -20,6 +20,7 @@ from airflow_provider.emulator import tls as tls_module
 from airflow_provider.emulator.app import create_app
 from airflow_provider.emulator.config import EmulatorConfig
 from airflow_provider.emulator.connections import edge_conn, huaweicloud_conn
+from airflow_provider.emulator.obs import ObsStore
 from airflow_provider.emulator.state import EmulatorState
 
 if TYPE_CHECKING:
@@ -60,10 +61,14 @@ class EmulatorServer:
         port: int = 0,
         tls: bool = False,
         tls_port: int = 0,
+        obs: bool = False,
+        obs_url: str | None = None,
     ) -> None:
         self.config = config or EmulatorConfig()
         self.host = host
-        self.app, self.state = create_app(EmulatorState(self.config))
+        # ``obs``: start an S3-compatible server for OBS; ``obs_url``: use that one instead.
+        self.obs = ObsStore(self.config.identities, obs_url, host) if obs or obs_url else None
+        self.app, self.state = create_app(EmulatorState(self.config, self.obs))
         self.tls_files: TlsFiles | None = tls_module.generate() if tls else None
         self._ports = (port, tls_port)
         self._servers: list[uvicorn.Server] = []
@@ -88,6 +93,8 @@ class EmulatorServer:
         return uvicorn.Server(config)
 
     def start(self, timeout: float = 15.0) -> EmulatorServer:
+        if self.obs is not None:
+            self.obs.start()
         plain_port, tls_port = self._ports
         sockets = [_bind(self.host, plain_port)]
         self.listeners = [Listener("http", self.host, sockets[0].getsockname()[1])]
@@ -138,6 +145,8 @@ class EmulatorServer:
                     srv.force_exit = True
                 self._thread.join(timeout)
             self._thread = None
+        if self.obs is not None:
+            self.obs.stop()
 
     @property
     def running(self) -> bool:
@@ -151,8 +160,12 @@ class EmulatorServer:
     def edge_listener(self) -> Listener:
         return self.listeners[-1]
 
+    @property
+    def obs_url(self) -> str | None:
+        return None if self.obs is None else self.obs.url
+
     def huaweicloud_conn(self) -> dict[str, Any]:
-        return huaweicloud_conn(self.config.identities, self.url)
+        return huaweicloud_conn(self.config.identities, self.url, self.obs_url)
 
     def edge_conn(self) -> dict[str, Any]:
         edge = self.edge_listener

@@ -11,11 +11,13 @@ from airflow_provider.emulator.runtime import Runtime
 from airflow_provider.emulator.services.clouddc import CloudDcService
 from airflow_provider.emulator.services.css import CssService
 from airflow_provider.emulator.services.dcs import DcsService
+from airflow_provider.emulator.services.dcs_redislog import RedislogStore
 from airflow_provider.emulator.services.dis import DisService
 from airflow_provider.emulator.services.mef import MefService
 
 if TYPE_CHECKING:
     from airflow_provider.emulator.config import EmulatorConfig
+    from airflow_provider.emulator.obs import ObsStore
 
 # Ids of the resources present at start (from the API reference examples where they show one).
 DEFAULT_CSS_CLUSTER = "4213d908-f5dc-4633-8401-cfd7175fca0c"
@@ -26,11 +28,24 @@ DEFAULT_DIS_STREAM_ID = "hFKqKEhCZgNayyIS8Zv"
 DEFAULT_DIS_TASK_NAME = "emulator-obs-task"
 DEFAULT_DIS_TASK_ID = "CDaRPdvKUfZrAhzTaYs"
 DEFAULT_MEF_NODES = (1, 2, 3, 4, 5)
+#: Where the seeded DIS task dumps to (SDK ``OBSDestinationDescriptorRequest`` fields).
+DEFAULT_DIS_DESTINATION = {
+    "task_name": DEFAULT_DIS_TASK_NAME,
+    "agency_name": "dis_admin_agency",
+    "consumer_strategy": "LATEST",
+    "file_prefix": "disMonitorTest",
+    "partition_format": "yyyy/MM/dd",
+    "obs_bucket_path": "dis-dump-emulator",
+    "destination_file_type": "text",
+    "record_delimiter": "\n",
+}
 
 
 class EmulatorState:
-    def __init__(self, config: EmulatorConfig) -> None:
+    def __init__(self, config: EmulatorConfig, obs: ObsStore | None = None) -> None:
         self.config = config
+        #: The S3-compatible server the services write their OBS objects to (``--obs``), if any.
+        self.obs = obs
         self.runtime = Runtime(config)
         self.faults = FaultBook(config.seed)
         self.log = RequestLog(config.request_log_size)
@@ -41,9 +56,10 @@ class EmulatorState:
         self.identity = IdentityStore(self.config.identities, rt.token_lifetime)
         self.mef = MefService(rt)
         self.clouddc = CloudDcService(rt)
-        self.dis = DisService(rt)
-        self.css = CssService(rt)
+        self.dis = DisService(rt, self.obs)
+        self.css = CssService(rt, self.obs)
         self.dcs = DcsService(rt)
+        self.redislog = RedislogStore()
         self._seed_defaults()
 
     def reset(self) -> None:
@@ -68,7 +84,11 @@ class EmulatorState:
 
         stream = self.dis.add_stream(DEFAULT_DIS_STREAM, DEFAULT_DIS_STREAM_ID)
         self.dis.add_task(
-            stream, DEFAULT_DIS_TASK_NAME, task_id=DEFAULT_DIS_TASK_ID, started_ago=3 * durations.dis_period + 1
+            stream,
+            DEFAULT_DIS_TASK_NAME,
+            task_id=DEFAULT_DIS_TASK_ID,
+            started_ago=3 * durations.dis_period + 1,
+            descriptor=dict(DEFAULT_DIS_DESTINATION),
         )
 
     def resources(self) -> dict[str, Any]:

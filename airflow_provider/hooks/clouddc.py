@@ -11,6 +11,7 @@ from airflow_provider.hooks.xcom import allow_in_xcom
 from airflow_provider.services import clouddc
 
 if TYPE_CHECKING:
+    from airflow_provider.core.download import Downloaded
     from airflow_provider.services.clouddc import ServerLogExport
 
 log = logging.getLogger(__name__)
@@ -28,12 +29,18 @@ class CloudDCHook(HuaweiCloudHook):
 
     def download_server_logs(self, server_id: str, export_id: str, destination: str | Path) -> Path:
         """Stream the exported archive to ``destination`` (a file, or a folder for ``{server_id}-dump.tar.gz``)."""
+        return self.fetch_server_logs(server_id, export_id, destination).path
+
+    def fetch_server_logs(self, server_id: str, export_id: str, destination: str | Path) -> Downloaded:
+        """``download_server_logs``, with the size and SHA-256 computed as the archive streams in."""
         target = Path(destination)
         if target.is_dir():
             target = target / f"{server_id}-dump.tar.gz"
-        path = self.transport.download(clouddc.download_request(self.project_id, server_id, export_id), target)
-        log.info("Downloaded CloudDC server %s logs to %s (%d bytes)", server_id, path, path.stat().st_size)
-        return path
+        got = self.transport.fetch(clouddc.download_request(self.project_id, server_id, export_id), target)
+        log.info(
+            "Downloaded CloudDC server %s logs to %s (%d bytes, sha256 %s)", server_id, got.path, got.size, got.sha256
+        )
+        return got
 
 
 allow_in_xcom(clouddc.ServerLogExport)

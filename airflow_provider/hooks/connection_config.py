@@ -174,6 +174,20 @@ class CloudConfig:
         return self.project_id
 
 
+#: Temporary AK/SK for obs:// paths of password/token connections (IAM allows 900-86400 s).
+OBS_CREDENTIAL_SECONDS = 3600
+
+
+def obs_credential_seconds(conn: Any) -> int:
+    """``extra.obs_credential_seconds``: how long the temporary AK/SK for OBS last (default 3600)."""
+    value = extras(conn).get("obs_credential_seconds", OBS_CREDENTIAL_SECONDS)
+    if isinstance(value, bool) or not isinstance(value, int) or not 900 <= value <= 86400:
+        raise ConfigurationError(
+            f"connection {conn.conn_id!r}: extra.obs_credential_seconds={value!r} must be an integer within 900-86400"
+        )
+    return value
+
+
 def _with_overrides(extra: Mapping[str, Any], region: str | None, project_id: str | None) -> dict[str, Any]:
     """The connection's extras with a task's region and project overrides applied."""
     merged = dict(extra)

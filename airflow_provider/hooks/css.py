@@ -12,6 +12,7 @@ from airflow_provider.core.errors import ApiError, HuaweiCloudError, InvalidInpu
 from airflow_provider.hooks.base import HuaweiCloudHook, warn_page_arguments
 from airflow_provider.hooks.xcom import allow_in_xcom
 from airflow_provider.services import css
+from airflow_provider.services.destinations import css_log_bucket
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -141,9 +142,13 @@ class CssHook(HuaweiCloudHook):
             if page.total_size is not None and len(seen) >= page.total_size:
                 return
 
-    def get_log_bucket(self, cluster_id: str) -> str | None:
-        """The OBS bucket of the cluster's log backups (its log settings), None if none is set."""
-        return self.run(css.log_bucket(self.project_id, cluster_id))
+    def get_log_bucket(self, cluster_id: str) -> str:
+        """The OBS bucket of the cluster's log backups (``ShowGetLogSetting``: ``logConfiguration.obsBucket``).
+
+        :param cluster_id: the CSS cluster.
+        :raises BadResponseError: the cluster's log settings name no bucket.
+        """
+        return self.run(css_log_bucket(self.project_id, cluster_id))
 
     def get_log_backup_record(
         self, cluster_id: str, *, record_id: str | None = None, job_id: str | None = None

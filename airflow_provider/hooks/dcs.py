@@ -6,13 +6,16 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider.hooks.base import HuaweiCloudHook, warn_page_arguments
 from airflow_provider.hooks.xcom import allow_in_xcom
-from airflow_provider.services import dcs
+from airflow_provider.services import dcs, dcs_redislog
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from datetime import datetime
+    from pathlib import Path
 
+    from airflow_provider.core.download import Downloaded
     from airflow_provider.services.dcs import BackgroundTask, BackgroundTaskList, BackgroundTaskProgress
+    from airflow_provider.services.dcs_redislog import DownloadLink, RunLog
 
 
 class DcsHook(HuaweiCloudHook):
@@ -103,6 +106,33 @@ class DcsHook(HuaweiCloudHook):
             offset += len(page.tasks)
             if len(page.tasks) < page_size or (page.task_count is not None and offset >= page.task_count):
                 return
+
+    def collect_run_logs(self, instance_id: str, *, query_time: int = 0, replication_id: str | None = None) -> None:
+        """Start collecting the instance's Redis run logs (``CreateRedislog``); no id comes back.
+
+        :param query_time: the days back to collect: 0 (today), 1, 3 or 7.
+        :param replication_id: the replica, mandatory unless the instance is single-node.
+        """
+        self.run(
+            dcs_redislog.collect(self.project_id, instance_id, query_time=query_time, replication_id=replication_id)
+        )
+
+    def list_run_logs(self, instance_id: str, *, page_size: int = 100) -> list[RunLog]:
+        """Every collected run log of the instance (``ListRedislog``), over all pages."""
+        found: list[RunLog] = []
+        while True:
+            page = self.run(dcs_redislog.list_logs(self.project_id, instance_id, offset=len(found), limit=page_size))
+            found.extend(page.file_list)
+            if len(page.file_list) < page_size or (page.total_num is not None and len(found) >= page.total_num):
+                return found
+
+    def run_log_link(self, instance_id: str, log_id: str) -> DownloadLink:
+        """A download link of run log ``log_id`` (valid 24 hours), and the background task that serves it."""
+        return self.run(dcs_redislog.download_link(self.project_id, instance_id, log_id))
+
+    def download_run_log(self, link: str, destination: Path) -> Downloaded:
+        """Download a run log from its (pre-signed) link, hashing it as it streams; the link is never logged."""
+        return self.transport.fetch_url(link, destination, service="dcs")
 
 
 allow_in_xcom(dcs.BackgroundTaskProgress, dcs.StepDetail, dcs.SubStepDetail, dcs.BackgroundTask, dcs.BackgroundTaskList)

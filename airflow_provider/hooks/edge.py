@@ -21,6 +21,7 @@ from airflow_provider.services import edge
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
+    from airflow_provider.core.download import Downloaded
     from airflow_provider.core.exchange import Exchange
     from airflow_provider.services.edge import EdgeDumpTask
 
@@ -85,18 +86,26 @@ class EdgeManagerHook(TaskHook):
     def download_log_dump(
         self, destination: str | Path, *, accept: Callable[[Mapping[str, str]], None] | None = None
     ) -> Path:
-        """Download ``edgeNodes.tar.gz`` of the last finished task to ``destination`` (atomically).
+        """Download ``edgeNodes.tar.gz`` of the last finished task to ``destination`` (see ``fetch_log_dump``)."""
+        return self.fetch_log_dump(destination, accept=accept).path
+
+    def fetch_log_dump(
+        self, destination: str | Path, *, accept: Callable[[Mapping[str, str]], None] | None = None
+    ) -> Downloaded:
+        """Download ``edgeNodes.tar.gz`` of the last finished task to ``destination`` (atomically),
+        with its size and SHA-256 computed as it streams in.
 
         MEF keeps one archive, the latest finished dump's: ``accept`` sees the response headers
         before the body is read and may refuse it by raising (``EdgeLogDumpOperator`` checks there
-        that the archive is its own dump's).
+        that the archive is its own dump's). MEF serves one download connection for at most 2 h
+        (hiascend mefapiref_0040): a dropped transfer asks for the rest where the server allows it.
         """
         target = Path(destination)
         if target.is_dir():
             target = target / DOWNLOAD_FILE_NAME
-        path = self.transport.download(edge.download_request(), target, accept=accept)
-        log.info("Downloaded edge node logs to %s (%d bytes)", path, path.stat().st_size)
-        return path
+        got = self.transport.fetch(edge.download_request(), target, accept=accept)
+        log.info("Downloaded edge node logs to %s (%d bytes, sha256 %s)", got.path, got.size, got.sha256)
+        return got
 
     def test_connection(self) -> tuple[bool, str]:
         """Query a syntactically valid, unknown task once (no retries): MEF has no cheap read call, and

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from airflow.sdk import Context
 
+    from airflow_provider.core.download import Downloaded
     from airflow_provider.core.status import TaskStatus
     from airflow_provider.hooks.clouddc import CloudDCHook
 
@@ -60,10 +61,11 @@ class CloudDCLogExportOperator(HuaweiCloudTaskOperator["CloudDCHook"]):
         if self.download_to:
             hook, export_id = self.hook, status.task_id
 
-            def download(path: Path) -> Path:
-                return hook.download_server_logs(self.server_id, export_id, path)
+            def download(path: Path) -> Downloaded:
+                return hook.fetch_server_logs(self.server_id, export_id, path)
 
             delivered = deliver(download, self.download_to, f"{self.server_id}-dump.tar.gz")
             self.log.info("CloudDC logs delivered to %s (%d bytes)", delivered.location, delivered.size)
             result["download"] = delivered.to_json()
+            result["artifacts"] = [delivered.artifact()]  # what LogArchiveOperator copies
         return result

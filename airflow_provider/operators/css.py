@@ -30,6 +30,10 @@ class CssLogBackupOperator(HuaweiCloudTaskOperator["CssHook"]):
         (an automatic backup, another DAG, the console), ``attach`` (default) waits for that backup
         and returns its record; ``fail`` raises ``LogBackupRunningError``.
     :param find_timeout: how long to look for the new record after the start call, in seconds.
+    :param locate_files: after a successful backup, list the files it wrote to OBS (the bucket of
+        the cluster's log settings, ``ShowGetLogSetting``, and the record's ``logPath``) and return
+        them as ``artifacts`` for ``LogArchiveOperator``; none found fails the task. OBS is read
+        through ``obs://`` paths of the same connection (``pip install ...[obs]``).
     """
 
     service = "css"
@@ -42,6 +46,7 @@ class CssLogBackupOperator(HuaweiCloudTaskOperator["CssHook"]):
         huaweicloud_conn_id: str = "huaweicloud_default",
         if_running: IfRunning = "attach",
         find_timeout: float = 120.0,
+        locate_files: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -51,6 +56,7 @@ class CssLogBackupOperator(HuaweiCloudTaskOperator["CssHook"]):
         self.huaweicloud_conn_id = huaweicloud_conn_id
         self.if_running: IfRunning = if_running
         self.find_timeout = find_timeout
+        self.locate_files = locate_files
         self._baseline: BackupBaseline | None = None
 
     def make_hook(self) -> CssHook:
@@ -93,6 +99,27 @@ class CssLogBackupOperator(HuaweiCloudTaskOperator["CssHook"]):
         if record.job_id:
             context["ti"].xcom_push(key="job_id", value=record.job_id)
         return ids
+
+    def finish(self, context: Context, status: TaskStatus) -> dict[str, Any]:
+        result = status.to_json()
+        if self.locate_files:
+            result["artifacts"] = self.backup_files(status)
+        return result
+
+    def backup_files(self, status: TaskStatus) -> list[dict[str, Any]]:
+        """The OBS objects the backup of ``status`` wrote: ``obs://<log bucket>/<logPath>/...``."""
+        from airflow_provider.core.errors import HuaweiCloudError
+        from airflow_provider.objects import list_files, path_of
+        log_path = str(status.result.get("log_path") or "").strip("/")
+        if not log_path:
+            raise HuaweiCloudError(f"CSS log backup {status.task_id}: the record names no logPath")
+        bucket = self.hook.get_log_bucket(self.cluster_id)
+        folder = path_of(f"obs://{bucket}/{log_path}/", conn_id=self.huaweicloud_conn_id)
+        files = list_files(folder)
+        if not files:
+            raise HuaweiCloudError(f"CSS log backup {status.task_id} succeeded but OBS has no file under {folder}")
+        self.log.info("CSS log backup %s: %d file(s) under %s", status.task_id, len(files), folder)
+        return [{**item, "conn_id": self.huaweicloud_conn_id} for item in files]
 
     def produced(self, ids: Mapping[str, str], result: Mapping[str, Any], *, asked: bool) -> list[Produced]:
         """The backup's OBS folder (``obs://<log bucket>/<logPath>/``)."""

@@ -1,15 +1,16 @@
 """Putting a downloaded archive where the DAG asked: a local path or any ObjectStoragePath URL.
 
-The hook downloads atomically into a local folder; for a remote destination the finished file
-is then streamed to the object store, which makes the object visible only once complete. On any
-failure nothing is left at the destination.
+The download streams to a local file with its SHA-256 computed in the same pass. For a remote
+destination (``obs://bucket/staging/...``: storage every worker of the deployment reaches) that
+file is then uploaded atomically (``airflow_provider.objects``), checked against the size and hash
+the download measured, and removed: what the task returns names the remote object, never a local
+path, so the next task may run on another machine. On any failure nothing is left at the
+destination.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-CHUNK = 1 << 20
+    from airflow_provider.core.download import Downloaded
 
 
 @dataclass(frozen=True)
@@ -26,19 +27,14 @@ class DeliveredFile:
     location: str
     size: int
     sha256: str
+    name: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {"location": self.location, "bytes": self.size, "sha256": self.sha256}
 
-
-def _digest(path: Path) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
+    def artifact(self) -> dict[str, Any]:
+        """What the archive step copies (``operators.archive``): a remote object, its size and hash."""
+        return {"url": self.location, "name": self.name, "bytes": self.size, "sha256": self.sha256}
 
 
 def _is_local(destination: str) -> bool:
@@ -52,32 +48,23 @@ def _local_target(destination: str, default_name: str) -> Path:
     return path
 
 
-def deliver(download: Callable[[Path], Path], destination: str | os.PathLike[str], default_name: str) -> DeliveredFile:
+def deliver(
+    download: Callable[[Path], Downloaded], destination: str | os.PathLike[str], default_name: str
+) -> DeliveredFile:
     """Run ``download(local_path)`` and place the result at ``destination``.
 
     A destination ending in ``/`` (or an existing folder) receives ``default_name`` inside it.
     """
+    from airflow_provider.objects import path_of, put_file
+
     target_text = os.fspath(destination)
     if _is_local(target_text):
-        local = download(_local_target(target_text, default_name))
-        size, sha = _digest(local)
-        return DeliveredFile(str(local), size, sha)
-    from airflow.sdk import ObjectStoragePath
-
-    target = ObjectStoragePath(target_text)
+        got = download(_local_target(target_text, default_name))
+        return DeliveredFile(str(got.path), got.size, got.sha256, got.path.name)
+    target = path_of(target_text)
     if target_text.endswith("/"):
         target = target / default_name
     with tempfile.TemporaryDirectory(prefix="hwc-download-") as folder:
-        local = download(Path(folder) / default_name)
-        size, sha = _digest(local)
-        try:
-            with local.open("rb") as source, target.open("wb") as sink:
-                shutil.copyfileobj(source, sink, CHUNK)
-        except BaseException:
-            try:
-                if target.exists():
-                    target.unlink()
-            except Exception:
-                pass
-            raise
-    return DeliveredFile(str(target), size, sha)
+        got = download(Path(folder) / default_name)
+        put_file(got.path, target, expect_size=got.size, expect_sha256=got.sha256)
+    return DeliveredFile(str(target), got.size, got.sha256, target.name)

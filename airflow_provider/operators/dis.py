@@ -88,3 +88,68 @@ class DisTransferTaskLogOperator(BaseOperator):
         if len(entries) > len(kept):
             self.log.warning("Keeping %d of %d entries in XCom (max_entries)", len(kept), len(entries))
         return {"summary": summary, "entries": [e.model_dump(mode="json", by_alias=True) for e in kept]}
+
+
+class DisDumpFilesOperator(BaseOperator):
+    """The OBS files of the dump periods a ``DisTransferTaskSensor`` found, as ``artifacts`` to archive.
+
+    The transfer task's destination comes from ``ShowTransferTask`` (``obs_destination_description``:
+    bucket and file prefix); each period's file is the object under that prefix named as the log
+    entry's ``transferFileName`` (found by listing, so the partition folders' time zone does not
+    matter). A period whose file is not there fails the task, naming it.
+
+    :param stream_name: the stream of the transfer task (templated).
+    :param transfer_task_name: the transfer task's name, as ``ShowTransferTask`` takes it (templated).
+    :param sensor_task_id: the ``DisTransferTaskSensor`` whose result lists the periods.
+    """
+
+    template_fields = ("stream_name", "transfer_task_name")
+
+    def __init__(
+        self,
+        *,
+        stream_name: str,
+        transfer_task_name: str,
+        sensor_task_id: str,
+        huaweicloud_conn_id: str = "huaweicloud_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.stream_name = stream_name
+        self.transfer_task_name = transfer_task_name
+        self.sensor_task_id = sensor_task_id
+        self.huaweicloud_conn_id = huaweicloud_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider.core.errors import HuaweiCloudError, InvalidInputError
+        from airflow_provider.hooks.dis import DisHook
+        from airflow_provider.objects import list_files, path_of
+        from airflow_provider.services.destinations import dis_obs_destination
+
+        ti = context["ti"]
+        found = ti.xcom_pull(task_ids=self.sensor_task_id)
+        result = found.get("result") if isinstance(found, dict) else None
+        if not isinstance(found, dict) or not isinstance(result, dict):
+            raise InvalidInputError("sensor_task_id", self.sensor_task_id, "returned no DIS transfer status")
+        names = [name for name in result.get("file_names") or [] if isinstance(name, str)]
+        hook = DisHook(huaweicloud_conn_id=self.huaweicloud_conn_id)
+        try:
+            destination = hook.run(dis_obs_destination(hook.project_id, self.stream_name, self.transfer_task_name))
+        finally:
+            hook.close()
+        prefix = "/".join(p for p in (destination.obs_bucket_path, (destination.file_prefix or "").strip("/")) if p)
+        folder = path_of(f"obs://{prefix}/", conn_id=self.huaweicloud_conn_id)
+        by_name = {item["url"].rsplit("/", 1)[-1]: item for item in list_files(folder)} if names else {}
+        missing = [name for name in names if name not in by_name]
+        if missing:
+            raise HuaweiCloudError(f"DIS dump periods without a file under {folder}: {', '.join(missing)}")
+        artifacts = [{**by_name[name], "name": name, "conn_id": self.huaweicloud_conn_id} for name in names]
+        for key, value in (
+            ("transfer_task_id", found.get("task_id")),
+            ("stream_name", self.stream_name),
+            ("task_name", self.transfer_task_name),
+        ):
+            if value:
+                ti.xcom_push(key=key, value=value)
+        self.log.info("DIS transfer task %s: %d period file(s) under %s", self.transfer_task_name, len(names), folder)
+        return {**found, "artifacts": artifacts}

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
     from airflow.sdk import Context
 
+    from airflow_provider.core.download import Downloaded
     from airflow_provider.core.status import TaskStatus
     from airflow_provider.hooks.edge import EdgeManagerHook
     from airflow_provider.operators.durable import RemoteTaskRecord
@@ -363,6 +364,7 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator["EdgeManagerHook"]):
             delivered = deliver(self._download_ours(status.task_id), self.download_to, "edgeNodes.tar.gz")
             self.log.info("Edge node logs delivered to %s (%d bytes)", delivered.location, delivered.size)
             result["download"] = delivered.to_json()
+            result["artifacts"] = [delivered.artifact()]  # what LogArchiveOperator copies
         # Done with the archive (delivered, or not wanted): another run's dump may now replace it.
         release(self.latest_dumps, self.center, status.task_id)
         return result
@@ -386,7 +388,7 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator["EdgeManagerHook"]):
         """A ``deliver`` download step that delivers the archive only if dump ``dump_task_id`` wrote it."""
         hook, center, latests = self.hook, self.center, self.latest_dumps
 
-        def download(path: Path) -> Path:
+        def download(path: Path) -> Downloaded:
             check_latest(latests, center, dump_task_id, "before the download")
             try:
                 task = hook.get_log_dump_task(dump_task_id)
@@ -407,7 +409,7 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator["EdgeManagerHook"]):
                 )
 
             try:
-                got = hook.download_log_dump(path, accept=accept)
+                got = hook.fetch_log_dump(path, accept=accept)
             except ApiError as exc:
                 if exc.status != 400:
                     raise
@@ -420,7 +422,7 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator["EdgeManagerHook"]):
             try:
                 check_latest(latests, center, dump_task_id, "after the download")
             except ArchiveNotOursError:
-                got.unlink(missing_ok=True)
+                got.path.unlink(missing_ok=True)
                 raise
             return got
 

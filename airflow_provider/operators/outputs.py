@@ -99,7 +99,5 @@ def css_backup_objects(
     except HuaweiCloudError as exc:
         owner.log.warning("CSS log backup %s: cannot read the cluster's log bucket: %s", detail.get("record_id"), exc)
         return found
-    if not bucket:
-        return found
     extra = {k: detail[k] for k in ("record_id", "job_id", "job_types", "log_path") if detail.get(k)}
     return [*found, Produced(obs_uri(bucket, log_path + "/"), extra)]

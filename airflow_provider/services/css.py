@@ -323,27 +323,3 @@ def _all(
             return records, True
     return records, False
 
-
-SETTINGS_PATH = "/v1.0/{project_id}/clusters/{cluster_id}/logs/settings"
-
-
-class _LogConfiguration(ServiceModel):
-    obs_bucket: Text = Field(default=None, alias="obsBucket")
-    base_path: Text = Field(default=None, alias="basePath")
-
-
-class _LogSettings(ServiceModel):
-    log_configuration: _LogConfiguration | None = Field(default=None, alias="logConfiguration")
-
-
-def log_bucket(project_id: str | None, cluster_id: str) -> Exchange[str | None]:
-    """The OBS bucket the cluster's log backups go to (``ShowGetLogSetting``: ``logConfiguration.obsBucket``;
-    a record's ``logPath`` is the backup's folder in it, SDK ``ClusterLogRecord``), None if not set."""
-    request = ApiRequest(service=SERVICE, method="GET", path=_path(SETTINGS_PATH, project_id, cluster_id))
-    return _bucket(request, cluster_id)
-
-
-def _bucket(request: ApiRequest, cluster_id: str) -> Exchange[str | None]:
-    response = yield from _send(request, cluster_id)
-    settings = parse_model(SERVICE, _LogSettings, response.json())
-    return settings.log_configuration.obs_bucket if settings.log_configuration else None

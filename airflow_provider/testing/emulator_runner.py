@@ -47,6 +47,11 @@ class EmulatorHandle:
         return self.server.tls_files
 
     @property
+    def obs_url(self) -> str | None:
+        """The S3-compatible server standing in for OBS (``obs=True``), else None."""
+        return self.server.obs_url
+
+    @property
     def huaweicloud_conn(self) -> dict[str, Any]:
         return self.server.huaweicloud_conn()
 
@@ -66,7 +71,7 @@ class EmulatorHandle:
     def huaweicloud_password_conn_json(self) -> str:
         from airflow_provider.emulator.connections import dumps, huaweicloud_password_conn
 
-        return dumps(huaweicloud_password_conn(self.identities, self.url))
+        return dumps(huaweicloud_password_conn(self.identities, self.url, self.obs_url))
 
     @property
     def edge_conn_json(self) -> str:
@@ -89,13 +94,14 @@ def start_emulator(
     tls: bool = False,
     host: str = "127.0.0.1",
     config: EmulatorConfig | None = None,
+    obs: bool = False,
 ) -> EmulatorHandle:
     """Start on free ports in a background thread; the caller must ``stop()`` the handle."""
     from airflow_provider.emulator.config import EmulatorConfig
     from airflow_provider.emulator.server import EmulatorServer
 
     base = config or EmulatorConfig()
-    server = EmulatorServer(replace(base, speed=speed, seed=seed), host=host, tls=tls).start()
+    server = EmulatorServer(replace(base, speed=speed, seed=seed), host=host, tls=tls, obs=obs).start()
     return EmulatorHandle(server)
 
 
@@ -107,8 +113,9 @@ def run_emulator(
     tls: bool = False,
     host: str = "127.0.0.1",
     config: EmulatorConfig | None = None,
+    obs: bool = False,
 ) -> Iterator[EmulatorHandle]:
-    handle = start_emulator(speed=speed, seed=seed, tls=tls, host=host, config=config)
+    handle = start_emulator(speed=speed, seed=seed, tls=tls, host=host, config=config, obs=obs)
     try:
         yield handle
     finally:

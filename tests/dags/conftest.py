@@ -11,7 +11,8 @@ import pytest
 def huaweicloud_emulator_options() -> dict[str, Any]:
     # Seed 0 is the emulator's default: the examples' default ids (DCS task ids) come from it.
     # At 60x a 30 s export takes half a second.
-    return {"speed": 60.0, "seed": 0, "tls": False}
+    # obs: the archival example reads and writes OBS (the emulator's S3-compatible server).
+    return {"speed": 60.0, "seed": 0, "tls": False, "obs": True}
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import tarfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -191,45 +192,70 @@ def test_dcs_background_task_runs(airflow_db: None, huaweicloud_emulator: Emulat
 
 
 # The scheduled archival pipeline --------------------------------------------------------------
-def _manifest(root: Path) -> dict[str, Any]:
+COLLECTIONS = ("collect_edge_logs", "export_server_logs", "backup_css_logs", "locate_dis_files", "collect_dcs_run_logs")
+
+
+def _archive_root(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A root of this test's own in the emulator's OBS (its S3 server outlives the resets)."""
+    root = f"obs://huaweicloud-log-archive/test-{request.node.name[:40]}"
+    monkeypatch.setenv("AIRFLOW_VAR_HUAWEICLOUD_LOG_ARCHIVE_ROOT", root)
+    return root
+
+
+def _manifest(root: str) -> dict[str, Any]:
     import json
 
-    found = sorted(root.rglob("manifest.json"))
+    from airflow_provider.objects import path_of
+
+    found = sorted(str(p) for p in path_of(root).rglob("manifest.json"))
     assert len(found) == 1, found
-    manifest: dict[str, Any] = json.loads(found[0].read_text())
+    manifest: dict[str, Any] = json.loads(path_of(found[0]).read_text())
     return manifest
 
 
 @pytest.mark.dag
-def test_log_archival_archives_by_date_and_writes_a_manifest(
+def test_log_archival_archives_all_collections_by_date_with_a_manifest(
     airflow_db: None,
     huaweicloud_emulator: EmulatorHandle,
     dagbag: DagBag,
-    tmp_path: Path,
+    request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("AIRFLOW_VAR_HUAWEICLOUD_LOG_ARCHIVE_ROOT", f"file://{tmp_path}")
+    from airflow_provider.objects import path_of
+
+    root = _archive_root(request, monkeypatch)
     huaweicloud_emulator.admin.set_outcome("mef", "partial", duration=5)
     run = run_dag(dagbag, "example_log_archival")
 
     assert run.state == "success", task_states(run)
-    manifest = _manifest(tmp_path)
-    assert manifest["ok"] is True and manifest["failed_collections"] == []
+    manifest = _manifest(root)
+    assert manifest["ok"] is True and manifest["failures"] == []
     entries = {entry["task"]: entry for entry in manifest["collections"]}
+    assert set(entries) == {
+        "collect_edge_logs",
+        "export_server_logs",
+        "backup_css_logs",
+        "locate_dis_files",
+        "collect_dcs_run_logs",
+    }
     assert entries["collect_edge_logs"]["state"] == "PARTIALLY_FAILED"  # accepted, and reported
     assert entries["collect_edge_logs"]["failed_nodes"]
-    assert entries["backup_css_logs"]["obs_log_path"]
     assert entries["backup_css_logs"]["remote_ids"]["cluster_id"] == CLUSTER
-    for task_id in ("collect_edge_logs", "export_server_logs"):
-        archived = entries[task_id]["file"]
-        copy = Path(archived["archived_to"].removeprefix("file://"))
-        assert run.logical_date is not None
-        assert copy.parent.parent.name == run.logical_date.strftime("%Y-%m-%d")
-        data = copy.read_bytes()
-        assert len(data) == archived["bytes"]
-        assert hashlib.sha256(data).hexdigest() == archived["sha256"]
-        with tarfile.open(copy, mode="r:gz") as archive:
-            assert archive.getmembers()
+    assert len(entries["backup_css_logs"]["files"]) == 5  # the backup's log files in its OBS folder
+    assert entries["locate_dis_files"]["remote_ids"]["transfer_task_id"] == "CDaRPdvKUfZrAhzTaYs"
+    assert run.logical_date is not None
+    day = run.logical_date.strftime("%Y-%m-%d")
+    for entry in entries.values():
+        assert entry["files"], entry["task"]
+        for item in entry["files"]:
+            copy = path_of(item["archived_to"])
+            assert f"/{day}/" in item["archived_to"]
+            data = copy.read_bytes()
+            assert (len(data), hashlib.sha256(data).hexdigest()) == (item["bytes"], item["sha256"])
+            assert "://" in item["source"] and not item["source"].startswith("file://")
+    for task_id in ("collect_edge_logs", "export_server_logs", "collect_dcs_run_logs"):
+        with tarfile.open(fileobj=io.BytesIO(path_of(entries[task_id]["files"][0]["archived_to"]).read_bytes())) as tar:
+            assert tar.getmembers()
     # MEF reports start and finish; CloudDC only a start (the duration is bounded by when the end was
     # seen, which the sped-up emulator clock cannot be compared with).
     assert entries["collect_edge_logs"]["duration_seconds"] > 0
@@ -241,20 +267,20 @@ def test_log_archival_fails_loudly_but_still_writes_the_manifest(
     airflow_db: None,
     huaweicloud_emulator: EmulatorHandle,
     dagbag: DagBag,
-    tmp_path: Path,
+    request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("AIRFLOW_VAR_HUAWEICLOUD_LOG_ARCHIVE_ROOT", f"file://{tmp_path}")
+    root = _archive_root(request, monkeypatch)
     huaweicloud_emulator.admin.set_outcome("css", "fail", duration=5)
     run = run_dag(dagbag, "example_log_archival")
 
     assert run.state == "failed"
     states = task_states(run)
     assert states["backup_css_logs"] == "failed"
-    assert states["write_manifest"] == "failed"  # raised after writing, to fail the run loudly
-    manifest = _manifest(tmp_path)
+    assert states["archive"] == "failed"  # raised after writing the manifest, to fail the run loudly
+    manifest = _manifest(root)
     assert manifest["ok"] is False
-    assert manifest["failed_collections"] == ["backup_css_logs"]
+    assert [(f["task"], f["kind"]) for f in manifest["failures"]] == [("backup_css_logs", "collection")]
     entries = {entry["task"]: entry for entry in manifest["collections"]}
     assert entries["backup_css_logs"]["remote_ids"]["record_id"]  # pushed before the wait failed
     assert entries["export_server_logs"]["state"] == "SUCCEEDED"

@@ -51,11 +51,16 @@ from huaweicloudsdkcss.v1 import (
     UpdateLogSettingRequest,
 )
 from huaweicloudsdkdcs.v2 import (
+    CreateRedislogDownloadLinkRequest,
+    CreateRedislogDownloadLinkResponse,
+    CreateRedislogRequest,
     DcsClient,
     DeleteBackgroundTaskRequest,
     DeleteBackgroundTaskResponse,
     ListBackgroundTaskRequest,
     ListBackgroundTaskResponse,
+    ListRedislogRequest,
+    ListRedislogResponse,
     ShowBackgroundTaskProgressRequest,
     ShowBackgroundTaskProgressResponse,
 )
@@ -553,6 +558,34 @@ def test_dcs_delete_background_task(huaweicloud_emulator: EmulatorHandle) -> Non
     with pytest.raises(exceptions.ClientRequestException) as gone:
         dcs.show_background_task_progress(ShowBackgroundTaskProgressRequest(instance_id=DCS_INSTANCE, task_id=task_id))
     assert (gone.value.status_code, gone.value.error_code) == (404, "DCS.4001")
+
+
+@pytest.mark.parametrize("task", ["listed", "unlisted"])
+def test_dcs_redislog_collect_list_and_link(huaweicloud_emulator: EmulatorHandle, task: str) -> None:
+    admin = huaweicloud_emulator.admin
+    admin.set_quirks(dcs_redislog_task=task)
+    admin.set_outcome("dcs", "succeed", duration=5)
+    dcs = _client(DcsClient, huaweicloud_emulator)
+    empty = dcs.list_redislog(ListRedislogRequest(instance_id=DCS_INSTANCE, log_type="run"))
+    assert empty.status_code == 204  # "Queried successfully and no log is found."
+    created = dcs.create_redislog(CreateRedislogRequest(instance_id=DCS_INSTANCE, query_time=0, log_type="run"))
+    assert created.status_code == 204 and not created.raw_content
+    tasks = dcs.list_background_task(ListBackgroundTaskRequest(instance_id=DCS_INSTANCE, offset=0, limit=10)).tasks
+    collecting = [t for t in tasks if t.name == "CollectRedisRunLog"]
+    assert len(collecting) == (1 if task == "listed" else 0)
+    admin.advance(10)
+    listed = dcs.list_redislog(ListRedislogRequest(instance_id=DCS_INSTANCE, offset=0, limit=10, log_type="run"))
+    assert listed.total_num == 1
+    assert_body_matches(ListRedislogResponse, _body(listed))
+    item = listed.file_list[0]
+    if task == "listed":
+        assert item.backup_id == collecting[0].id
+    link = dcs.create_redislog_download_link(CreateRedislogDownloadLinkRequest(instance_id=DCS_INSTANCE, id=item.id))
+    assert_body_matches(CreateRedislogDownloadLinkResponse, _body(link))
+    assert link.id == item.id and link.link.startswith(huaweicloud_emulator.url)
+    with pytest.raises(exceptions.ClientRequestException) as bad:
+        dcs.create_redislog(CreateRedislogRequest(instance_id=DCS_INSTANCE, query_time=2, log_type="run"))
+    assert bad.value.status_code == 400
 
 
 # ------------------------------------------------------------------------------------------ CloudDC

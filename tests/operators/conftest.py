@@ -49,7 +49,7 @@ def context(ti: XComRecorder) -> Context:
 def memory_fs() -> Any:
     """``memory://`` for ObjectStoragePath (Airflow registers only ``file`` itself; S3 etc. come from providers)."""
     from airflow.sdk.io import attach
-    from fsspec.implementations.memory import MemoryFileSystem  # type: ignore[import-untyped]
+    from fsspec.implementations.memory import MemoryFileSystem
 
     fs = MemoryFileSystem()
     attach("memory", fs=fs)

@@ -1,7 +1,9 @@
 """A real Airflow deployment for one test: api-server, scheduler, dag-processor, triggerer.
 
 LocalExecutor on SQLite (works in 3.3), parallelism 4, a throwaway AIRFLOW_HOME, the emulator in
-its own process. Every process is started here and stopped by PID, also when a test fails.
+its own process. Or CeleryExecutor (``start_celery``): a Redis broker started here on a free
+loopback port and Celery workers, each with its own temp folder, queue and host name. Every process
+is started here and stopped by PID, also when a test fails.
 """
 
 from __future__ import annotations
@@ -29,6 +31,14 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _listening(port: int | None) -> bool:
+    if port is None:
+        return False
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+    return False
 
 
 def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.5) -> Any:
@@ -72,6 +82,7 @@ class AirflowStack:
     emulator: Process | None = None
     emulator_env: dict[str, str] = field(default_factory=dict)
     api_port: int = field(default_factory=free_port)
+    redis_port: int | None = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -80,7 +91,7 @@ class AirflowStack:
             "AIRFLOW_HOME": str(self.home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor" if self.redis_port is None else "CeleryExecutor",
             "AIRFLOW__CORE__PARALLELISM": "4",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
@@ -96,23 +107,38 @@ class AirflowStack:
             "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "5",
             "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
             **self.emulator_env,
+            **self.celery_env,
             **self.extra_env,
         }
         env.pop("AIRFLOW__CORE__DAGS_FOLDER_OVERRIDE", None)
         env.pop("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", None)  # the unit tests' bundles
         return env
 
+    @property
+    def celery_env(self) -> dict[str, str]:
+        if self.redis_port is None:
+            return {}
+        broker = f"redis://127.0.0.1:{self.redis_port}"
+        return {
+            "AIRFLOW__CELERY__BROKER_URL": f"{broker}/0",
+            "AIRFLOW__CELERY__RESULT_BACKEND": f"{broker}/1",
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
+            # Each worker names itself (HWC_WORKER_NAME): the task instance's hostname says which ran it.
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "hwc_worker_name.hostname",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(self.home), os.environ.get("PYTHONPATH")])),
+        }
+
     def airflow(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(BIN / "airflow"), *args], env=self.env, capture_output=True, text=True, timeout=timeout, check=True
         )
 
-    def _spawn(self, name: str, argv: list[str]) -> Process:
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Process:
         log_path = self.home / f"{name}.out"
         handle = log_path.open("ab")
         popen = subprocess.Popen(
             argv,
-            env=self.env,
+            env={**self.env, **(env or {})},
             stdout=handle,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -121,13 +147,15 @@ class AirflowStack:
         handle.close()
         return Process(name, popen, log_path)
 
-    def start_emulator(self, speed: float = 1.0) -> str:
+    def start_emulator(self, speed: float = 1.0, *, obs: bool = False) -> str:
         argv = [sys.executable, "-m", "airflow_provider.emulator", "--port", "0", "--speed", str(speed), "--seed", "3"]
+        if obs:
+            argv.append("--obs")
         self.emulator = self._spawn("emulator", argv)
         emulator = self.emulator
         text = wait_for(lambda: "EMULATOR_READY" in (t := emulator.log()) and t, 60, "the emulator")
         for line in text.splitlines():
-            if line.startswith(("AIRFLOW_CONN_", "EMULATOR_URL=")):
+            if line.startswith(("AIRFLOW_CONN_", "EMULATOR_URL=", "EMULATOR_OBS_URL=")):
                 key, _, value = line.partition("=")
                 self.emulator_env[key] = value.strip("'")
         return self.emulator_env["EMULATOR_URL"]
@@ -147,6 +175,26 @@ class AirflowStack:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.api_port), timeout=1):
             return True
         return False
+
+    def start_celery(self, workers: dict[str, str]) -> None:
+        """Redis on a free loopback port, then one Celery worker per ``{name: queue}``, each with a
+        temp folder (``TMPDIR``) of its own: a task cannot see what another worker left on disk."""
+        self.redis_port = free_port()
+        self.processes["redis"] = self._spawn(
+            "redis",
+            ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        )
+        wait_for(lambda: _listening(self.redis_port), 30, "redis-server")
+        (self.home / "hwc_worker_name.py").write_text(
+            "import os, socket\n\n\ndef hostname():\n    return os.environ.get('HWC_WORKER_NAME') or socket.getfqdn()\n"
+        )
+        for name, queue in workers.items():
+            tmp = self.home / f"tmp-{name}"
+            tmp.mkdir()
+            argv = [str(BIN / "airflow"), "celery", "worker", "--celery-hostname", name, "--queues", queue]
+            argv += ["--concurrency", "2", "--skip-serve-logs"]
+            env = {"TMPDIR": str(tmp), "HWC_WORKER_NAME": name}
+            self.processes[f"worker-{name}"] = self._spawn(f"worker-{name}", argv, env)
 
     def stop_all(self) -> None:
         for process in list(self.processes.values())[::-1]:

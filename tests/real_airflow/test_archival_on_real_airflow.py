@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.real_airflow, pytest.mark.timeout(900)]
 
 DAG_ID = "example_log_archival"
-COLLECTORS = ("collect_edge_logs", "export_server_logs", "backup_css_logs")
+COLLECTORS = ("collect_edge_logs", "export_server_logs", "backup_css_logs", "collect_dcs_run_logs")
 DEADLINE_LINE = re.compile(r"Waiting for (?P<what>.+?) in the triggerer until (?P<deadline>\S+) \(deadline\)")
 
 
@@ -49,7 +49,7 @@ def _deadlines(logs: str) -> dict[str, set[str]]:
 
 
 def _start(stack: AirflowStack, durations: dict[str, float]) -> None:
-    url = stack.start_emulator(speed=1.0)
+    url = stack.start_emulator(speed=1.0, obs=True)
     admin = AdminClient(url)
     try:
         for service, seconds in durations.items():
@@ -62,7 +62,7 @@ def _start(stack: AirflowStack, durations: dict[str, float]) -> None:
 
 def test_archival_run_waits_in_the_triggerer(airflow_stack: AirflowStack) -> None:
     stack = airflow_stack
-    _start(stack, {"css": 20, "clouddc": 20, "mef": 15})
+    _start(stack, {"css": 20, "clouddc": 20, "mef": 15, "dcs": 20})
     run_id = stack.trigger(DAG_ID)
     seen: dict[str, set[str]] = {}
 
@@ -83,7 +83,7 @@ def test_archival_run_waits_in_the_triggerer(airflow_stack: AirflowStack) -> Non
 
 def test_triggerer_killed_mid_wait_resumes_with_the_original_deadline(airflow_stack: AirflowStack) -> None:
     stack = airflow_stack
-    _start(stack, {"css": 60, "clouddc": 60, "mef": 60})
+    _start(stack, {"css": 60, "clouddc": 60, "mef": 60, "dcs": 60})
     run_id = stack.trigger(DAG_ID)
     seen: dict[str, set[str]] = {}
 
@@ -91,7 +91,7 @@ def test_triggerer_killed_mid_wait_resumes_with_the_original_deadline(airflow_st
         states = stack.task_states(DAG_ID, run_id)
         return all(states.get(task_id) == "deferred" for task_id in COLLECTORS)
 
-    wait_for(all_deferred, 180, "the three collections to be deferred")
+    wait_for(all_deferred, 180, "the collections to be deferred")
     wait_for(lambda: len(_deadlines(stack.task_logs(DAG_ID, run_id))) == len(COLLECTORS), 60, "the triggers to start")
     before = _deadlines(stack.task_logs(DAG_ID, run_id))
 

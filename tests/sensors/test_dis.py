@@ -89,7 +89,7 @@ def test_waiting_until_the_first_period_closes(dis: EmulatorHandle) -> None:
     dis.admin.advance(PERIOD)
     done = assert_succeeded(wait)
     assert len(done.result["periods"]) == 1
-    assert done.result["total_records"] >= 1000
+    assert done.result["total_records"] >= 20  # the emulator's periods move 20-219 records
     assert done.result["file_names"] == [done.result["periods"][0]["file_name"]]
     assert done.result["file_names"][0].startswith(f"{task_id}.")
 
@@ -126,7 +126,7 @@ def test_min_records_waits_for_enough_records(dis: EmulatorHandle) -> None:
     assert f"{records} records" in (running.message or "")
     dis.admin.advance(PERIOD)
     done = assert_succeeded(wait)
-    assert done.result["total_records"] >= records + 1000
+    assert done.result["total_records"] >= records + 20
     assert len(done.result["periods"]) == 2
     assert done.result["min_records"] == records + 1
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter
-from starlette.responses import Response
+from fastapi import APIRouter, Request
+from starlette.responses import Response, StreamingResponse
 
 from airflow_provider.emulator.archive import fake_log, tar_gz
 from airflow_provider.emulator.responses import cloud_error, json_response
@@ -14,9 +15,48 @@ from airflow_provider.emulator.runtime import Runtime, TimedTask
 from airflow_provider.emulator.timefmt import iso_seconds
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from airflow_provider.emulator.state import EmulatorState
 
 PREFIX = "/v1/{project_id}/physicalservers/{server_id}/logs/exports"
+_ZEROS = bytes(1 << 20)
+
+
+class PaddedArchive:
+    """A download body: the archive, then zero bytes up to ``size`` (``--download-bytes``; gzip
+    readers skip zero padding after the last member), streamed without holding it in memory.
+
+    :param content: the archive.
+    :param size: the body's length; at least the archive's.
+    """
+
+    def __init__(self, content: bytes, size: int) -> None:
+        self.content = content
+        self.size = max(len(content), size)
+        self.etag = '"' + hashlib.sha256(content).hexdigest()[:32] + f'-{self.size}"'
+
+    def range_start(self, range_header: str | None, if_range: str | None) -> int:
+        """The first byte a ``Range: bytes=N-`` asks for (0: the whole body). A ``Range`` whose
+        ``If-Range`` names another version, or that the body cannot satisfy, gets the whole body."""
+        if not range_header or (if_range is not None and if_range != self.etag):
+            return 0
+        unit, _, spec = range_header.partition("=")
+        first, dash, _last = spec.partition("-")
+        if unit.strip() != "bytes" or not dash or not first.strip().isdigit():
+            return 0
+        start = int(first)
+        return start if start < self.size else 0
+
+    def chunks(self, start: int) -> Iterator[bytes]:
+        position = start
+        if position < len(self.content):
+            yield self.content[position:]
+            position = len(self.content)
+        while position < self.size:
+            piece = min(len(_ZEROS), self.size - position)
+            yield _ZEROS if piece == len(_ZEROS) else _ZEROS[:piece]
+            position += piece
 
 
 @dataclass
@@ -117,7 +157,7 @@ def build_router(state: EmulatorState) -> APIRouter:
         return json_response(state.clouddc.view(export))
 
     @router.get(PREFIX + "/{export_id}/content")
-    async def download(project_id: str, server_id: str, export_id: str) -> Response:
+    async def download(project_id: str, server_id: str, export_id: str, request: Request) -> Response:
         error = not_found(project_id, server_id)
         if error is not None:
             return error
@@ -128,14 +168,23 @@ def build_router(state: EmulatorState) -> APIRouter:
         if export.status(now, "processing", "failed") != "completed":
             return refuse(400, "CLOUDDC.0400", f"log export {export_id} is not completed")
         content = tar_gz({f"{server_id}-bmc.log": fake_log(server_id, 50, export.created)}, export.finished_at)
-        return Response(
-            content=content,
-            media_type="application/octet-stream;charset=UTF-8",
-            # DownloadServerLogs doc; the SDK's DownloadServerLogsResponse reads these three headers.
-            headers={
-                "Content-Disposition": f"attachment; filename={server_id}-dump.tar.gz",
-                "Content-Transfer-Encoding": "binary",
-            },
+        # DownloadServerLogs doc; the SDK's DownloadServerLogsResponse reads these three headers.
+        headers = {
+            "Content-Disposition": f"attachment; filename={server_id}-dump.tar.gz",
+            "Content-Transfer-Encoding": "binary",
+        }
+        body = PaddedArchive(content, state.config.download_bytes)
+        first = 0
+        if state.runtime.quirks.clouddc_download_range == "bytes":
+            headers.update({"Accept-Ranges": "bytes", "ETag": body.etag})
+            first = body.range_start(request.headers.get("range"), request.headers.get("if-range"))
+        status = 200
+        if first:
+            status = 206
+            headers["Content-Range"] = f"bytes {first}-{body.size - 1}/{body.size}"
+        headers["Content-Length"] = str(body.size - first)
+        return StreamingResponse(
+            body.chunks(first), status_code=status, media_type="application/octet-stream;charset=UTF-8", headers=headers
         )
 
     return router

@@ -9,18 +9,29 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from airflow_provider.emulator.archive import fake_log
 from airflow_provider.emulator.responses import css_error, json_response
 from airflow_provider.emulator.runtime import Runtime, TimedTask
 from airflow_provider.emulator.services.common import int_param, json_body
 from airflow_provider.emulator.timefmt import epoch_ms
 
 if TYPE_CHECKING:
+    from airflow_provider.emulator.obs import ObsStore
     from airflow_provider.emulator.state import EmulatorState
 
 PREFIX = "/v1.0/{project_id}/clusters/{cluster_id}/logs"
 FAILED_MSG = "Failed to back up logs: the OBS bucket is not accessible with the agency"
 #: CSS.0015's text, as terraform-provider-huaweicloud quotes it.
 NOT_ACCESSIBLE = "No resources are found or the access is denied."
+#: The log files a backup copies to OBS, ``clustername`` being the cluster's name (CSS user guide,
+#: "Managing Elasticsearch Cluster Logs", usermanual-css/css_01_0077.html, log backup table).
+BACKUP_LOG_FILES = (
+    "{name}_deprecation.log",
+    "{name}_index_indexing_slowlog.log",
+    "{name}_index_search_slowlog.log",
+    "{name}.log",
+    "{name}_access.log",
+)
 #: The CSS error code table's texts (API reference, Error Codes); ``externalMessage`` is
 #: "<code> : <text> (<detail>)", the form terraform quotes for CSS.0004; each detail is the emulator's.
 CODE_TEXTS = {
@@ -84,6 +95,11 @@ class Cluster:
         return self.settings.log_switch
 
 
+def cluster_name(cluster_id: str) -> str:
+    """The emulator's name of a cluster (it keeps ids only): the ``clustername`` of its log files."""
+    return f"css-{cluster_id[:8]}"
+
+
 def _text(body: dict[str, Any], *names: str) -> str | None:
     """The first of ``names`` present: the SDK sends snake_case (``StartLogsReq``), terraform
     camelCase (``logBasePath``), for the same fields."""
@@ -95,9 +111,31 @@ def _text(body: dict[str, Any], *names: str) -> str | None:
 
 
 class CssService:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, obs: ObsStore | None = None) -> None:
         self.rt = runtime
+        self.obs = obs
         self.clusters: dict[str, Cluster] = {}
+        self._published: set[str] = set()
+
+    def publish(self, cluster: Cluster, now: float) -> None:
+        """Write the log files of every backup of ``cluster`` that succeeded by ``now`` to OBS.
+
+        The emulated clock is read lazily, so a backup's files are written when its end is first
+        seen (by any call), before that call is answered: no client sees a SUCCESS record whose
+        files are missing.
+        """
+        if self.obs is None:
+            return
+        with self.rt.lock:
+            due = [r for r in cluster.records if r.id not in self._published and r.status(now) == "SUCCESS"]
+            self._published.update(r.id for r in due)
+            bucket = cluster.settings.obs_bucket
+        for record in due:
+            name = cluster_name(cluster.id)
+            for template in BACKUP_LOG_FILES:
+                file_name = template.format(name=name)
+                body = fake_log(f"{name}/{file_name}", 20, record.created)
+                self.obs.put(bucket, f"{record.log_path}/{file_name}", body)
 
     def add_cluster(self, cluster_id: str, *, log_backup: bool = True) -> Cluster:
         with self.rt.lock:
@@ -116,7 +154,9 @@ class CssService:
                 cluster_id=cluster.id,
                 job_id=self.rt.hex_id(32),
                 job_types=job_types,
-                log_path=f"css-backup-{epoch_ms(self.rt.clock.now())}/css/log",
+                # The API example's "css-backup-1610678043608/css/log": the default base path under a
+                # folder per backup (the base path's part is inferred; the provider reads logPath).
+                log_path=f"css-backup-{epoch_ms(self.rt.clock.now())}/{cluster.settings.base_path.strip('/')}",
             )
             cluster.records.append(record)
             return record
@@ -320,6 +360,7 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one shor
         if start is None or limit is None or status_filter not in (None, "FAIL", "NOT_FAIL"):
             return bad_parameters("start/offset and limit must be within 1-1000, status FAIL or NOT_FAIL")
         now = state.runtime.clock.now()
+        state.css.publish(cluster, now)
         with state.runtime.lock:
             newest_first = state.runtime.quirks.css_record_order == "newest_first"
             items = sorted(cluster.records, key=lambda r: r.created, reverse=newest_first)

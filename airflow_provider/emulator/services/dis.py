@@ -23,6 +23,7 @@ from airflow_provider.emulator.services.common import json_body
 from airflow_provider.emulator.timefmt import epoch_ms
 
 if TYPE_CHECKING:
+    from airflow_provider.emulator.obs import ObsStore
     from airflow_provider.emulator.state import EmulatorState
 
 STREAMS = "/v2/{project_id}/streams/{stream_name}/transfer-tasks"
@@ -44,6 +45,8 @@ class TransferTask(TimedTask):
     period: float = 60.0
     runs: list[list[float | None]] = field(default_factory=list)
     descriptor: dict[str, Any] = field(default_factory=dict)
+    #: How many periods' files were written to OBS (``DisService.publish``).
+    published: int = 0
 
     def failed(self, now: float) -> bool:
         return self.outcome == "fail" and now >= self.finished_at
@@ -77,9 +80,33 @@ class Stream:
     tasks: dict[str, TransferTask] = field(default_factory=dict)
 
 
+def _record_line(task: TransferTask, index: int, record: int) -> bytes:
+    return f"{task.id} {task.stream} period {index:06d} record {record:06d}\n".encode()
+
+
+def period_records(task: TransferTask, index: int) -> int:
+    digest = hashlib.sha256(f"{task.id}:{index}".encode()).digest()
+    return 20 + int.from_bytes(digest[:3], "big") % 200
+
+
+def dump_file(task: TransferTask, index: int) -> bytes:
+    """The text file a dump period wrote: one line per record (``destination_file_type`` text)."""
+    return b"".join(_record_line(task, index, i) for i in range(period_records(task, index)))
+
+
+def _partition(form: str, moment: float) -> str:
+    """``yyyy/MM/dd/HH/mm`` (or a leading part of it) of ``moment``; "" for none (N/A)."""
+    import time
+
+    fields = {"yyyy": "%Y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M"}
+    parts = [fields[p] for p in form.split("/") if p in fields]
+    return time.strftime("/".join(parts), time.gmtime(moment)) if parts else ""
+
+
 class DisService:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, obs: ObsStore | None = None) -> None:
         self.rt = runtime
+        self.obs = obs
         self.streams: dict[str, Stream] = {}
         self.by_id: dict[str, TransferTask] = {}
 
@@ -144,8 +171,7 @@ class DisService:
         ]
 
     def entry(self, task: TransferTask, index: int, start: float, end: float) -> dict[str, Any]:
-        digest = hashlib.sha256(f"{task.id}:{index}".encode()).digest()
-        records = 1000 + int.from_bytes(digest[:3], "big") % 50_000
+        records = period_records(task, index)
         start_ms = epoch_ms(start)
         return {
             "transferTaskId": task.id,
@@ -154,7 +180,8 @@ class DisService:
             "destinationType": "OBS",
             "startTime": start_ms,
             "endTime": epoch_ms(end),
-            "transferBytes": records * (600 + digest[3]),
+            # The size of the file the period wrote (``dump_file``).
+            "transferBytes": records * len(_record_line(task, index, 0)),
             "transferRecordsNum": records,
             "transformRecordsNum": 0,
             "streamId": self.streams[task.stream].stream_id,
@@ -162,6 +189,33 @@ class DisService:
             "transferFileName": f"{task.id}.{task.stream}.0.{start_ms + 10}",
             "num": 0,
         }
+
+    def publish(self, task: TransferTask, now: float) -> None:
+        """Write the file of every dumped period of ``task`` ended by ``now`` to OBS.
+
+        The files land where the SDK's ``OBSDestinationDescriptorRequest.partition_format`` says:
+        "obs_bucket_path/file_prefix/partition_format", the partition being the file's generation
+        time (the period's end; in which time zone is the ``dis_obs_partition_zone`` quirk), named
+        by the log entry's ``transferFileName``. Like CSS backups, a period's file is written when
+        the period's end is first seen, before that call is answered.
+        """
+        descriptor = task.descriptor
+        bucket = descriptor.get("obs_bucket_path")
+        if self.obs is None or not isinstance(bucket, str) or not bucket:
+            return
+        with self.rt.lock:
+            periods = task.periods(now)
+            due = [i for i in range(task.published, len(periods)) if not task.period_failed(i)]
+            task.published = len(periods)
+        offset = 8 * 3600 if self.rt.quirks.dis_obs_partition_zone == "+08:00" else 0
+        prefix = str(descriptor.get("file_prefix") or "").strip("/")
+        partition = str(descriptor.get("partition_format") or "")
+        for index in due:
+            start, end = periods[index]
+            name = self.entry(task, index, start, end)["transferFileName"]
+            folder = _partition(partition, end + offset)
+            key = "/".join(part for part in (prefix, folder, name) if part)
+            self.obs.put(bucket, key, dump_file(task, index))
 
     def describe(self, task: TransferTask) -> dict[str, Any]:
         now = self.rt.clock.now()
@@ -256,6 +310,7 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one shor
         if page is None:
             return log_error(*bad_request("pageInfo"))
         now = state.runtime.clock.now()
+        state.dis.publish(task, now)
         entries = state.dis.entries(task, now)
         key = SORT_KEYS[sort_by]
         entries.sort(key=lambda item: (item[key], item["startTime"]), reverse=order == "desc")
