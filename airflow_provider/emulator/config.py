@@ -190,8 +190,9 @@ class EmulatorConfig:
         for key, value in raw.items():
             if key not in known:
                 raise ValueError(f"unknown emulator config key {key!r}")
+            given = value
             if key == "durations" and isinstance(value, dict):
-                value = {service_name(name): seconds for name, seconds in value.items()}
-            kwargs[key] = nested[key](**value) if key in nested else value
+                given = {service_name(name): seconds for name, seconds in value.items()}
+            kwargs[key] = nested[key](**given) if key in nested else given
         kwargs.update(overrides)
         return cls(**kwargs)
