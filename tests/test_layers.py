@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "airflow_provider"
-#: Lower ranks are lower layers. Operators and sensors are one layer; sensors may use the links.
+#: Lower ranks are lower layers. Operators and sensors are one layer; sensors may use the links and
+#: the base both share.
 RANK = {"core": 0, "services": 1, "hooks": 2, "triggers": 3, "waiting": 4, "operators": 5, "sensors": 5}
-ALLOWED_PEERS = {("sensors", "airflow_provider.operators.links")}
+ALLOWED_PEERS = {("sensors", "airflow_provider.operators.links"), ("sensors", "airflow_provider.operators.common")}
 
 
 def _layer(module: str) -> str | None:

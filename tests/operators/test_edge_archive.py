@@ -226,7 +226,7 @@ def test_a_task_lost_by_a_mef_restart_before_the_download_is_explained(
     context: Any = {"ti": XComRecorder()}
     op = dump_op([1, 2], tmp_path)
     ours = started(op, context, emulator)
-    op._close_hook()
+    op.close_hook()
     status = op.task_wait({"dump_task_id": ours}).probe(op.hook)
     emulator.admin.restart_edge_manager()
     with pytest.raises(ArchiveNotOursError, match=r"no longer knows dump task .* restarts"):

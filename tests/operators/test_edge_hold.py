@@ -78,7 +78,7 @@ def another_run_can_dump(emulator: EmulatorHandle) -> bool:
     except NothingStartedError:
         return False
     finally:
-        other._close_hook()
+        other.close_hook()
     return True
 
 
@@ -226,7 +226,7 @@ def test_a_worker_stopped_mid_wait_lets_go_and_a_retry_that_reattaches_holds_aga
     retry_context, _ = try_context(store, 2, max_tries=1)
     retry = dump_op()
     ids, _status = retry.reattach(retry_context)
-    retry._close_hook()
+    retry.close_hook()
     assert ids == {"dump_task_id": dump_task_id}
     assert latest.owner(center).released is False
 
