@@ -187,7 +187,7 @@ async def _rounds(values: dict[str, str]) -> dict[str, Any]:
     statuses: list[str] = []
     policy = {"kind": "fixed", "poke_interval": POLL, "min_interval": POLL}
     for _round in range(ROUNDS):
-        await admin.post("/outcomes", json={"service": "mef", "outcome": "succeed", "duration": 1e9})
+        await admin.post("/outcomes", json={"service": "edge", "outcome": "succeed", "duration": 1e9})
         created = await admin.post("/tasks/mef", json={"nodes": [1]})
         created.raise_for_status()
         task_id = created.json()["id"]
@@ -207,7 +207,7 @@ async def _rounds(values: dict[str, str]) -> dict[str, Any]:
             for index in range(WAITS)
         ]
         await asyncio.sleep(HOLD_SECONDS)
-        await admin.post("/outcomes", json={"service": "mef", "outcome": "succeed", "duration": 0, "task_id": task_id})
+        await admin.post("/outcomes", json={"service": "edge", "outcome": "succeed", "duration": 0, "task_id": task_id})
         statuses += await asyncio.gather(*waits)
     await asyncio.sleep(1.5)  # a sample after the last wait let go
     stop.set()

@@ -13,7 +13,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "airflow_provider"
 #: Lower ranks are lower layers. Operators and sensors are one layer; sensors may use the links and
-#: the outputs (asset events, lineage).
+#: the base both share.
 RANK = {
     "core": 0,
     "services": 1,
@@ -24,7 +24,11 @@ RANK = {
     "operators": 5,
     "sensors": 5,
 }
-ALLOWED_PEERS = {("sensors", "airflow_provider.operators.links"), ("sensors", "airflow_provider.operators.outputs")}
+ALLOWED_PEERS = {
+    ("sensors", "airflow_provider.operators.links"),
+    ("sensors", "airflow_provider.operators.outputs"),
+    ("sensors", "airflow_provider.operators.common"),
+}
 
 
 def _layer(module: str) -> str | None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from starlette.responses import Response
 
-from airflow_provider.emulator.config import SERVICES
+from airflow_provider.emulator.config import SERVICES, service_name
 from airflow_provider.emulator.responses import json_response
 from airflow_provider.emulator.runtime import Plan, TimedTask, check_outcome
 
@@ -19,7 +19,7 @@ PREFIX = "/_emulator"
 
 
 class OutcomeSpec(BaseModel):
-    service: str
+    service: Annotated[str, AfterValidator(service_name)]
     outcome: str = "succeed"
     duration: float | None = Field(default=None, ge=0)
     task_id: str | None = None
@@ -81,8 +81,8 @@ def _bad(message: str, status: int = 400) -> Response:
 
 
 def _find_task(state: EmulatorState, service: str, task_id: str) -> TimedTask | None:
-    if service == "mef":
-        return state.mef.tasks.get(task_id)
+    if service == "edge":
+        return state.edge.tasks.get(task_id)
     if service == "dis":
         return state.dis.by_id.get(task_id)
     if service == "clouddc":
@@ -152,15 +152,16 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one smal
                 )
                 out["transfer_task_id"] = task.id
             return json_response(out, 201)
-        if kind == "mef_nodes":
+        if kind in ("edge_nodes", "mef_nodes"):  # mef_nodes: the earlier name
             if not spec.ids or any(not 1 <= n <= 2**32 - 1 for n in spec.ids):
                 return _bad("ids must be node ids in [1, 2^32-1]")
-            state.mef.add_nodes(spec.ids)
-            return json_response({"ids": sorted(state.mef.nodes)}, 201)
+            state.edge.add_nodes(spec.ids)
+            return json_response({"ids": sorted(state.edge.nodes)}, 201)
         return _bad(f"unknown resource kind {kind!r}", 404)
 
     @router.post("/tasks/{service}")
     async def create_task(service: str, spec: TaskSpec) -> Response:
+        service = service_name(service)
         if service not in SERVICES:
             return _bad(f"service must be one of {SERVICES}", 404)
         rt = state.runtime
@@ -194,10 +195,11 @@ def build_router(state: EmulatorState) -> APIRouter:  # noqa: PLR0915 - one smal
             task.replan(Plan(outcome, task.duration if spec.duration is None else spec.duration))
         return json_response({"task_id": spec.task_id, "outcome": outcome, "duration": task.duration})
 
-    @router.post("/mef/restart")
-    async def restart_mef() -> Response:
+    @router.post("/edge/restart")
+    @router.post("/mef/restart")  # the earlier path
+    async def restart_edge_manager() -> Response:
         """MEF Center restarts: every dump task and the archive are gone."""
-        return json_response({"deleted_tasks": state.mef.restart()})
+        return json_response({"deleted_tasks": state.edge.restart()})
 
     @router.get("/requests")
     async def requests(service: str | None = None, limit: int | None = None) -> Response:
@@ -289,8 +291,8 @@ def _create_task(state: EmulatorState, service: str, spec: TaskSpec) -> Response
         export = state.clouddc.start(spec.server_id)
         export.created -= spec.started_ago
         return json_response({"id": export.id}, 201)
-    if service == "mef":
-        result = state.mef.create(spec.nodes or [1])
+    if service == "edge":
+        result = state.edge.create(spec.nodes or [1])
         if isinstance(result, Response):
             return result
         result.created -= spec.started_ago

@@ -12,7 +12,7 @@ from airflow_provider.emulator import admin
 from airflow_provider.emulator.config import EmulatorConfig
 from airflow_provider.emulator.gateway import Gateway, new_request_id
 from airflow_provider.emulator.responses import gateway_error
-from airflow_provider.emulator.services import clouddc, css, dcs, dcs_redislog, dis, iam, mef
+from airflow_provider.emulator.services import clouddc, css, dcs, dcs_redislog, dis, edge, iam
 from airflow_provider.emulator.state import EmulatorState
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 def create_app(state: EmulatorState | None = None) -> tuple[Gateway, EmulatorState]:
     state = state or EmulatorState(EmulatorConfig())
     api = FastAPI(title="Huawei Cloud log-task emulator", docs_url=None, redoc_url=None, openapi_url=None)
-    for module in (iam, mef, clouddc, dis, css, dcs, dcs_redislog, admin):
+    for module in (iam, edge, clouddc, dis, css, dcs, dcs_redislog, admin):
         api.include_router(module.build_router(state))
 
     async def http_error(request: Request, exc: Exception) -> Response:

@@ -13,8 +13,17 @@ from typing import Any, Literal
 
 Outcome = Literal["succeed", "fail", "partial", "abort"]
 #: Outcomes only some services model: MEF dumps can overrun their execute timeout and abort.
-SERVICE_ONLY_OUTCOMES = {"abort": ("mef",)}
-SERVICES = ("mef", "clouddc", "dis", "css", "dcs")
+SERVICE_ONLY_OUTCOMES = {"abort": ("edge",)}
+#: The services' names, as the provider's ``core.catalog`` names them.
+SERVICES = ("edge", "clouddc", "dis", "css", "dcs")
+#: Earlier names the admin API and config files still accept.
+SERVICE_ALIASES = {"mef": "edge"}
+
+
+def service_name(name: str) -> str:
+    """The service's name for ``name`` or its earlier alias (``mef`` is ``edge``)."""
+    return SERVICE_ALIASES.get(name, name)
+
 
 #: Each quirk: the forms the emulator can send where the sources disagree or say nothing.
 #: ``docs/fidelity.md`` gives each one's sources; the first form is the default.
@@ -146,14 +155,15 @@ class Identities:
 class Durations:
     """Default emulated seconds a task runs before reaching its outcome."""
 
-    mef: float = 10.0
+    edge: float = 10.0
     clouddc: float = 30.0
     css: float = 20.0
     dcs: float = 120.0
     dis_period: float = 60.0
 
     def for_service(self, service: str) -> float:
-        return float(getattr(self, "dis_period" if service == "dis" else service))
+        name = service_name(service)
+        return float(getattr(self, "dis_period" if name == "dis" else name))
 
 
 @dataclass(frozen=True)
@@ -180,6 +190,9 @@ class EmulatorConfig:
         for key, value in raw.items():
             if key not in known:
                 raise ValueError(f"unknown emulator config key {key!r}")
-            kwargs[key] = nested[key](**value) if key in nested else value
+            given = value
+            if key == "durations" and isinstance(value, dict):
+                given = {service_name(name): seconds for name, seconds in value.items()}
+            kwargs[key] = nested[key](**given) if key in nested else given
         kwargs.update(overrides)
         return cls(**kwargs)

@@ -41,7 +41,7 @@ def classify(path: str) -> str:
     if path.startswith("/_emulator/"):
         return "admin"
     if path.startswith("/edgemanager/"):
-        return "mef"
+        return "edge"
     if path.startswith(("/v3/", "/v3.0/")):
         return "iam"
     if path.startswith("/v1.0/"):
@@ -131,7 +131,7 @@ class Gateway:
             elif fault is not None:
                 await self._fault(fault, scope, replay, tracked)
                 return
-            if service == "mef" and method not in MEF_METHODS:
+            if service == "edge" and method not in MEF_METHODS:
                 # MEF's nginx: location /edgemanager { limit_except GET POST PATCH { deny all; } },
                 # answered with its 4xx.html error page (not reproduced here).
                 await _send_simple(tracked, 403, MEF_DENIED, [(b"content-type", b"text/html")])

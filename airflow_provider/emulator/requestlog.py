@@ -48,8 +48,11 @@ class RequestLog:
             self._entries.append(entry)
 
     def entries(self, service: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        from airflow_provider.emulator.config import service_name
+
+        wanted = None if service is None else service_name(service)
         with self._lock:
-            items = [e for e in self._entries if service is None or e["service"] == service]
+            items = [e for e in self._entries if wanted is None or e["service"] == wanted]
         return items[-limit:] if limit else items
 
     def clear(self) -> None:

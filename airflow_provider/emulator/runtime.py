@@ -8,7 +8,14 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 
 from airflow_provider.emulator.clock import EmulatedClock
-from airflow_provider.emulator.config import SERVICE_ONLY_OUTCOMES, SERVICES, EmulatorConfig, Outcome, Quirks
+from airflow_provider.emulator.config import (
+    SERVICE_ONLY_OUTCOMES,
+    SERVICES,
+    EmulatorConfig,
+    Outcome,
+    Quirks,
+    service_name,
+)
 
 OUTCOMES: tuple[Outcome, ...] = ("succeed", "fail", "partial", "abort")
 
@@ -49,7 +56,7 @@ def check_outcome(value: str, service: str | None = None) -> Outcome:
     for outcome in OUTCOMES:
         if value == outcome:
             only = SERVICE_ONLY_OUTCOMES.get(outcome)
-            if only is not None and service is not None and service not in only:
+            if only is not None and service is not None and service_name(service) not in only:
                 raise ValueError(f"outcome {outcome!r} exists only for {', '.join(only)}, not {service}")
             return outcome
     raise ValueError(f"outcome must be one of {OUTCOMES}, not {value!r}")
@@ -77,6 +84,7 @@ class Runtime:
         return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
 
     def queue_plan(self, service: str, plan: Plan) -> None:
+        service = service_name(service)
         if service not in SERVICES:
             raise ValueError(f"service must be one of {SERVICES}")
         with self.lock:
@@ -84,6 +92,7 @@ class Runtime:
 
     def next_plan(self, service: str) -> Plan:
         """The queued outcome for this service's next task, else the default (succeed)."""
+        service = service_name(service)
         with self.lock:
             queue = self._plans[service]
             if queue:

@@ -8,12 +8,12 @@ from airflow_provider.emulator.faults import FaultBook
 from airflow_provider.emulator.identity import IdentityStore
 from airflow_provider.emulator.requestlog import RequestLog
 from airflow_provider.emulator.runtime import Runtime
-from airflow_provider.emulator.services.clouddc import CloudDcService
+from airflow_provider.emulator.services.clouddc import CloudDCService
 from airflow_provider.emulator.services.css import CssService
 from airflow_provider.emulator.services.dcs import DcsService
 from airflow_provider.emulator.services.dcs_redislog import RedislogStore
 from airflow_provider.emulator.services.dis import DisService
-from airflow_provider.emulator.services.mef import MefService
+from airflow_provider.emulator.services.edge import EdgeManagerService
 
 if TYPE_CHECKING:
     from airflow_provider.emulator.config import EmulatorConfig
@@ -27,7 +27,7 @@ DEFAULT_DIS_STREAM = "disMonitorTest"
 DEFAULT_DIS_STREAM_ID = "hFKqKEhCZgNayyIS8Zv"
 DEFAULT_DIS_TASK_NAME = "emulator-obs-task"
 DEFAULT_DIS_TASK_ID = "CDaRPdvKUfZrAhzTaYs"
-DEFAULT_MEF_NODES = (1, 2, 3, 4, 5)
+DEFAULT_EDGE_NODES = (1, 2, 3, 4, 5)
 #: Where the seeded DIS task dumps to (SDK ``OBSDestinationDescriptorRequest`` fields).
 DEFAULT_DIS_DESTINATION = {
     "task_name": DEFAULT_DIS_TASK_NAME,
@@ -54,8 +54,8 @@ class EmulatorState:
     def _build(self) -> None:
         rt = self.runtime
         self.identity = IdentityStore(self.config.identities, rt.token_lifetime)
-        self.mef = MefService(rt)
-        self.clouddc = CloudDcService(rt)
+        self.edge = EdgeManagerService(rt)
+        self.clouddc = CloudDCService(rt)
         self.dis = DisService(rt, self.obs)
         self.css = CssService(rt, self.obs)
         self.dcs = DcsService(rt)
@@ -72,7 +72,7 @@ class EmulatorState:
 
     def _seed_defaults(self) -> None:
         durations = self.config.durations
-        self.mef.add_nodes(list(DEFAULT_MEF_NODES))
+        self.edge.add_nodes(list(DEFAULT_EDGE_NODES))
         self.clouddc.add_server(DEFAULT_CLOUDDC_SERVER)
 
         cluster = self.css.add_cluster(DEFAULT_CSS_CLUSTER, log_backup=True)
@@ -101,5 +101,5 @@ class EmulatorState:
                     s.name: {"stream_id": s.stream_id, "tasks": {t.name: t.id for t in s.tasks.values()}}
                     for s in self.dis.streams.values()
                 },
-                "mef_nodes": sorted(self.mef.nodes),
+                "edge_nodes": sorted(self.edge.nodes),
             }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import warnings
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Generic
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
@@ -24,12 +24,11 @@ from airflow_provider.core.errors import (
 )
 from airflow_provider.core.polling import PollPolicy
 from airflow_provider.hooks.task_hook import HookT_co
+from airflow_provider.operators.common import RemoteTaskMixin
 from airflow_provider.operators.durable import Phase, RemoteTaskMemory
-from airflow_provider.operators.links import HuaweiCloudConsoleLink, describe_task_class, push_console_url
-from airflow_provider.operators.outputs import DeclaresOutputs
+from airflow_provider.operators.links import push_console_url
 from airflow_provider.waiting import (
     TaskWait,
-    check_overrides,
     default_deferrable,
     primary_id,
 )
@@ -51,7 +50,7 @@ def _seconds(name: str, value: object) -> float:
     return float(value)
 
 
-class HuaweiCloudTaskOperator(DeclaresOutputs, BaseOperator, Generic[HookT_co]):
+class HuaweiCloudTaskOperator(RemoteTaskMixin[HookT_co], BaseOperator):
     """Base of the operators that start a remote task and (by default) wait for it.
 
     A retry of the Airflow task does not start a second remote task: the ids are kept in
@@ -76,14 +75,7 @@ class HuaweiCloudTaskOperator(DeclaresOutputs, BaseOperator, Generic[HookT_co]):
     Returns the final ``TaskStatus`` as JSON; the remote id is pushed to XCom as soon as it exists.
     """
 
-    service: ClassVar[str]
-    conn_id_attr: ClassVar[str] = "huaweicloud_conn_id"
-    operator_extra_links: tuple[HuaweiCloudConsoleLink, ...] = (HuaweiCloudConsoleLink(),)
     ui_color = "#f4c6c6"
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        describe_task_class(cls)
 
     def __init__(
         self,
@@ -100,9 +92,7 @@ class HuaweiCloudTaskOperator(DeclaresOutputs, BaseOperator, Generic[HookT_co]):
     ) -> None:
         wait_timeout = kwargs.pop("wait_timeout", None)
         super().__init__(**kwargs)
-        check_overrides(self.service, region, project_id)
-        self.region = region
-        self.project_id = project_id
+        self.init_remote_task(region, project_id)
         if wait_timeout is not None:
             from airflow.exceptions import AirflowProviderDeprecationWarning
 
@@ -129,7 +119,6 @@ class HuaweiCloudTaskOperator(DeclaresOutputs, BaseOperator, Generic[HookT_co]):
             min_interval=min(min_poll_interval, poke_interval),
         )
         self.timeout = _seconds("timeout", DEFAULT_TIMEOUT if timeout is None else timeout)
-        self._hook: HookT_co | None = None
         self._memory: RemoteTaskMemory | None = None
         self._running_ids: dict[str, str] | None = None
         self._stop: threading.Event | None = None
@@ -167,23 +156,6 @@ class HuaweiCloudTaskOperator(DeclaresOutputs, BaseOperator, Generic[HookT_co]):
         return {}
 
     # Shared ------------------------------------------------------------------------------
-    @property
-    def conn_id(self) -> str:
-        return str(getattr(self, self.conn_id_attr))
-
-    def cloud_hook_kwargs(self) -> dict[str, Any]:
-        """The ``huaweicloud`` hook arguments of this task: its connection and overrides."""
-        return {"huaweicloud_conn_id": self.conn_id, "region": self.region, "project_id": self.project_id}
-
-    def make_hook(self) -> HookT_co:
-        raise NotImplementedError
-
-    @property
-    def hook(self) -> HookT_co:
-        if self._hook is None:
-            self._hook = self.make_hook()
-        return self._hook
-
     def task_wait(self, ids: dict[str, str]) -> TaskWait:
         return TaskWait(
             service=self.service,
@@ -227,7 +199,7 @@ class HuaweiCloudTaskOperator(DeclaresOutputs, BaseOperator, Generic[HookT_co]):
                     raise
             return self.declare_outputs(context, ids, self.wait_and_finish(context, ids, first))
         finally:
-            self._close_hook()
+            self.close_hook()
 
     def reattach(self, context: Context) -> tuple[dict[str, str] | None, TaskStatus | None]:
         """The remote task an earlier try of this attempt series started, with its status, if it
@@ -309,7 +281,7 @@ class HuaweiCloudTaskOperator(DeclaresOutputs, BaseOperator, Generic[HookT_co]):
             status = self.task_wait(self._running_ids).complete(event)
             return self.declare_outputs(context, self._running_ids, self.finish(context, status))
         finally:
-            self._close_hook()
+            self.close_hook()
 
     def on_kill(self) -> None:
         """A user stopped the task (mark failed, clear) while it waited in this worker.
@@ -336,8 +308,3 @@ class HuaweiCloudTaskOperator(DeclaresOutputs, BaseOperator, Generic[HookT_co]):
 
     def _what(self) -> str:
         return catalog.label(self.service)
-
-    def _close_hook(self) -> None:
-        if self._hook is not None:
-            self._hook.close()
-            self._hook = None

@@ -110,6 +110,7 @@ class CssLogBackupOperator(HuaweiCloudTaskOperator["CssHook"]):
         """The OBS objects the backup of ``status`` wrote: ``obs://<log bucket>/<logPath>/...``."""
         from airflow_provider.core.errors import HuaweiCloudError
         from airflow_provider.objects import list_files, path_of
+
         log_path = str(status.result.get("log_path") or "").strip("/")
         if not log_path:
             raise HuaweiCloudError(f"CSS log backup {status.task_id}: the record names no logPath")

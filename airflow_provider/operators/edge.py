@@ -262,7 +262,7 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator["EdgeManagerHook"]):
                 raise HuaweiCloudError(str(event.get("message") or status))
             raise HuaweiCloudError(f"{self.task_id}: invalid trigger event {event!r}")
         finally:
-            self._close_hook()
+            self.close_hook()
 
     def _created(
         self, context: Context, dump_task_id: str, nodes: list[int], *, recorded: bool = False
@@ -318,7 +318,7 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator["EdgeManagerHook"]):
             except Exception as problem:  # the failure being raised matters more
                 self.log.warning("Could not release MEF Center from Edge log dump %s: %s", dump_task_id, problem)
             finally:
-                self._close_hook()  # the hook the release may have opened again
+                self.close_hook()  # the hook the release may have opened again
             raise
 
     def _after_failure(self, context: Context, dump_task_id: str, exc: BaseException) -> None:

@@ -27,6 +27,9 @@ class DeclaresOutputs:
     service: ClassVar[str]
     _outputs: tuple[dict[str, str], list[Produced], dict[str, Any]] | None = None
 
+    def close_hook(self) -> None:
+        """Release what ``produced`` may have opened (a hook); nothing by default."""
+
     def produced(self, ids: Mapping[str, str], result: Mapping[str, Any], *, asked: bool) -> list[Produced]:
         """The objects this run produced or found (default: a ``download`` and ``artifacts`` in the result).
 
@@ -69,9 +72,7 @@ class DeclaresOutputs:
             try:
                 produced = self.produced(ids, result, asked=True)
             finally:
-                close = getattr(self, "_close_hook", None)
-                if callable(close):
-                    close()
+                self.close_hook()
         return OperatorLineage(
             inputs=[remote_dataset(self.service, ids)] if ids else [],
             outputs=[openlineage_dataset(item.uri) for item in produced],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, ClassVar, Generic
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
@@ -11,9 +11,9 @@ from airflow_provider.core.catalog import NOT_OWNED
 from airflow_provider.core.errors import HuaweiCloudError
 from airflow_provider.core.polling import PollPolicy
 from airflow_provider.hooks.task_hook import HookT_co
-from airflow_provider.operators.links import HuaweiCloudConsoleLink, describe_task_class, push_console_url
-from airflow_provider.operators.outputs import DeclaresOutputs
-from airflow_provider.waiting import TaskWait, check_overrides, default_deferrable
+from airflow_provider.operators.common import RemoteTaskMixin
+from airflow_provider.operators.links import push_console_url
+from airflow_provider.waiting import TaskWait, default_deferrable
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class HuaweiCloudTaskSensor(DeclaresOutputs, BaseSensorOperator, Generic[HookT_co]):
+class HuaweiCloudTaskSensor(RemoteTaskMixin[HookT_co], BaseSensorOperator):
     """Waits until a remote task finishes; returns its final ``TaskStatus`` as JSON (XCom).
 
     :param deferrable: hand the wait to the triggerer after a first poke (no worker slot held).
@@ -34,14 +34,7 @@ class HuaweiCloudTaskSensor(DeclaresOutputs, BaseSensorOperator, Generic[HookT_c
     :param project_id: a project instead of the connection's ``extra.project_id`` (templated).
     """
 
-    service: ClassVar[str]
-    conn_id_attr: ClassVar[str] = "huaweicloud_conn_id"
-    operator_extra_links: tuple[HuaweiCloudConsoleLink, ...] = (HuaweiCloudConsoleLink(),)
     ui_color = "#f9e0e0"
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        describe_task_class(cls)
 
     def __init__(
         self,
@@ -54,9 +47,7 @@ class HuaweiCloudTaskSensor(DeclaresOutputs, BaseSensorOperator, Generic[HookT_c
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        check_overrides(self.service, region, project_id)
-        self.region = region
-        self.project_id = project_id
+        self.init_remote_task(region, project_id)
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.poll_policy = poll_policy
         self.min_poll_interval = min(min_poll_interval, self.poke_interval) if self.poke_interval else min_poll_interval
@@ -66,16 +57,11 @@ class HuaweiCloudTaskSensor(DeclaresOutputs, BaseSensorOperator, Generic[HookT_c
             min_interval=max(min(self.min_poll_interval, self.poke_interval), 0.001),
         )
         self._wait: TaskWait | None = None
-        self._hook: HookT_co | None = None
         self._killed = False
 
     # What subclasses provide -------------------------------------------------------------
     def task_ids(self) -> dict[str, str]:
         """The ids of the remote task to watch (after templates were rendered)."""
-        raise NotImplementedError
-
-    def make_hook(self) -> HookT_co:
-        """The service's hook on this sensor's connection."""
         raise NotImplementedError
 
     def wait_options(self) -> dict[str, Any]:
@@ -86,14 +72,6 @@ class HuaweiCloudTaskSensor(DeclaresOutputs, BaseSensorOperator, Generic[HookT_c
         return False
 
     # The machine ----------------------------------------------------------------------------
-    @property
-    def conn_id(self) -> str:
-        return str(getattr(self, self.conn_id_attr))
-
-    def cloud_hook_kwargs(self) -> dict[str, Any]:
-        """The ``huaweicloud`` hook arguments of this task: its connection and overrides."""
-        return {"huaweicloud_conn_id": self.conn_id, "region": self.region, "project_id": self.project_id}
-
     def task_wait(self) -> TaskWait:
         """Built on first use, i.e. after templates were rendered."""
         if self._wait is None:
@@ -109,12 +87,6 @@ class HuaweiCloudTaskSensor(DeclaresOutputs, BaseSensorOperator, Generic[HookT_c
                 project_id=self.project_id,
             )
         return self._wait
-
-    @property
-    def hook(self) -> HookT_co:
-        if self._hook is None:
-            self._hook = self.make_hook()
-        return self._hook
 
     def poke(self, context: Context) -> PokeReturnValue:
         wait = self.task_wait()
@@ -142,14 +114,14 @@ class HuaweiCloudTaskSensor(DeclaresOutputs, BaseSensorOperator, Generic[HookT_c
                 timeout=timedelta(seconds=self.timeout),
             )
         finally:
-            self._close_hook()
+            self.close_hook()
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         try:
             result = self.task_wait().complete(event).to_json()
             return self.declare_outputs(context, self.task_wait().ids, result)
         finally:
-            self._close_hook()
+            self.close_hook()
 
     def on_kill(self) -> None:
         """A user stopped the task while it poked in this worker: no further check is made, and the
@@ -157,11 +129,6 @@ class HuaweiCloudTaskSensor(DeclaresOutputs, BaseSensorOperator, Generic[HookT_c
         self._killed = True
         if self._wait is not None:
             self.log.warning("Stopped watching %s: %s, so it keeps running", self._wait.label, NOT_OWNED)
-
-    def _close_hook(self) -> None:
-        if self._hook is not None:
-            self._hook.close()
-            self._hook = None
 
     def _get_next_poke_interval(
         self,

@@ -322,4 +322,3 @@ def _all(
         if page.total_size is not None and len(seen) >= page.total_size:
             return records, True
     return records, False
-

@@ -78,6 +78,10 @@ class AdminClient:
         result: dict[str, str] = self._call("PUT", "/quirks", quirks)
         return result
 
-    def restart_mef(self) -> int:
+    def restart_edge_manager(self) -> int:
         """Make the emulated MEF Center restart: every dump task (and the archive) is deleted."""
-        return int(self._call("POST", "/mef/restart")["deleted_tasks"])
+        return int(self._call("POST", "/edge/restart")["deleted_tasks"])
+
+    def restart_mef(self) -> int:
+        """Earlier name of ``restart_edge_manager``."""
+        return self.restart_edge_manager()

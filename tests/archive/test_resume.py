@@ -60,7 +60,7 @@ def test_a_dropped_mef_download_asks_for_the_rest_with_if_range(emulator: Emulat
     one download connection: a drop costs only the missing part."""
     from airflow_provider.hooks.edge import EdgeManagerHook
 
-    emulator.admin.set_outcome("mef", "succeed", duration=0)
+    emulator.admin.set_outcome("edge", "succeed", duration=0)
     hook = EdgeManagerHook()
     hook.create_log_dump_task([1, 2])
     whole = hook.fetch_log_dump(tmp_path / "whole.tar.gz")

@@ -224,7 +224,7 @@ def test_log_archival_archives_all_collections_by_date_with_a_manifest(
     from airflow_provider.objects import path_of
 
     root = _archive_root(request, monkeypatch)
-    huaweicloud_emulator.admin.set_outcome("mef", "partial", duration=5)
+    huaweicloud_emulator.admin.set_outcome("edge", "partial", duration=5)
     run = run_dag(dagbag, "example_log_archival")
 
     assert run.state == "success", task_states(run)

@@ -27,7 +27,7 @@ def test_a_task_returning_hook_results_is_read_back_downstream(
 ) -> None:
     from airflow.dag_processing.dagbag import DagBag
 
-    huaweicloud_emulator.admin.set_outcome("mef", "succeed", duration=1)
+    huaweicloud_emulator.admin.set_outcome("edge", "succeed", duration=1)
     bag = DagBag(dag_folder=str(DAG_FILE))
     assert bag.import_errors == {}
     run = bag.dags["hook_results_in_xcom"].test()

@@ -27,7 +27,6 @@ SERVICES = {
     "css": ("/logs/collect", "/v1.0/*/clusters/*/logs/records", 2),
     "edge": ("/logmgmt/dump/task", "/edgemanager/v1/logmgmt/dump/task", 0),
 }
-EMULATOR_NAME = {"clouddc": "clouddc", "css": "css", "edge": "mef"}
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +58,7 @@ def test_a_retry_waits_on_the_remote_task_the_first_try_started(
 ) -> None:
     suffix, status_glob, skip = SERVICES[service]
     admin = huaweicloud_emulator.admin
-    admin.set_outcome(EMULATOR_NAME[service], "succeed", duration=20)
+    admin.set_outcome(service, "succeed", duration=20)
     admin.add_fault("status", path_glob=status_glob, method="GET", status=403, skip=skip)
 
     run = dagbag.dags[f"durable_{service}_{mode}"].test()
@@ -75,7 +74,7 @@ def test_an_edge_dump_is_recorded_as_the_mef_center_s_latest_in_an_airflow_varia
 ) -> None:
     from airflow.models.variable import Variable
 
-    huaweicloud_emulator.admin.set_outcome("mef", "succeed", duration=1)
+    huaweicloud_emulator.admin.set_outcome("edge", "succeed", duration=1)
     run = dagbag.dags["durable_edge_sync"].test()
     assert run.state == "success"
     dump_task_id = collect_ti(run).xcom_pull(task_ids="collect", key="dump_task_id")

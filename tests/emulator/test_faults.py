@@ -63,13 +63,13 @@ def test_dropped_connection(huaweicloud_emulator):
     with pytest.raises(httpx.TransportError):
         _get(huaweicloud_emulator)
     assert _get(huaweicloud_emulator).status_code == 400
-    logged = huaweicloud_emulator.admin.requests(service="mef")
+    logged = huaweicloud_emulator.admin.requests(service="edge")
     assert logged[0]["fault"] == "drop"
 
 
 def test_reset_mid_body_on_download(huaweicloud_emulator):
     admin = huaweicloud_emulator.admin
-    admin.set_outcome("mef", "succeed", duration=1)
+    admin.set_outcome("edge", "succeed", duration=1)
     httpx.post(
         huaweicloud_emulator.url + "/edgemanager/v1/logmgmt/dump/task", json={"module": "edgeNode", "edgeNodes": [1]}
     )

@@ -77,7 +77,7 @@ def test_mef_progress_and_reason_follow_the_dump_task(huaweicloud_emulator):
     50*k/n, "start to create tar gz" at 50, "task succeeded" at 100."""
     admin = huaweicloud_emulator.admin
     admin.set_speed(1e-9)  # hold the clock: the dump is waiting only until it moves
-    admin.set_outcome("mef", "succeed", duration=100)
+    admin.set_outcome("edge", "succeed", duration=100)
     task_id = _mef_create(huaweicloud_emulator, [1, 2, 3, 4]).json()["data"]["taskId"]
     seen = []
     for step in (0, 1, 20, 20, 20, 20, 30):
@@ -99,7 +99,7 @@ def test_a_failed_mef_dump_keeps_its_last_progress(huaweicloud_emulator):
     """GORM Updates skips zero fields: a failed end keeps the progress reached; the reason lists
     each failed node with its sub-task message (query_progress_handler.go, dump_single_node_log.go)."""
     admin = huaweicloud_emulator.admin
-    admin.set_outcome("mef", "fail", duration=10)
+    admin.set_outcome("edge", "fail", duration=10)
     task_id = _mef_create(huaweicloud_emulator, [1, 2]).json()["data"]["taskId"]
     admin.advance(10)
     data = _mef_query(huaweicloud_emulator, task_id).json()["data"]
@@ -135,7 +135,7 @@ def test_mef_unrouted_paths_and_methods_are_gin_s_404_and_nginx_s_403(huaweiclou
 
 
 def _finished_archive(emulator: EmulatorHandle) -> httpx.Response:
-    emulator.admin.set_outcome("mef", "succeed", duration=5)
+    emulator.admin.set_outcome("edge", "succeed", duration=5)
     _mef_create(emulator, [1, 2])
     emulator.admin.advance(6)
     full = httpx.get(emulator.url + MEF + "/download/edgeNodes.tar.gz")
@@ -203,18 +203,18 @@ def test_mef_unknown_task_and_restart(huaweicloud_emulator):
     unknown = _mef_query(huaweicloud_emulator, "dumpMultiNodesLog.nosuchtask")
     assert unknown.status_code == 400
     assert unknown.json() == {"status": "40052002", "msg": "no such task", "data": None}  # taskschedule.ErrTaskNotFound
-    admin.set_outcome("mef", "succeed", duration=1)
+    admin.set_outcome("edge", "succeed", duration=1)
     task_id = _mef_create(huaweicloud_emulator, [1]).json()["data"]["taskId"]
     admin.advance(2)
     assert httpx.get(huaweicloud_emulator.url + MEF + "/download/edgeNodes.tar.gz").status_code == 200
-    assert admin.restart_mef() == 1  # a restart deletes every task and the archive (mefapiref_0040)
+    assert admin.restart_edge_manager() == 1  # a restart deletes every task and the archive (mefapiref_0040)
     assert _mef_query(huaweicloud_emulator, task_id).json()["msg"] == "no such task"
     assert httpx.get(huaweicloud_emulator.url + MEF + "/download/edgeNodes.tar.gz").status_code == 400
 
 
 def test_mef_dump_past_its_execute_timeout_aborts_then_fails(huaweicloud_emulator):
     admin = huaweicloud_emulator.admin
-    admin.set_outcome("mef", "abort", duration=10)
+    admin.set_outcome("edge", "abort", duration=10)
     task_id = _mef_create(huaweicloud_emulator, [1, 2]).json()["data"]["taskId"]
     admin.advance(11)
     aborting = _mef_query(huaweicloud_emulator, task_id).json()["data"]
@@ -227,13 +227,13 @@ def test_mef_dump_past_its_execute_timeout_aborts_then_fails(huaweicloud_emulato
     assert failed["status"] == "failed" and failed["finishedAt"] is not None
     assert (failed["reason"], failed["progress"]) == ("failed to dump edge logs", 0)
     assert httpx.get(huaweicloud_emulator.url + MEF + "/download/edgeNodes.tar.gz").status_code == 400
-    with pytest.raises(RuntimeError, match="exists only for mef"):
+    with pytest.raises(RuntimeError, match="exists only for edge"):
         admin.set_outcome("css", "abort")  # MEF alone models an execute timeout
 
 
 def test_mef_partial_failure_and_validation(huaweicloud_emulator):
     admin = huaweicloud_emulator.admin
-    admin.set_outcome("mef", "partial", duration=5)
+    admin.set_outcome("edge", "partial", duration=5)
     task_id = _mef_create(huaweicloud_emulator, [1, 2, 3, 4]).json()["data"]["taskId"]
     admin.advance(6)
     data = _mef_query(huaweicloud_emulator, task_id).json()["data"]
@@ -394,12 +394,12 @@ def test_dcs_progress_advances_and_fails_with_error_code(huaweicloud_emulator):
 def test_reset_restores_the_seeded_state(huaweicloud_emulator):
     admin = huaweicloud_emulator.admin
     admin.create_resource("css_clusters", id="extra-cluster")
-    admin.create_resource("mef_nodes", ids=[42])
+    admin.create_resource("edge_nodes", ids=[42])
     assert "extra-cluster" in admin.info()["resources"]["css_clusters"]
     admin.reset()
     resources = admin.info()["resources"]
     assert resources["css_clusters"] == [CSS_CLUSTER]
-    assert resources["mef_nodes"] == [1, 2, 3, 4, 5]
+    assert resources["edge_nodes"] == [1, 2, 3, 4, 5]
 
 
 # --- fidelity ----------------------------------------------------------------------------------
@@ -484,3 +484,15 @@ async def test_a_gateway_error_the_emulated_apis_never_raise_keeps_the_gateway_e
     body = json.loads(response.body)
     assert (response.status_code, body["error_code"], body["error_msg"]) == (418, "APIGW.0418", "teapot")
     assert body["request_id"] == response.headers["x-request-id"]
+
+
+def test_the_earlier_service_name_mef_still_names_the_edge_manager(huaweicloud_emulator):
+    """The emulator names services as the provider does (``edge``); ``mef`` stays an alias."""
+    admin = huaweicloud_emulator.admin
+    admin.set_outcome("mef", "succeed", duration=5)
+    dump = admin.create_task("mef", nodes=[1])
+    assert dump.startswith("dumpMultiNodesLog.")
+    assert admin.create_resource("mef_nodes", ids=[77])["ids"][-1] == 77
+    _mef_query(huaweicloud_emulator, dump)
+    assert [r["service"] for r in admin.requests("mef")] == ["edge"]
+    assert admin.restart_mef() == 1  # the dump is deleted

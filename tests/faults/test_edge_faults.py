@@ -55,9 +55,9 @@ def run_operator(mode: str, emulator: EmulatorHandle, op: EdgeLogDumpOperator, t
     Returns the operator's XCom return value (or raises)."""
     context = cast("Context", {"ti": ti})
     if mode == "sync":
-        emulator.admin.set_outcome("mef", "succeed", duration=0)
+        emulator.admin.set_outcome("edge", "succeed", duration=0)
         return op.execute(context)
-    emulator.admin.set_outcome("mef", "succeed", duration=1e9)
+    emulator.admin.set_outcome("edge", "succeed", duration=1e9)
     op.deferrable = True
     with pytest.raises(TaskDeferred) as info:
         op.execute(context)
@@ -65,10 +65,10 @@ def run_operator(mode: str, emulator: EmulatorHandle, op: EdgeLogDumpOperator, t
     while True:
         trigger = deferred.trigger
         if isinstance(trigger, EdgeLogDumpStartTrigger):
-            emulator.admin.set_outcome("mef", "succeed", duration=1e9)
+            emulator.admin.set_outcome("edge", "succeed", duration=1e9)
         else:
             assert isinstance(trigger, HuaweiCloudTaskTrigger)
-            emulator.admin.set_outcome("mef", "succeed", duration=0, task_id=ti.pushed["dump_task_id"])
+            emulator.admin.set_outcome("edge", "succeed", duration=0, task_id=ti.pushed["dump_task_id"])
         events = run_trigger(type(trigger)(**trigger.serialize()[1]))
         assert len(events) == 1
         try:
@@ -82,13 +82,13 @@ def dump_op(**kwargs: Any) -> EdgeLogDumpOperator:
 
 
 def mef_posts(emulator: EmulatorHandle) -> list[int]:
-    return [r["status"] for r in emulator.admin.requests(service="mef") if r["method"] == "POST"]
+    return [r["status"] for r in emulator.admin.requests(service="edge") if r["method"] == "POST"]
 
 
 def downloads(emulator: EmulatorHandle, at_least: int = 0) -> list[dict[str, Any]]:
     """The emulator logs a reset request after the client has seen the reset: wait (bounded) for it."""
     for _ in range(200):
-        found = [r for r in emulator.admin.requests(service="mef") if "/dump/download/" in r["path"]]
+        found = [r for r in emulator.admin.requests(service="edge") if "/dump/download/" in r["path"]]
         if len(found) >= at_least:
             break
         time.sleep(0.02)

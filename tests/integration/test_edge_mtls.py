@@ -73,8 +73,8 @@ def test_mtls_with_printed_cert_paths(mtls: EmulatorHandle, monkeypatch: pytest.
     with EdgeManagerHook() as hook:
         path = dump_and_download(hook, mtls, tmp_path)
     assert members(path) == ["edge-node-1.log", "edge-node-2.log"]
-    assert all(r["service"] == "mef" for r in mtls.admin.requests(service="mef"))
-    assert len(mtls.admin.requests(service="mef")) == 4
+    assert all(r["service"] == "edge" for r in mtls.admin.requests(service="edge"))
+    assert len(mtls.admin.requests(service="edge")) == 4
 
 
 ASYNC_NO_CERT_BUG = (
@@ -104,7 +104,7 @@ def test_mtls_without_client_cert_is_a_clear_tls_error(mtls: EmulatorHandle, mon
                 hook.get_log_dump_task("dumpMultiNodesLog.abc")
         messages.append(str(caught.value))
     assert all("TLS" in m and "connection dropped" not in m for m in messages), messages
-    assert mtls.admin.requests(service="mef") == []  # refused in the handshake: the app never saw it
+    assert mtls.admin.requests(service="edge") == []  # refused in the handshake: the app never saw it
 
 
 def test_mtls_without_client_cert_async_is_a_clear_tls_error(
@@ -131,7 +131,7 @@ def test_mtls_without_client_cert_never_reaches_the_app(mtls: EmulatorHandle, mo
     install(monkeypatch, _no_cert_conn(mtls), CONN_ID)
     with EdgeManagerHook() as hook, pytest.raises((TransportError, ConfigurationError)):
         hook.create_log_dump_task([1])
-    assert mtls.admin.requests(service="mef") == []
+    assert mtls.admin.requests(service="edge") == []
     install(monkeypatch, conn(mtls), CONN_ID)
     with EdgeManagerHook() as hook:
         hook.create_log_dump_task([1])  # not busy: the refused call started nothing

@@ -167,10 +167,10 @@ READS: dict[str, Read] = {
         ),
         Read(
             "edge",
-            "mef",
+            "edge",
             "edge",
             r"/dump/task$",
-            lambda h: h.admin.create_task("mef", nodes=[1]),
+            lambda h: h.admin.create_task("edge", nodes=[1]),
             lambda ref: _closing(EdgeManagerHook(), lambda k: k.get_log_dump_task(ref)),
             lambda pid, ref: edge.get_dump_task(ref),
             is_edge=True,
@@ -385,7 +385,7 @@ def _finished_clouddc_export(emulator: EmulatorHandle) -> str:
 
 
 def _download_finished_dump(emulator: EmulatorHandle, destination: Path) -> Path:
-    emulator.admin.create_task("mef", nodes=[1, 2, 3], duration=0)
+    emulator.admin.create_task("edge", nodes=[1, 2, 3], duration=0)
     result: Path = _closing(EdgeManagerHook(), lambda k: k.download_log_dump(destination))
     return result
 
@@ -400,7 +400,7 @@ DOWNLOADS: dict[str, tuple[str, str, Callable[[EmulatorHandle, Path], Path]]] = 
         ),
     ),
     "edge": (
-        "mef",
+        "edge",
         r"/download/edgeNodes\.tar\.gz$",
         _download_finished_dump,
     ),
@@ -473,7 +473,7 @@ STARTS: dict[str, Start] = {
         lambda pid: clouddc.start_export(pid, DEFAULT_CLOUDDC_SERVER),
     ),
     "edge.create_log_dump_task": Start(
-        "mef",
+        "edge",
         r"/dump/task$",
         lambda: _closing(EdgeManagerHook(), lambda k: k.create_log_dump_task([1, 2])),
         lambda pid: edge.create_dump_task([1, 2]),
@@ -510,7 +510,7 @@ def test_start_429_is_retried(emulator: EmulatorHandle, start: Start, mode: str)
     assert statuses == [429, 429, 200 if start.log_service != "clouddc" else 202]
     if start.log_service == "clouddc":
         assert result.export_id == "1"  # exactly one export was started
-    elif start.log_service == "mef":
+    elif start.log_service == "edge":
         assert result.startswith("dumpMultiNodesLog.")
 
 

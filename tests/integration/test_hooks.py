@@ -579,7 +579,7 @@ def test_edge_dump_create_poll_download(emulator: EmulatorHandle, tmp_path: Path
 
 
 def test_edge_partially_failed_dump_downloads_only_good_nodes(emulator: EmulatorHandle, tmp_path: Path) -> None:
-    emulator.admin.set_outcome("mef", "partial", duration=1)
+    emulator.admin.set_outcome("edge", "partial", duration=1)
     with EdgeManagerHook() as hook:
         task_id = hook.create_log_dump_task([1, 2, 3, 4])
         emulator.admin.advance(2)
@@ -600,7 +600,7 @@ def test_edge_dump_busy_while_another_runs(emulator: EmulatorHandle) -> None:
         emulator.admin.advance(11)
         second = hook.create_log_dump_task([2])
     assert second != first
-    posts = [r for r in service_requests(emulator, "mef") if r["method"] == "POST"]
+    posts = [r for r in service_requests(emulator, "edge") if r["method"] == "POST"]
     assert [r["status"] for r in posts] == [200, 400, 200]
 
 

@@ -54,7 +54,7 @@ class Kit:
 KITS = [
     Kit("clouddc", "/logs/exports", "/v1/*/physicalservers/*/logs/exports/*", 0, "export_id"),
     Kit("css", "/logs/collect", "/v1.0/*/clusters/*/logs/records", 2, "record_id"),
-    Kit("mef", "/logmgmt/dump/task", "/edgemanager/v1/logmgmt/dump/task", 0, "dump_task_id"),
+    Kit("edge", "/logmgmt/dump/task", "/edgemanager/v1/logmgmt/dump/task", 0, "dump_task_id"),
 ]
 
 
@@ -166,8 +166,8 @@ def test_a_retry_after_mef_lost_the_task_starts_a_fresh_one(
     kit = KITS[2]
     store = StateStore()
     remote = first_try_fails_after_the_start(emulator, kit, store)
-    emulator.admin.restart_mef()  # MEF Center deletes every task when it restarts
-    emulator.admin.set_outcome("mef", "succeed", duration=0)
+    emulator.admin.restart_edge_manager()  # MEF Center deletes every task when it restarts
+    emulator.admin.set_outcome("edge", "succeed", duration=0)
     context, ti = try_context(store, 2)
     op = kit.operator()
     log = recorded(op, monkeypatch)

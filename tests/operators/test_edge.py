@@ -78,7 +78,7 @@ def mef_mock(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_success_pushes_id_then_url_and_downloads_a_tar_with_one_log_per_node(
     emulator: EmulatorHandle, context: Context, ti: XComRecorder, tmp_path: Path
 ) -> None:
-    emulator.admin.set_outcome("mef", "succeed", duration=2)
+    emulator.admin.set_outcome("edge", "succeed", duration=2)
     result = dump_op(node_ids=[1, 2, 3], download_to=f"{tmp_path}/logs/").execute(context)
 
     assert ti.keys == ["dump_task_id", CONSOLE_URL_KEY]
@@ -103,7 +103,7 @@ def test_success_pushes_id_then_url_and_downloads_a_tar_with_one_log_per_node(
 
 
 def test_templated_node_ids_string_is_accepted(emulator: EmulatorHandle, context: Context) -> None:
-    emulator.admin.set_outcome("mef", "succeed", duration=1)
+    emulator.admin.set_outcome("edge", "succeed", duration=1)
     result = dump_op(node_ids="[4, 5]").execute(context)
     assert result["state"] == "SUCCEEDED"
     created = [r for r in emulator.admin.requests() if r.get("method") == "POST" and "dump/task" in r.get("path", "")]
@@ -111,13 +111,13 @@ def test_templated_node_ids_string_is_accepted(emulator: EmulatorHandle, context
 
 
 def test_templated_list_of_string_ids_is_accepted(emulator: EmulatorHandle, context: Context) -> None:
-    emulator.admin.set_outcome("mef", "succeed", duration=0)
+    emulator.admin.set_outcome("edge", "succeed", duration=0)
     result = dump_op(node_ids="['4', '5']").execute(context)
     assert result["state"] == "SUCCEEDED"
 
 
 def test_download_to_memory_object_storage(emulator: EmulatorHandle, memory_fs: Any, context: Context) -> None:
-    emulator.admin.set_outcome("mef", "succeed", duration=1)
+    emulator.admin.set_outcome("edge", "succeed", duration=1)
     result = dump_op(node_ids=[2, 5], download_to="memory://edge-ok/run-1/").execute(context)
 
     assert result["download"]["location"] == "memory://edge-ok/run-1/edgeNodes.tar.gz"
@@ -131,7 +131,7 @@ def test_download_to_memory_object_storage(emulator: EmulatorHandle, memory_fs: 
 def test_interrupted_download_leaves_nothing_locally(
     emulator: EmulatorHandle, context: Context, ti: XComRecorder, tmp_path: Path, kind: str
 ) -> None:
-    emulator.admin.set_outcome("mef", "succeed", duration=1)
+    emulator.admin.set_outcome("edge", "succeed", duration=1)
     emulator.admin.add_fault(kind, path_glob=DOWNLOAD_GLOB, count=20)
     with pytest.raises(HuaweiCloudError):
         dump_op(download_to=f"{tmp_path}/").execute(context)
@@ -142,7 +142,7 @@ def test_interrupted_download_leaves_nothing_locally(
 def test_interrupted_download_leaves_nothing_in_object_storage(
     emulator: EmulatorHandle, memory_fs: Any, context: Context
 ) -> None:
-    emulator.admin.set_outcome("mef", "succeed", duration=1)
+    emulator.admin.set_outcome("edge", "succeed", duration=1)
     emulator.admin.add_fault("reset_mid_body", path_glob=DOWNLOAD_GLOB, count=20)
     with pytest.raises(HuaweiCloudError):
         dump_op(download_to="memory://edge-cut/run-1/").execute(context)
@@ -154,7 +154,7 @@ def test_interrupted_download_leaves_nothing_in_object_storage(
 def test_failed_dump_raises_with_mef_reason_after_pushing_the_id(
     emulator: EmulatorHandle, context: Context, ti: XComRecorder, tmp_path: Path
 ) -> None:
-    emulator.admin.set_outcome("mef", "fail", duration=1)
+    emulator.admin.set_outcome("edge", "fail", duration=1)
     with pytest.raises(TaskFailedError) as caught:
         dump_op(node_ids=[1, 2], download_to=f"{tmp_path}/").execute(context)
 
@@ -167,7 +167,7 @@ def test_failed_dump_raises_with_mef_reason_after_pushing_the_id(
 
 
 def test_partially_failed_fails_by_default(emulator: EmulatorHandle, context: Context, tmp_path: Path) -> None:
-    emulator.admin.set_outcome("mef", "partial", duration=1)
+    emulator.admin.set_outcome("edge", "partial", duration=1)
     with pytest.raises(TaskFailedError, match=r"\(3\)failed to send message to edge"):
         dump_op(node_ids=[1, 2, 3, 4], download_to=f"{tmp_path}/").execute(context)
     assert list(tmp_path.iterdir()) == []
@@ -176,7 +176,7 @@ def test_partially_failed_fails_by_default(emulator: EmulatorHandle, context: Co
 def test_partially_failed_accepted_downloads_the_logs_that_exist(
     emulator: EmulatorHandle, context: Context, tmp_path: Path
 ) -> None:
-    emulator.admin.set_outcome("mef", "partial", duration=1)
+    emulator.admin.set_outcome("edge", "partial", duration=1)
     result = dump_op(node_ids=[1, 2, 3, 4], download_to=f"{tmp_path}/", accept_partial_failure=True).execute(context)
 
     assert result["state"] == "PARTIALLY_FAILED"
@@ -197,7 +197,7 @@ def test_unknown_node_is_a_clear_error_and_nothing_is_pushed(
 def test_wait_timeout_raises_after_the_id_was_pushed(
     emulator: EmulatorHandle, context: Context, ti: XComRecorder
 ) -> None:
-    emulator.admin.set_outcome("mef", "succeed", duration=1e6)
+    emulator.admin.set_outcome("edge", "succeed", duration=1e6)
     with pytest.raises(AirflowException, match="after waiting"):
         dump_op(timeout=0.3).execute(context)
     assert ti.value("dump_task_id").startswith("dumpMultiNodesLog.")
@@ -206,7 +206,7 @@ def test_wait_timeout_raises_after_the_id_was_pushed(
 def test_wait_for_completion_false_returns_the_first_status(
     emulator: EmulatorHandle, context: Context, ti: XComRecorder, tmp_path: Path
 ) -> None:
-    emulator.admin.set_outcome("mef", "succeed", duration=1e6)
+    emulator.admin.set_outcome("edge", "succeed", duration=1e6)
     result = dump_op(wait_for_completion=False).execute(context)
     assert result["state"] in ("WAITING", "RUNNING")
     assert result["task_id"] == ti.value("dump_task_id")
@@ -259,14 +259,14 @@ def test_busy_gives_up_after_busy_timeout(
 def test_busy_with_a_running_emulator_dump_then_succeeds(
     emulator: EmulatorHandle, context: Context, ti: XComRecorder
 ) -> None:
-    running = emulator.admin.create_task("mef", nodes=[1], duration=FOREVER)
-    emulator.admin.set_outcome("mef", "succeed", duration=0)  # the operator's own dump
+    running = emulator.admin.create_task("edge", nodes=[1], duration=FOREVER)
+    emulator.admin.set_outcome("edge", "succeed", duration=0)  # the operator's own dump
 
     def end_running_dump_after_a_busy_answer() -> None:
         """Let the operator see "busy" at least once, then end the other dump (no race on durations)."""
         for _ in range(2000):
-            if any(r["method"] == "POST" and r["status"] == 400 for r in emulator.admin.requests(service="mef")):
-                finish_now(emulator.admin, "mef", running)
+            if any(r["method"] == "POST" and r["status"] == 400 for r in emulator.admin.requests(service="edge")):
+                finish_now(emulator.admin, "edge", running)
                 return
             time.sleep(0.01)
 
@@ -279,7 +279,7 @@ def test_busy_with_a_running_emulator_dump_then_succeeds(
 
     assert result["state"] == "SUCCEEDED"
     assert result["task_id"] == ti.value("dump_task_id") != running
-    creates = [r["status"] for r in emulator.admin.requests(service="mef") if r["method"] == "POST"]
+    creates = [r["status"] for r in emulator.admin.requests(service="edge") if r["method"] == "POST"]
     assert creates[0] == 400
     assert creates[-1] == 200
 
@@ -287,7 +287,7 @@ def test_busy_with_a_running_emulator_dump_then_succeeds(
 def test_busy_with_a_never_ending_emulator_dump_gives_up(
     emulator: EmulatorHandle, context: Context, ti: XComRecorder
 ) -> None:
-    emulator.admin.create_task("mef", nodes=[1], duration=1e6)
+    emulator.admin.create_task("edge", nodes=[1], duration=1e6)
     with pytest.raises(HuaweiCloudError, match="stayed busy"):
         dump_op(node_ids=[2], busy_retry_interval=0.05, busy_timeout=0.25).execute(context)
     assert ti.pushed == []
@@ -297,7 +297,7 @@ def test_busy_with_a_never_ending_emulator_dump_gives_up(
 def test_deferrable_defers_with_a_trigger_that_carries_no_secret(
     emulator: EmulatorHandle, context: Context, ti: XComRecorder
 ) -> None:
-    emulator.admin.set_outcome("mef", "succeed", duration=1e6)
+    emulator.admin.set_outcome("edge", "succeed", duration=1e6)
     with pytest.raises(TaskDeferred) as caught:
         dump_op(deferrable=True, timeout=600, accept_partial_failure=True).execute(context)
 
@@ -322,11 +322,11 @@ def test_deferrable_defers_with_a_trigger_that_carries_no_secret(
 async def test_deferred_run_end_to_end_through_the_trigger(
     emulator: EmulatorHandle, context: Context, ti: XComRecorder, tmp_path: Path
 ) -> None:
-    emulator.admin.set_outcome("mef", "succeed", duration=FOREVER)
+    emulator.admin.set_outcome("edge", "succeed", duration=FOREVER)
     op = dump_op(deferrable=True, download_to=f"{tmp_path}/")
     with pytest.raises(TaskDeferred) as caught:
         op.execute(context)
-    finish_now(emulator.admin, "mef", ti.value("dump_task_id"))
+    finish_now(emulator.admin, "edge", ti.value("dump_task_id"))
     trigger = caught.value.trigger
     events = [event async for event in trigger.run()]
     assert len(events) == 1
@@ -340,7 +340,7 @@ async def test_deferred_run_end_to_end_through_the_trigger(
 
 
 def test_deferrable_finished_at_first_probe_does_not_defer(emulator: EmulatorHandle, context: Context) -> None:
-    emulator.admin.set_outcome("mef", "succeed", duration=0)
+    emulator.admin.set_outcome("edge", "succeed", duration=0)
     result = dump_op(deferrable=True).execute(context)
     assert result["state"] == "SUCCEEDED"
 

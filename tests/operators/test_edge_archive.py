@@ -46,9 +46,9 @@ def dump_op(nodes: list[int], target: Path, **kwargs: Any) -> EdgeLogDumpOperato
 
 def started(op: EdgeLogDumpOperator, context: Context, emulator: EmulatorHandle) -> str:
     """The operator's dump, started and finished (its run's wait is over, the download not yet done)."""
-    emulator.admin.set_outcome("mef", "succeed", duration=1e6)
+    emulator.admin.set_outcome("edge", "succeed", duration=1e6)
     dump_id = op.start(context)["dump_task_id"]
-    finish_now(emulator.admin, "mef", dump_id)
+    finish_now(emulator.admin, "edge", dump_id)
     return dump_id
 
 
@@ -93,7 +93,7 @@ def test_an_archive_of_a_dump_started_outside_airflow_is_refused(
     op = dump_op([1, 2], tmp_path)
     ours = started(op, context, emulator)
     emulator.admin.advance(5)
-    outside = emulator.admin.create_task("mef", nodes=[3], duration=1)  # e.g. from the MEF console
+    outside = emulator.admin.create_task("edge", nodes=[3], duration=1)  # e.g. from the MEF console
     emulator.admin.advance(2)
     with pytest.raises(ArchiveNotOursError) as caught:
         finish(op, context, ours)
@@ -110,7 +110,7 @@ def test_an_archive_deleted_by_a_running_dump_is_refused_clearly(
     context: Any = {"ti": XComRecorder()}
     op = dump_op([1, 2], tmp_path)
     ours = started(op, context, emulator)
-    emulator.admin.create_task("mef", nodes=[3], duration=1e6)  # running: MEF deleted our archive
+    emulator.admin.create_task("edge", nodes=[3], duration=1e6)  # running: MEF deleted our archive
     with pytest.raises(ArchiveNotOursError, match=r"has no archive to download .*file is abnormal"):
         finish(op, context, ours)
     assert list(tmp_path.iterdir()) == []
@@ -127,7 +127,7 @@ def test_a_second_run_waits_until_the_first_run_downloaded_its_archive(
     ours = started(first, first_context, emulator)  # finished, not downloaded yet
     log = RecordingLog()
     monkeypatch.setattr(second.log, "info", log.info)
-    emulator.admin.set_outcome("mef", "succeed", duration=0)
+    emulator.admin.set_outcome("edge", "succeed", duration=0)
     done: list[dict[str, Any]] = []
 
     def first_run_downloads_a_little_later() -> None:
@@ -156,14 +156,14 @@ def test_a_hold_expires_and_a_released_archive_holds_nothing(
     assert owner is not None and owner.dump_task_id == ours
     # Its run saw it finish long ago and never downloaded: the hold is over.
     latest.record(first.center, dataclasses.replace(owner, finished_seen_at="2020-01-01T00:00:00+00:00"))
-    emulator.admin.set_outcome("mef", "succeed", duration=0)
+    emulator.admin.set_outcome("edge", "succeed", duration=0)
     second_context: Any = {"ti": XComRecorder(run_id="run-2")}
     second = dump_op([3], tmp_path / "b", busy_timeout=0.2)  # a hold would fail it within 0.2 s
     theirs = second.start(second_context)["dump_task_id"]
     # Downloaded and released: the next dump need not wait either.
     finish(second, second_context, theirs)
     assert latest.owner(first.center).released is True
-    emulator.admin.set_outcome("mef", "succeed", duration=0)
+    emulator.admin.set_outcome("edge", "succeed", duration=0)
     third_context: Any = {"ti": XComRecorder(run_id="run-3")}
     assert dump_op([1], tmp_path / "c", busy_timeout=0.2).start(third_context)
 
@@ -226,9 +226,9 @@ def test_a_task_lost_by_a_mef_restart_before_the_download_is_explained(
     context: Any = {"ti": XComRecorder()}
     op = dump_op([1, 2], tmp_path)
     ours = started(op, context, emulator)
-    op._close_hook()
+    op.close_hook()
     status = op.task_wait({"dump_task_id": ours}).probe(op.hook)
-    emulator.admin.restart_mef()
+    emulator.admin.restart_edge_manager()
     with pytest.raises(ArchiveNotOursError, match=r"no longer knows dump task .* restarts"):
         op.finish(context, status)
 

@@ -70,7 +70,7 @@ def center_of_emulator(emulator: EmulatorHandle) -> str:
 
 def another_run_can_dump(emulator: EmulatorHandle) -> bool:
     """Whether another DAG run's dump starts within its short busy_timeout (no hold in its way)."""
-    emulator.admin.set_outcome("mef", "succeed", duration=0)
+    emulator.admin.set_outcome("edge", "succeed", duration=0)
     other = dump_op(node_ids=[3], busy_timeout=0.6, busy_retry_interval=0.2)
     context: Any = {"ti": XComRecorder(dag_id="other_dag", run_id="run-other", task_id="dump")}
     try:
@@ -78,7 +78,7 @@ def another_run_can_dump(emulator: EmulatorHandle) -> bool:
     except NothingStartedError:
         return False
     finally:
-        other._close_hook()
+        other.close_hook()
     return True
 
 
@@ -90,7 +90,7 @@ def run_context(run_id: str = "run-1") -> Context:
 def test_a_dump_started_without_waiting_lets_go_of_the_mef_center_at_once(
     emulator: EmulatorHandle, latest: MemoryLatestDumps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    emulator.admin.set_outcome("mef", "succeed", duration=0)
+    emulator.admin.set_outcome("edge", "succeed", duration=0)
     op = dump_op(wait_for_completion=False)
     log = recorded(op, monkeypatch)
     op.execute(run_context())
@@ -113,7 +113,7 @@ def test_a_dump_that_ended_badly_lets_go_of_the_mef_center(
     accept: bool,
     error: type[Exception],
 ) -> None:
-    emulator.admin.set_outcome("mef", outcome, duration=0)
+    emulator.admin.set_outcome("edge", outcome, duration=0)
     op = dump_op(download_to=f"{tmp_path}/", accept_partial_failure=accept)
     # Try 1 of 2: a retry would come, but it would start a new dump, not download this one.
     store = StateStore()
@@ -125,12 +125,12 @@ def test_a_dump_that_ended_badly_lets_go_of_the_mef_center(
 
 
 def test_a_wait_that_timed_out_lets_go_once_the_dump_ends(emulator: EmulatorHandle, latest: MemoryLatestDumps) -> None:
-    emulator.admin.set_outcome("mef", "succeed", duration=FOREVER)
+    emulator.admin.set_outcome("edge", "succeed", duration=FOREVER)
     op = dump_op(timeout=0.3)
     context, ti = try_context(StateStore(), 1, max_tries=1)
     with pytest.raises(AirflowSensorTimeout):  # never retried by Airflow
         op.execute(context)
-    finish_now(emulator.admin, "mef", ti.value("dump_task_id"))
+    finish_now(emulator.admin, "edge", ti.value("dump_task_id"))
     assert latest.owner(center_of_emulator(emulator)).released is True
     assert another_run_can_dump(emulator)
 
@@ -138,7 +138,7 @@ def test_a_wait_that_timed_out_lets_go_once_the_dump_ends(emulator: EmulatorHand
 def test_a_failed_wait_with_no_retry_left_lets_go(
     emulator: EmulatorHandle, latest: MemoryLatestDumps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    emulator.admin.set_outcome("mef", "succeed", duration=0)
+    emulator.admin.set_outcome("edge", "succeed", duration=0)
     emulator.admin.add_fault("status", path_glob=STATUS_PATH, method="GET", status=500, count=100)
     op = dump_op()
     log = recorded(op, monkeypatch)
@@ -154,7 +154,7 @@ def test_a_failed_wait_with_no_retry_left_lets_go(
 def test_a_failed_wait_keeps_the_hold_for_the_retry_that_downloads(
     emulator: EmulatorHandle, latest: MemoryLatestDumps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    emulator.admin.set_outcome("mef", "succeed", duration=0)
+    emulator.admin.set_outcome("edge", "succeed", duration=0)
     emulator.admin.add_fault("status", path_glob=STATUS_PATH, method="GET", status=500, count=100)
     store = StateStore()
     first = dump_op(download_to=f"{tmp_path}/")
@@ -176,7 +176,7 @@ def test_an_execution_timeout_with_a_retry_to_come_keeps_the_hold_also_through_o
     emulator: EmulatorHandle, latest: MemoryLatestDumps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Airflow calls on_kill after execute ended with AirflowTaskTimeout, and then retries."""
-    emulator.admin.set_outcome("mef", "succeed", duration=FOREVER)
+    emulator.admin.set_outcome("edge", "succeed", duration=FOREVER)
     op = dump_op()
 
     def timed_out(seconds: float) -> None:
@@ -194,7 +194,7 @@ def test_an_execution_timeout_with_a_retry_to_come_keeps_the_hold_also_through_o
 def test_a_worker_stopped_mid_wait_lets_go_and_a_retry_that_reattaches_holds_again(
     emulator: EmulatorHandle, latest: MemoryLatestDumps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    emulator.admin.set_outcome("mef", "succeed", duration=FOREVER)
+    emulator.admin.set_outcome("edge", "succeed", duration=FOREVER)
     store = StateStore()
     op = dump_op(poll_policy="fixed", poke_interval=30)
     log = recorded(op, monkeypatch)
@@ -226,7 +226,7 @@ def test_a_worker_stopped_mid_wait_lets_go_and_a_retry_that_reattaches_holds_aga
     retry_context, _ = try_context(store, 2, max_tries=1)
     retry = dump_op()
     ids, _status = retry.reattach(retry_context)
-    retry._close_hook()
+    retry.close_hook()
     assert ids == {"dump_task_id": dump_task_id}
     assert latest.owner(center).released is False
 
@@ -234,7 +234,7 @@ def test_a_worker_stopped_mid_wait_lets_go_and_a_retry_that_reattaches_holds_aga
 def test_a_worker_stopped_while_waiting_for_a_free_mef_says_no_dump_was_started(
     emulator: EmulatorHandle, latest: MemoryLatestDumps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    emulator.admin.create_task("mef", nodes=[1], duration=FOREVER)  # MEF busy with another dump
+    emulator.admin.create_task("edge", nodes=[1], duration=FOREVER)  # MEF busy with another dump
     op = dump_op(node_ids=[2, 3], busy_retry_interval=30, busy_timeout=120)
     log = recorded(op, monkeypatch)
     context, _ = try_context(StateStore(), 1)
@@ -361,7 +361,7 @@ async def test_a_stopped_deferred_wait_completes_its_release_through_the_trigger
 def test_a_deferred_wait_that_timed_out_lets_go(emulator: EmulatorHandle, latest: MemoryLatestDumps) -> None:
     from airflow_provider.core.async_transport import close_shared_clients
 
-    emulator.admin.set_outcome("mef", "succeed", duration=FOREVER)
+    emulator.admin.set_outcome("edge", "succeed", duration=FOREVER)
     op = dump_op(deferrable=True)
     context, ti = try_context(StateStore(), 1, max_tries=1)
     with pytest.raises(TaskDeferred) as caught:
@@ -382,7 +382,7 @@ def test_a_deferred_wait_that_timed_out_lets_go(emulator: EmulatorHandle, latest
     assert event["status"] == "timeout"
     with pytest.raises(AirflowSensorTimeout):
         dump_op(deferrable=True).execute_complete(context, event)
-    finish_now(emulator.admin, "mef", ti.value("dump_task_id"))
+    finish_now(emulator.admin, "edge", ti.value("dump_task_id"))
     assert latest.owner(center_of_emulator(emulator)).released is True
     assert another_run_can_dump(emulator)
 
@@ -391,14 +391,14 @@ def test_a_deferred_wait_that_timed_out_lets_go(emulator: EmulatorHandle, latest
 def test_a_busy_timeout_leaves_no_record_so_the_retry_does_not_claim_a_start_was_cut_short(
     emulator: EmulatorHandle, latest: MemoryLatestDumps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    running = emulator.admin.create_task("mef", nodes=[1], duration=FOREVER)
+    running = emulator.admin.create_task("edge", nodes=[1], duration=FOREVER)
     store = StateStore()
     context, _ = try_context(store, 1, max_tries=1)
     with pytest.raises(NothingStartedError, match=r"stayed busy with another log dump .* no log dump was started"):
         dump_op(busy_timeout=0.3, busy_retry_interval=0.1).execute(context)
     assert STORE_KEY not in store.values
-    finish_now(emulator.admin, "mef", running)
-    emulator.admin.set_outcome("mef", "succeed", duration=0)
+    finish_now(emulator.admin, "edge", running)
+    emulator.admin.set_outcome("edge", "succeed", duration=0)
     retry = dump_op()
     log = recorded(retry, monkeypatch)
     retry_context, _ = try_context(store, 2, max_tries=1)
@@ -407,7 +407,7 @@ def test_a_busy_timeout_leaves_no_record_so_the_retry_does_not_claim_a_start_was
 
 
 def test_a_deferred_busy_timeout_leaves_no_record_either(emulator: EmulatorHandle, latest: MemoryLatestDumps) -> None:
-    emulator.admin.create_task("mef", nodes=[1], duration=FOREVER)
+    emulator.admin.create_task("edge", nodes=[1], duration=FOREVER)
     store = StateStore()
     context, _ = try_context(store, 1, max_tries=1)
     op = dump_op(deferrable=True, busy_retry_interval=0.1)

@@ -178,7 +178,7 @@ def test_a_sync_operator_failure_is_labelled_once(
     an ``abort`` goes through MEF's aborting phase first (tasks/tasks.go) and ends failed."""
     from airflow_provider.core.errors import TaskFailedError
 
-    emulator.admin.set_outcome("mef", outcome, duration=1)
+    emulator.admin.set_outcome("edge", outcome, duration=1)
     op = EdgeLogDumpOperator(
         task_id="dump", node_ids=[1, 2], deferrable=False, poll_policy="fixed", poke_interval=0.1, timeout=60
     )
@@ -198,7 +198,7 @@ def test_a_sync_operator_sees_aborting_then_failed(
     """The abort outcome end to end: aborting is not terminal (the wait goes on), failed ends it."""
     from airflow_provider.core.errors import TaskFailedError
 
-    emulator.admin.set_outcome("mef", "abort", duration=1)
+    emulator.admin.set_outcome("edge", "abort", duration=1)
     op = EdgeLogDumpOperator(
         task_id="dump", node_ids=[1, 2], deferrable=False, poll_policy="fixed", poke_interval=0.1, timeout=60
     )
@@ -215,7 +215,7 @@ def test_a_sync_operator_sees_aborting_then_failed(
 def test_a_sync_operator_timeout_is_labelled_once(emulator: EmulatorHandle, context: Context, ti: XComRecorder) -> None:
     from airflow.sdk.exceptions import AirflowSensorTimeout
 
-    emulator.admin.set_outcome("mef", "succeed", duration=FOREVER)
+    emulator.admin.set_outcome("edge", "succeed", duration=FOREVER)
     op = EdgeLogDumpOperator(
         task_id="dump", node_ids=[1, 2], deferrable=False, poll_policy="fixed", poke_interval=0.1, timeout=0.3
     )
@@ -228,11 +228,11 @@ def test_a_sync_operator_timeout_is_labelled_once(emulator: EmulatorHandle, cont
 def test_a_task_gone_mid_wait_is_labelled_once(emulator: EmulatorHandle, context: Context, ti: XComRecorder) -> None:
     from airflow_provider.core.errors import TaskGoneError
 
-    emulator.admin.set_outcome("mef", "succeed", duration=FOREVER)
+    emulator.admin.set_outcome("edge", "succeed", duration=FOREVER)
     op = EdgeLogDumpOperator(
         task_id="dump", node_ids=[1, 2], deferrable=False, poll_policy="fixed", poke_interval=0.2, timeout=60
     )
-    restarted = threading.Timer(0.5, emulator.admin.restart_mef)
+    restarted = threading.Timer(0.5, emulator.admin.restart_edge_manager)
     restarted.start()
     try:
         with pytest.raises(TaskGoneError) as caught:
@@ -249,8 +249,8 @@ def test_a_sensor_failure_is_labelled_once(emulator: EmulatorHandle, context: Co
     from airflow_provider.core.errors import TaskFailedError
     from airflow_provider.sensors.edge import EdgeLogDumpSensor
 
-    emulator.admin.set_outcome("mef", outcome, duration=1)
-    dump_id = emulator.admin.create_task("mef", nodes=[1, 2])
+    emulator.admin.set_outcome("edge", outcome, duration=1)
+    dump_id = emulator.admin.create_task("edge", nodes=[1, 2])
     wait = EdgeLogDumpSensor(
         task_id="wait", dump_task_id=dump_id, poke_interval=0.1, timeout=60, mode="poke", poll_policy="fixed"
     )
@@ -265,8 +265,8 @@ def test_a_sensor_timeout_and_a_gone_task_are_labelled_once(emulator: EmulatorHa
     from airflow_provider.core.errors import TaskGoneError
     from airflow_provider.sensors.edge import EdgeLogDumpSensor
 
-    emulator.admin.set_outcome("mef", "succeed", duration=FOREVER)
-    dump_id = emulator.admin.create_task("mef", nodes=[1, 2])
+    emulator.admin.set_outcome("edge", "succeed", duration=FOREVER)
+    dump_id = emulator.admin.create_task("edge", nodes=[1, 2])
 
     def sensor() -> EdgeLogDumpSensor:
         return EdgeLogDumpSensor(
@@ -276,7 +276,7 @@ def test_a_sensor_timeout_and_a_gone_task_are_labelled_once(emulator: EmulatorHa
     with pytest.raises(AirflowSensorTimeout) as timed_out:
         sensor().execute(context)
     _label_once(str(timed_out.value), _edge_label(dump_id))
-    emulator.admin.restart_mef()
+    emulator.admin.restart_edge_manager()
     with pytest.raises(TaskGoneError) as gone:
         sensor().execute(context)
     _label_once(str(gone.value), _edge_label(dump_id))

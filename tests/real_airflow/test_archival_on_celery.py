@@ -77,7 +77,7 @@ def test_collections_and_archive_on_different_workers_share_nothing_local(celery
     url = stack.start_emulator(speed=20.0, obs=True)
     admin = AdminClient(url)
     try:
-        for service in ("css", "clouddc", "mef"):
+        for service in ("css", "clouddc", "edge"):
             admin.set_outcome(service, "succeed", duration=40)
     finally:
         admin.close()

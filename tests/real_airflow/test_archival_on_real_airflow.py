@@ -62,7 +62,7 @@ def _start(stack: AirflowStack, durations: dict[str, float]) -> None:
 
 def test_archival_run_waits_in_the_triggerer(airflow_stack: AirflowStack) -> None:
     stack = airflow_stack
-    _start(stack, {"css": 20, "clouddc": 20, "mef": 15, "dcs": 20})
+    _start(stack, {"css": 20, "clouddc": 20, "edge": 15, "dcs": 20})
     run_id = stack.trigger(DAG_ID)
     seen: dict[str, set[str]] = {}
 
@@ -83,7 +83,7 @@ def test_archival_run_waits_in_the_triggerer(airflow_stack: AirflowStack) -> Non
 
 def test_triggerer_killed_mid_wait_resumes_with_the_original_deadline(airflow_stack: AirflowStack) -> None:
     stack = airflow_stack
-    _start(stack, {"css": 60, "clouddc": 60, "mef": 60, "dcs": 60})
+    _start(stack, {"css": 60, "clouddc": 60, "edge": 60, "dcs": 60})
     run_id = stack.trigger(DAG_ID)
     seen: dict[str, set[str]] = {}
 

@@ -133,7 +133,7 @@ def _tries(stack: AirflowStack, run_id: str) -> dict[str, int]:
 def test_a_worker_killed_mid_wait_is_retried_onto_the_same_remote_task_and_a_clear_while_running_starts_anew(
     stack: AirflowStack,
 ) -> None:
-    admin = _start(stack, dict.fromkeys(("clouddc", "css", "mef"), FOREVER))
+    admin = _start(stack, dict.fromkeys(("clouddc", "css", "edge"), FOREVER))
     try:
         run_id = stack.trigger("durable_sigkill")
         ids = _kill_the_three(stack, admin, "durable_sigkill", run_id)
@@ -154,7 +154,7 @@ def test_a_worker_killed_mid_wait_is_retried_onto_the_same_remote_task_and_a_cle
         stack.clear_task("durable_sigkill", run_id, "collect_clouddc")
         wait_for(lambda: len(_starts(admin, "/logs/exports")) == 2, 240, "the cleared export to start anew")
         finish_now(admin, "css", ids["collect_css"])
-        finish_now(admin, "mef", ids["collect_edge"])
+        finish_now(admin, "edge", ids["collect_edge"])
         state = wait_for(lambda: _finished(stack, "durable_sigkill", run_id), 300, "the run")
         logs = stack.task_logs("durable_sigkill", run_id)
         assert state == "success", (stack.task_states("durable_sigkill", run_id), logs[-3000:])
@@ -171,7 +171,7 @@ def test_a_worker_killed_mid_wait_is_retried_onto_the_same_remote_task_and_a_cle
 def test_deferrable_tasks_killed_before_they_defer_reattach_and_a_clear_while_deferred_starts_anew(
     stack: AirflowStack,
 ) -> None:
-    admin = _start(stack, dict.fromkeys(("clouddc", "css", "mef"), FOREVER))
+    admin = _start(stack, dict.fromkeys(("clouddc", "css", "edge"), FOREVER))
     try:
         # The check after the start (before the deferral) hangs once per service: the process is
         # killed there. CSS lists its records twice before that check (baseline, its own record).
@@ -198,7 +198,7 @@ def test_deferrable_tasks_killed_before_they_defer_reattach_and_a_clear_while_de
             "so it keeps running"
         )
         released = f"from Edge log dump {old_dump}: the task was stopped, so its run will not download the archive"
-        admin.set_outcome("mef", "succeed", duration=2)
+        admin.set_outcome("edge", "succeed", duration=2)
         stack.clear_task("durable_deferred", run_id, "collect_edge")
         # The old dump runs on (MEF busy): the new try waits for it in the triggerer meanwhile.
         wait_for(
@@ -206,7 +206,7 @@ def test_deferrable_tasks_killed_before_they_defer_reattach_and_a_clear_while_de
             120,
             "the trigger's on_kill lines",
         )
-        finish_now(admin, "mef", old_dump)
+        finish_now(admin, "edge", old_dump)
         finish_now(admin, "clouddc", ids["collect_clouddc"])
         finish_now(admin, "css", ids["collect_css"])
         state = wait_for(lambda: _finished(stack, "durable_deferred", run_id), 300, "the run")
@@ -235,7 +235,7 @@ def _archive_of(stack: AirflowStack, dag_id: str, run_id: str) -> list[str] | No
 
 
 def test_two_runs_dumping_through_one_mef_center(stack: AirflowStack) -> None:
-    admin = _start(stack, {"mef": 8})
+    admin = _start(stack, {"edge": 8})
     try:
         # Without a pool: the second run's dump waits (in the triggerer) until the first run has
         # downloaded its archive, then runs; each run delivers its own nodes' logs. The first
@@ -255,7 +255,7 @@ def test_two_runs_dumping_through_one_mef_center(stack: AirflowStack) -> None:
         reserved = "MEF Center is reserved for another run's dump until that run has its archive"
         assert f"{reserved}: waiting for it in the triggerer" in logs
         # The second dump was created only after the first run had downloaded its archive.
-        mef = [r for r in admin.requests(service="mef")]
+        mef = [r for r in admin.requests(service="edge")]
         second_create = [r["time"] for r in mef if r["method"] == "POST" and r["status"] == 200][1]
         first_download = min(r["time"] for r in mef if "/dump/download/" in r["path"] and r["status"] == 200)
         assert first_download < second_create

@@ -162,14 +162,14 @@ def components(emulator: EmulatorHandle, *, long: bool) -> list[tuple[Any, Calla
     def end(service: str, key: str) -> Callable[[dict[str, Any]], object]:
         return lambda ids: admin.set_outcome(service, "succeed", duration=0, task_id=ids[key])
 
-    for service in ("css", "dcs", "clouddc", "mef"):
+    for service in ("css", "dcs", "clouddc", "edge"):
         admin.set_outcome(service, "succeed", duration=duration)
     css_record = admin.create_task("css", cluster_id=DEFAULT_CSS_CLUSTER)
-    for service in ("css", "dcs", "clouddc", "mef"):
+    for service in ("css", "dcs", "clouddc", "edge"):
         admin.set_outcome(service, "succeed", duration=duration)
     dcs_task = admin.create_task("dcs", instance_id=DEFAULT_DCS_INSTANCE)
     export = admin.create_task("clouddc", server_id=DEFAULT_CLOUDDC_SERVER)
-    dump = admin.create_task("mef", nodes=[1])
+    dump = admin.create_task("edge", nodes=[1])
     admin.advance(3600)  # closes DIS periods
     return [
         (
@@ -185,14 +185,14 @@ def components(emulator: EmulatorHandle, *, long: bool) -> list[tuple[Any, Calla
             end("clouddc", "export_id"),
         ),
         (DisTransferTaskSensor(task_id="s4", transfer_task_id=DEFAULT_DIS_TASK_ID, **POLL), lambda ids: None),
-        (EdgeLogDumpSensor(task_id="s5", dump_task_id=dump, **POLL), end("mef", "dump_task_id")),
+        (EdgeLogDumpSensor(task_id="s5", dump_task_id=dump, **POLL), end("edge", "dump_task_id")),
         (
             CssLogBackupOperator(task_id="o1", cluster_id=DEFAULT_CSS_CLUSTER, find_timeout=10, **POLL),
             end("css", "record_id"),
         ),
         (CloudDCLogExportOperator(task_id="o2", server_id=DEFAULT_CLOUDDC_SERVER, **POLL), end("clouddc", "export_id")),
         (DisTransferTaskLogOperator(task_id="o3", transfer_task_id=DEFAULT_DIS_TASK_ID), lambda ids: None),
-        (EdgeLogDumpOperator(task_id="o4", node_ids=[2], **POLL), end("mef", "dump_task_id")),
+        (EdgeLogDumpOperator(task_id="o4", node_ids=[2], **POLL), end("edge", "dump_task_id")),
     ]
 
 
@@ -264,9 +264,9 @@ def test_inline_client_key_is_masked_and_not_in_outputs(
     conn = inline_edge_conn(emulator)
     key_text = conn["extra"]["client_private_key"]
     monkeypatch.setenv("AIRFLOW_CONN_EDGE_MANAGER_DEFAULT", json.dumps(conn))
-    emulator.admin.set_outcome("mef", "succeed", duration=1e9)
+    emulator.admin.set_outcome("edge", "succeed", duration=1e9)
     seen = Seen()
-    finish = lambda ids: emulator.admin.set_outcome("mef", "succeed", duration=0, task_id=ids["dump_task_id"])  # noqa: E731
+    finish = lambda ids: emulator.admin.set_outcome("edge", "succeed", duration=0, task_id=ids["dump_task_id"])  # noqa: E731
     run(EdgeLogDumpOperator(task_id="e", node_ids=[3], download_to=f"{tmp_path}/", **POLL), seen, finish, True)
     captured = capsys.readouterr()
     body = key_text.split("-----")[2].strip().splitlines()[0]

@@ -56,8 +56,8 @@ def edge(emulator: EmulatorHandle, **extra: Any) -> Connection:
 
 def probe_edge(emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch, conn: Connection) -> Any:
     monkeypatch.setenv("AIRFLOW_CONN_EDGE_MANAGER_DEFAULT", conn.as_json())
-    emulator.admin.set_outcome("mef", "succeed", duration=0)
-    dump = emulator.admin.create_task("mef", nodes=[1])
+    emulator.admin.set_outcome("edge", "succeed", duration=0)
+    dump = emulator.admin.create_task("edge", nodes=[1])
     with EdgeManagerHook() as hook:
         return hook.get_log_dump_task(dump)
 
@@ -131,8 +131,8 @@ def test_the_hook_removes_its_key_files_when_closed(emulator: EmulatorHandle, mo
         ca_cert=files.ca_cert.read_text(),
     )
     monkeypatch.setenv("AIRFLOW_CONN_EDGE_MANAGER_DEFAULT", conn.as_json())
-    emulator.admin.set_outcome("mef", "succeed", duration=0)
-    dump = emulator.admin.create_task("mef", nodes=[1])
+    emulator.admin.set_outcome("edge", "succeed", duration=0)
+    dump = emulator.admin.create_task("edge", nodes=[1])
     hook = EdgeManagerHook()
     assert hook.get_log_dump_task(dump).status == "succeed"
     key = hook.transport.settings.tls.client_key

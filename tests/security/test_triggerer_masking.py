@@ -87,9 +87,9 @@ def test_a_triggerer_process_masks_the_iam_token_the_password_and_the_inline_key
     edge_conn = inline_edge_conn(emulator)
     key_text = edge_conn["extra"]["client_private_key"]
     emulator.admin.set_outcome("dcs", "succeed", duration=1e9)
-    emulator.admin.set_outcome("mef", "succeed", duration=1e9)
+    emulator.admin.set_outcome("edge", "succeed", duration=1e9)
     dcs_task = emulator.admin.create_task("dcs", instance_id=DEFAULT_DCS_INSTANCE)
-    dump = emulator.admin.create_task("mef", nodes=[1])
+    dump = emulator.admin.create_task("edge", nodes=[1])
     waits = [
         {
             "service": "dcs",

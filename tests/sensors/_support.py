@@ -86,7 +86,7 @@ def assert_succeeded(sensor: HuaweiCloudTaskSensor[Any]) -> TaskStatus:
 def defer(sensor: HuaweiCloudTaskSensor[Any], emulator: EmulatorHandle, requests: int = 1) -> HuaweiCloudTaskTrigger:
     """``execute`` in deferrable mode: one poke (``requests`` HTTP calls), then TaskDeferred with
     a secret-free trigger that survives a serialize round trip."""
-    service = "mef" if sensor.service == "edge" else sensor.service
+    service = sensor.service
     before = len(emulator.admin.requests(service))
     with pytest.raises(TaskDeferred) as info:
         sensor.execute(CONTEXT)

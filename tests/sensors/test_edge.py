@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 
 
 def new_dump(emulator: EmulatorHandle, outcome: str = "succeed", duration: float = 100_000.0) -> str:
-    emulator.admin.set_outcome("mef", outcome, duration=duration)
-    return emulator.admin.create_task("mef", nodes=[1, 2, 3, 4])
+    emulator.admin.set_outcome("edge", outcome, duration=duration)
+    return emulator.admin.create_task("edge", nodes=[1, 2, 3, 4])
 
 
 def sensor(dump_task_id: str, **kwargs: Any) -> EdgeLogDumpSensor:
@@ -116,7 +116,7 @@ def test_templated_id_reaches_the_request(emulator: EmulatorHandle) -> None:
     wait.render_template_fields(cast("Context", {"ti_xcom": dump_id}))
     assert wait.dump_task_id == dump_id
     assert_running(wait)
-    last = emulator.admin.requests("mef")[-1]
+    last = emulator.admin.requests("edge")[-1]
     assert last["path"] == "/edgemanager/v1/logmgmt/dump/task"
     assert last["query"] == f"taskId={dump_id}"
 
@@ -175,7 +175,7 @@ def test_a_task_dropped_by_a_mef_restart_is_reported_deleted(emulator: EmulatorH
     dump_id = new_dump(emulator)
     wait = sensor(dump_id)
     assert_running(wait)
-    emulator.admin.restart_mef()
+    emulator.admin.restart_edge_manager()
     with pytest.raises(TaskGoneError) as info:
         wait.poke(CONTEXT)
     text = str(info.value)

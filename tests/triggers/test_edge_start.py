@@ -42,7 +42,7 @@ def latest(monkeypatch: pytest.MonkeyPatch) -> MemoryLatestDumps:
 
 
 def creates(emulator: EmulatorHandle) -> list[int]:
-    return [r["status"] for r in emulator.admin.requests(service="mef") if r["method"] == "POST"]
+    return [r["status"] for r in emulator.admin.requests(service="edge") if r["method"] == "POST"]
 
 
 async def events_of(trigger: EdgeLogDumpStartTrigger) -> list[dict[str, Any]]:
@@ -50,8 +50,8 @@ async def events_of(trigger: EdgeLogDumpStartTrigger) -> list[dict[str, Any]]:
 
 
 async def test_creates_the_dump_once_mef_is_free(emulator: EmulatorHandle, latest: MemoryLatestDumps) -> None:
-    running = emulator.admin.create_task("mef", nodes=[1], duration=1e6)
-    emulator.admin.set_outcome("mef", "succeed", duration=1e6)
+    running = emulator.admin.create_task("edge", nodes=[1], duration=1e6)
+    emulator.admin.set_outcome("edge", "succeed", duration=1e6)
     trigger = EdgeLogDumpStartTrigger(
         conn_id="edge_manager_default", node_ids=[2, 3], deadline=time.time() + 60, retry_interval=0.2
     )
@@ -60,7 +60,7 @@ async def test_creates_the_dump_once_mef_is_free(emulator: EmulatorHandle, lates
         if 400 in creates(emulator):
             break
         await asyncio.sleep(0.02)
-    finish_now(emulator.admin, "mef", running)  # ...then the other dump ends
+    finish_now(emulator.admin, "edge", running)  # ...then the other dump ends
     events = await asyncio.wait_for(task, 30)
     assert [e["status"] for e in events] == ["started"]
     assert events[0]["dump_task_id"].startswith("dumpMultiNodesLog.")
@@ -73,7 +73,7 @@ async def test_creates_the_dump_once_mef_is_free(emulator: EmulatorHandle, lates
 
 
 async def test_gives_up_at_the_deadline_with_mef_s_answer(emulator: EmulatorHandle) -> None:
-    emulator.admin.create_task("mef", nodes=[1], duration=1e6)
+    emulator.admin.create_task("edge", nodes=[1], duration=1e6)
     trigger = EdgeLogDumpStartTrigger(
         conn_id="edge_manager_default", node_ids=[2], deadline=time.time() + 0.5, retry_interval=0.1
     )
@@ -126,7 +126,7 @@ async def test_on_kill_says_no_dump_was_started(monkeypatch: pytest.MonkeyPatch)
 async def test_on_kill_right_after_the_create_call_names_the_dump_and_lets_go_of_the_mef_center(
     emulator: EmulatorHandle, latest: MemoryLatestDumps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    emulator.admin.set_outcome("mef", "succeed", duration=1e6)
+    emulator.admin.set_outcome("edge", "succeed", duration=1e6)
     trigger = EdgeLogDumpStartTrigger(
         conn_id="edge_manager_default", node_ids=[2, 3], deadline=time.time() + 60, retry_interval=0.2
     )
@@ -160,7 +160,7 @@ def test_a_deferrable_operator_waits_for_a_free_mef_in_the_triggerer_not_in_a_wo
 ) -> None:
     """Busy: the worker defers at once (its slot is free); the triggerer creates; the worker records
     the id, then defers again to wait for the dump."""
-    running = emulator.admin.create_task("mef", nodes=[1], duration=1e6)
+    running = emulator.admin.create_task("edge", nodes=[1], duration=1e6)
     store = StateStore()
     context, ti = try_context(store, 1)
     op = EdgeLogDumpOperator(task_id="dump", node_ids=[2], deferrable=True, busy_retry_interval=0.2, **FAST_POLL)
@@ -172,8 +172,8 @@ def test_a_deferrable_operator_waits_for_a_free_mef_in_the_triggerer_not_in_a_wo
     start_trigger = caught.value.trigger
     assert isinstance(start_trigger, EdgeLogDumpStartTrigger)
     assert ti.pushed == []  # no id yet
-    finish_now(emulator.admin, "mef", running)
-    emulator.admin.set_outcome("mef", "succeed", duration=1e6)
+    finish_now(emulator.admin, "edge", running)
+    emulator.admin.set_outcome("edge", "succeed", duration=1e6)
     [event] = asyncio.run(events_of(EdgeLogDumpStartTrigger(**start_trigger.serialize()[1])))
     with pytest.raises(TaskDeferred) as again:
         op.execute_started(context, event)
@@ -209,8 +209,8 @@ async def test_waits_while_another_run_s_archive_is_not_downloaded_yet(
 
     from airflow_provider.hooks.edge_archive import DumpOwner, release
 
-    emulator.admin.set_outcome("mef", "succeed", duration=0)
-    other = emulator.admin.create_task("mef", nodes=[1], duration=0)  # finished, archive waiting
+    emulator.admin.set_outcome("edge", "succeed", duration=0)
+    other = emulator.admin.create_task("edge", nodes=[1], duration=0)  # finished, archive waiting
     center = emulator.edge_url.split("://")[1]
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     latest.record(center, DumpOwner(other, dag_id="archival", run_id="run-1", task_id="dump", finished_seen_at=now))
@@ -231,7 +231,7 @@ async def test_waits_while_another_run_s_archive_is_not_downloaded_yet(
 def test_a_retry_finds_the_dump_the_start_trigger_created_for_a_try_that_died_before_recording_it(
     emulator: EmulatorHandle, latest: MemoryLatestDumps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    running = emulator.admin.create_task("mef", nodes=[1], duration=1e6)
+    running = emulator.admin.create_task("edge", nodes=[1], duration=1e6)
     store = StateStore()
     context, ti = try_context(store, 1)
     options: dict[str, Any] = {"task_id": "collect", "node_ids": [2], "deferrable": True, "busy_retry_interval": 0.2}
@@ -239,8 +239,8 @@ def test_a_retry_finds_the_dump_the_start_trigger_created_for_a_try_that_died_be
         EdgeLogDumpOperator(**options, **FAST_POLL).execute(context)
     start_trigger = EdgeLogDumpStartTrigger(**caught.value.trigger.serialize()[1])
     start_trigger.task_instance = ti  # type: ignore[assignment]  # what the triggerer sets
-    finish_now(emulator.admin, "mef", running)
-    emulator.admin.set_outcome("mef", "succeed", duration=1e6)
+    finish_now(emulator.admin, "edge", running)
+    emulator.admin.set_outcome("edge", "succeed", duration=1e6)
     [event] = asyncio.run(events_of(start_trigger))
     # The try resumed with that event dies before it records the id: the store says only "starting".
     assert json.loads(store.values["huaweicloud_remote_task"])["phase"] == "starting"
@@ -261,7 +261,7 @@ def test_a_retry_finds_the_dump_the_start_trigger_created_for_a_try_that_died_be
 def test_a_retry_finds_the_dump_a_sync_try_created_and_died_before_recording(
     emulator: EmulatorHandle, latest: MemoryLatestDumps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    emulator.admin.set_outcome("mef", "succeed", duration=0)
+    emulator.admin.set_outcome("edge", "succeed", duration=0)
     store = StateStore()
     context, _ = try_context(store, 1)
     first = EdgeLogDumpOperator(task_id="collect", node_ids=[2], deferrable=False, **FAST_POLL)
@@ -285,8 +285,8 @@ def test_an_earlier_dump_of_the_same_task_is_not_taken_for_the_one_a_try_was_sta
     from airflow_provider.hooks.edge_archive import DumpOwner
     from airflow_provider.operators.durable import RemoteTaskMemory
 
-    emulator.admin.set_outcome("mef", "succeed", duration=0)
-    earlier = emulator.admin.create_task("mef", nodes=[2], duration=0)
+    emulator.admin.set_outcome("edge", "succeed", duration=0)
+    earlier = emulator.admin.create_task("edge", nodes=[2], duration=0)
     store = StateStore()
     context, ti = try_context(store, 1)
     center = emulator.edge_url.split("://")[1]

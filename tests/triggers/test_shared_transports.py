@@ -64,8 +64,8 @@ async def test_edge_waits_share_certificate_files_and_one_pool_until_the_last_en
     edge = {**json.loads(emulator.edge_conn_json), "extra": {"client_cert": CERT, "client_private_key": KEY}}
     monkeypatch.setenv("AIRFLOW_CONN_EDGE_MANAGER_DEFAULT", json.dumps(edge))
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # where the PEM folders go
-    emulator.admin.set_outcome("mef", "succeed", duration=100_000.0)
-    dump_id = emulator.admin.create_task("mef", nodes=[1])
+    emulator.admin.set_outcome("edge", "succeed", duration=100_000.0)
+    dump_id = emulator.admin.create_task("edge", nodes=[1])
     pools_before = live_pools()
 
     waits = [
@@ -82,12 +82,12 @@ async def test_edge_waits_share_certificate_files_and_one_pool_until_the_last_en
         )
         for _ in range(20)
     ]
-    polled = lambda: sum(r["query"] == f"taskId={dump_id}" for r in emulator.admin.requests("mef")) >= 20  # noqa: E731
+    polled = lambda: sum(r["query"] == f"taskId={dump_id}" for r in emulator.admin.requests("edge")) >= 20  # noqa: E731
     await until(polled, "a poll of every wait")
 
     assert len(list(tmp_path.glob("hwc-edge-tls-*"))) == 1
     assert live_pools() - pools_before == 1
-    emulator.admin.set_outcome("mef", "succeed", duration=0, task_id=dump_id)
+    emulator.admin.set_outcome("edge", "succeed", duration=0, task_id=dump_id)
     events = await asyncio.gather(*waits)
 
     assert [event["status"] for event in events] == ["success"] * 20

@@ -306,22 +306,22 @@ def edge_trigger(dump_id: str, **kwargs: Any) -> HuaweiCloudTaskTrigger:
 
 
 async def test_edge_over_the_edge_connection(emulator: EmulatorHandle) -> None:
-    emulator.admin.set_outcome("mef", "succeed", duration=10.0)
-    dump_id = emulator.admin.create_task("mef", nodes=[1, 2])
+    emulator.admin.set_outcome("edge", "succeed", duration=10.0)
+    dump_id = emulator.admin.create_task("edge", nodes=[1, 2])
     events = await all_events(edge_trigger(dump_id))
     assert len(events) == 1
     assert events[0]["status"] == "success"
     assert events[0]["task_id"] == dump_id
     assert TaskStatus.from_json(events[0]["task_status"]).result["file_name"] == "edgeNodes.tar.gz"
-    polls = [r for r in emulator.admin.requests("mef") if r["path"] == "/edgemanager/v1/logmgmt/dump/task"]
+    polls = [r for r in emulator.admin.requests("edge") if r["path"] == "/edgemanager/v1/logmgmt/dump/task"]
     assert polls
     assert all(r["query"] == f"taskId={dump_id}" for r in polls)
 
 
 @pytest.mark.parametrize(("accept", "expected"), [(True, "success"), (False, "failed")])
 async def test_edge_partial_failure(emulator: EmulatorHandle, accept: bool, expected: str) -> None:
-    emulator.admin.set_outcome("mef", "partial", duration=5.0)
-    dump_id = emulator.admin.create_task("mef", nodes=[1, 2, 3, 4])
+    emulator.admin.set_outcome("edge", "partial", duration=5.0)
+    dump_id = emulator.admin.create_task("edge", nodes=[1, 2, 3, 4])
     event = await first_event(edge_trigger(dump_id, accept_partial_failure=accept))
     assert event["status"] == expected
     assert TaskStatus.from_json(event["task_status"]).state is TaskState.PARTIALLY_FAILED
@@ -453,10 +453,10 @@ async def test_cancellation_is_clean_and_removes_inline_pem_files(
     scratch.mkdir()
     monkeypatch.setattr("tempfile.tempdir", str(scratch))
 
-    emulator.admin.set_outcome("mef", "succeed", duration=100_000.0)
-    dump_id = emulator.admin.create_task("mef", nodes=[1])
+    emulator.admin.set_outcome("edge", "succeed", duration=100_000.0)
+    dump_id = emulator.admin.create_task("edge", nodes=[1])
     run = asyncio.create_task(first_event(edge_trigger(dump_id)))
-    await until(lambda: any(r["query"] == f"taskId={dump_id}" for r in emulator.admin.requests("mef")), "a first poll")
+    await until(lambda: any(r["query"] == f"taskId={dump_id}" for r in emulator.admin.requests("edge")), "a first poll")
     pem_folders = list(scratch.glob("hwc-edge-tls-*"))
     assert len(pem_folders) == 1
     assert sorted(p.name for p in pem_folders[0].iterdir()) == ["client_cert.pem", "client_key.pem"]

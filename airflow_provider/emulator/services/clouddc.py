@@ -72,7 +72,7 @@ class Export(TimedTask):
         return failure if self.outcome == "fail" else "completed"
 
 
-class CloudDcService:
+class CloudDCService:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         self.servers: set[str] = set()

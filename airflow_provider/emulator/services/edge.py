@@ -94,7 +94,7 @@ class DumpTask(TimedTask):
         return "processing" if now < self.created + self.duration else "aborting"
 
 
-class MefService:
+class EdgeManagerService:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         self.nodes: set[int] = set()
@@ -124,7 +124,7 @@ class MefService:
                 return mef_error("40051002", f"node ({','.join(str(n) for n in sorted(missing))}) not found")
             if self.latest is not None and not self.latest.finished(now):
                 return mef_error("40052002", "task queue is full")
-            plan = self.rt.next_plan("mef")
+            plan = self.rt.next_plan("edge")
             task = DumpTask(
                 id="dumpMultiNodesLog." + self.rt.hex_id(24),
                 created=now,
@@ -225,7 +225,7 @@ def build_router(state: EmulatorState) -> APIRouter:
         nodes = _valid_nodes(lowered.get("edgenodes"))
         if nodes is None:
             return mef_error("00001006", "check request failed, EdgeNodes must be 1-100 unique ids in [1, 4294967295]")
-        result = state.mef.create(nodes)
+        result = state.edge.create(nodes)
         if isinstance(result, Response):
             return result
         return mef_ok({"taskId": result.id})
@@ -242,14 +242,14 @@ def build_router(state: EmulatorState) -> APIRouter:
         task_id = request.query_params.get("taskId", "")
         if not _TASK_ID.match(task_id):
             return mef_error("00001006", "invalid task Id")
-        task = state.mef.tasks.get(task_id)
+        task = state.edge.tasks.get(task_id)
         if task is None:
             return mef_error("40052002", "no such task")
-        return mef_ok(state.mef.view(task))
+        return mef_ok(state.edge.view(task))
 
     @router.get(PREFIX + "/download/" + FILE_NAME)
     async def download(request: Request) -> Response:
-        found = state.mef.archive()
+        found = state.edge.archive()
         if found is None:
             return json_response("file is abnormal", 400)
         content, written = found
