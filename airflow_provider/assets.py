@@ -100,21 +100,20 @@ class Produced:
 
 def download_objects(result: Mapping[str, Any]) -> list[Produced]:
     """The objects an operator's XCom result names: a ``download`` (location, bytes, sha256) and any
-    ``artifacts`` (url, bytes, sha256)."""
-    out = []
+    ``artifacts`` (url, bytes, sha256), each object once (a download is also its own artifact).
+
+    :param result: the operator's XCom result.
+    """
+    found: dict[str, dict[str, Any]] = {}
     download = result.get("download")
     if isinstance(download, dict) and download.get("location"):
-        out.append(
-            Produced(
-                location_uri(str(download["location"])),
-                {k: download[k] for k in ("bytes", "sha256") if download.get(k) is not None},
-            )
-        )
+        keep = {k: download[k] for k in ("bytes", "sha256") if download.get(k) is not None}
+        found[location_uri(str(download["location"]))] = keep
     for artifact in result.get("artifacts") or []:
         if isinstance(artifact, dict) and artifact.get("url"):
             keep = {k: artifact[k] for k in ("bytes", "sha256", "name") if artifact.get(k) is not None}
-            out.append(Produced(location_uri(str(artifact["url"])), keep))
-    return out
+            found.setdefault(location_uri(str(artifact["url"])), {}).update(keep)
+    return [Produced(uri, extra) for uri, extra in found.items()]
 
 
 def has_outlets(outlets: Iterable[object]) -> bool:
