@@ -91,7 +91,7 @@ def signed_header_names(headers: Mapping[str, str]) -> list[str]:
 
 
 def payload_hash(headers: Mapping[str, str], body: bytes) -> str:
-    """The body's hex SHA-256 as the canonical request carries it: a non-empty ``X-Sdk-Content-Sha256`` header wins."""
+    """The canonical payload hash: the empty body's, else a non-empty ``X-Sdk-Content-Sha256``, else the body's."""
     if not body:
         return EMPTY_SHA256
     for name, value in headers.items():
