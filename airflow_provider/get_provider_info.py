@@ -72,6 +72,11 @@ EDGE_CONN_FIELDS: dict[str, Any] = {
 
 
 def get_provider_info() -> dict[str, Any]:
+    """The provider's metadata for Airflow's ``apache_airflow_provider`` entry point.
+
+    Integrations, hooks, operators, sensors, triggers, asset URIs, the ``obs`` filesystem, extra links and
+    connection types.
+    """
     return {
         "package-name": PACKAGE_NAME,
         "name": "Huawei Cloud Logs",

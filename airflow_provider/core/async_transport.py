@@ -164,6 +164,7 @@ def shared_client(origin: str, settings: TransportSettings) -> httpx.AsyncClient
 
 
 def client_gate(client: httpx.AsyncClient) -> asyncio.Semaphore:
+    """The semaphore that admits at most ``POOL_SIZE`` requests at a time into ``client`` (made on first use)."""
     gate = _gates.get(client)
     if gate is None:
         gate = _gates[client] = asyncio.Semaphore(POOL_SIZE)
@@ -241,6 +242,7 @@ def classify_error(exc: BaseException) -> Failure | None:
 
 
 def classify_httpx_error(exc: BaseException) -> Failure | None:
+    """How an httpx exception failed, for the retry policy; None for a TLS error or anything not worth retrying."""
     if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
         return Failure.CONNECT_TIMEOUT
     if isinstance(exc, httpx.ConnectError):
@@ -266,6 +268,19 @@ def tls_cause(exc: BaseException) -> BaseException | None:
 
 
 class AsyncTransport:
+    """Sends requests without blocking: the async twin of ``SyncTransport`` (same retries and errors).
+
+    Direct connections go through the running loop's shared lean pool (``shared_pool``); proxied
+    ones, and an injected ``client``, through httpx.
+
+    :param settings: endpoints, auth, TLS, timeouts, proxies, retry policy and throttle.
+    :param client: an httpx client to send every request through instead of the shared pools (tests).
+    :param sleep: awaited between attempts.
+    :param clock: monotonic seconds, for the retry policy's total time.
+    :param read_grid: read responses on that grid (``ConnectionPool.request``), for callers whose
+        requests go out on it: the triggers' status polls. Requests through httpx ignore it.
+    """
+
     def __init__(
         self,
         settings: TransportSettings,
@@ -275,8 +290,6 @@ class AsyncTransport:
         clock: Callable[[], float] = time.monotonic,
         read_grid: float = 0.0,
     ) -> None:
-        """``read_grid``: read responses on that grid (``ConnectionPool.request``), for callers whose
-        requests go out on it: the triggers' status polls. Requests through httpx ignore it."""
         self.settings = settings
         self._client = client
         self._sleep = sleep
@@ -304,6 +317,18 @@ class AsyncTransport:
         return raw.status_code, dict(raw.headers), raw.content
 
     async def send(self, request: ApiRequest) -> ApiResponse:
+        """Send ``request`` (signed anew on each attempt) and return its response.
+
+        Retries and the one token refresh on a 401 follow the same ``Attempts`` rules as ``SyncTransport.send``; a
+        configured ``Throttle`` holds the host for each attempt.
+
+        :param request: the call to send.
+        :return: the response, its status one of ``request.expected``.
+        :raises TransportError: no HTTP response after the retries, a TLS error, or a header value the lean client
+            refuses to send.
+        :raises ApiError: the service answered with an unexpected status (the most specific subclass,
+            ``error_for_status``).
+        """
         base = self.settings.base_url_for(request.service)
         target = resolve_target(base, request)
         attempts = Attempts(request, self.settings.retry, self._clock)

@@ -33,6 +33,11 @@ class OutgoingRequest:
 
 
 class Auth(Protocol):
+    """An authentication strategy: turns an outgoing request's headers into the ones to send.
+
+    Implemented by ``NoAuth``, ``AkSkAuth``, ``StaticTokenAuth`` and ``IamTokenAuth``.
+    """
+
     #: True if a 401 may be cured by fetching new credentials (IAM password tokens).
     can_refresh: bool
 
@@ -52,12 +57,15 @@ class NoAuth:
     can_refresh = False
 
     def apply(self, request: OutgoingRequest) -> dict[str, str]:
+        """Return the request's headers unchanged."""
         return dict(request.headers)
 
     async def aapply(self, request: OutgoingRequest) -> dict[str, str]:
+        """Return the request's headers unchanged."""
         return dict(request.headers)
 
     def invalidate(self, sent_headers: dict[str, str]) -> None:
+        """Do nothing: there is no credential to forget."""
         return None
 
 
@@ -78,6 +86,7 @@ class AkSkAuth:
     can_refresh = False
 
     def apply(self, request: OutgoingRequest) -> dict[str, str]:
+        """Return the headers signed with SDK-HMAC-SHA256 (``signing.sign_headers``), Authorization included."""
         return signing.sign_headers(
             method=request.method,
             host=request.host,
@@ -93,9 +102,11 @@ class AkSkAuth:
         )
 
     async def aapply(self, request: OutgoingRequest) -> dict[str, str]:
+        """The same as ``apply``: signing needs no I/O."""
         return self.apply(request)
 
     def invalidate(self, sent_headers: dict[str, str]) -> None:
+        """Do nothing: a signature cannot be refreshed."""
         return None
 
 
@@ -107,17 +118,22 @@ class StaticTokenAuth:
     can_refresh = False
 
     def apply(self, request: OutgoingRequest) -> dict[str, str]:
+        """Return the headers with the token as ``X-Auth-Token``."""
         return {**request.headers, TOKEN_HEADER: self.token}
 
     async def aapply(self, request: OutgoingRequest) -> dict[str, str]:
+        """The same as ``apply``."""
         return self.apply(request)
 
     def invalidate(self, sent_headers: dict[str, str]) -> None:
+        """Do nothing: a supplied token cannot be replaced."""
         return None
 
 
 @dataclass(frozen=True, slots=True)
 class IssuedToken:
+    """A token as IAM issued it, with the time it expires (the body's ``token.expires_at``)."""
+
     value: str = field(repr=False)
     expires_at: datetime
 
@@ -126,11 +142,14 @@ class TokenFetcher(Protocol):
     """Obtains a new token (the IAM password flow lives in ``core.iam``)."""
 
     @property
-    def cache_key(self) -> tuple[str, ...]: ...
+    def cache_key(self) -> tuple[str, ...]:
+        """What tokens are cached under in ``TokenCache``: one key per identity and scope."""
 
-    def fetch(self) -> IssuedToken: ...
+    def fetch(self) -> IssuedToken:
+        """Obtain a new token, blocking."""
 
-    async def afetch(self) -> IssuedToken: ...
+    async def afetch(self) -> IssuedToken:
+        """Obtain a new token without blocking the event loop."""
 
 
 class TokenCache:
@@ -163,6 +182,14 @@ class TokenCache:
         return token
 
     def get(self, fetcher: TokenFetcher, margin: timedelta) -> str:
+        """The token for ``fetcher``: the cached one, or a new one fetched once for all waiting threads.
+
+        A new one is fetched when the cached one expires within ``margin``.
+
+        :param fetcher: obtains a token and names its cache key.
+        :param margin: a token expiring within this is treated as expired.
+        :return: the token value.
+        """
         key = fetcher.cache_key
         token = self._fresh(key, margin)
         if token is not None:
@@ -174,6 +201,7 @@ class TokenCache:
         return token.value
 
     async def aget(self, fetcher: TokenFetcher, margin: timedelta) -> str:
+        """The async twin of ``get``: coroutines of one event loop wait for a single ``afetch``."""
         key = fetcher.cache_key
         token = self._fresh(key, margin)
         if token is not None:
@@ -194,6 +222,7 @@ class TokenCache:
                 del self._tokens[key]
 
     def clear(self) -> None:
+        """Forget every token and reset the ``fetches`` count."""
         with self._guard:
             self._tokens.clear()
             self.fetches = 0
@@ -212,11 +241,14 @@ class IamTokenAuth:
     can_refresh = True
 
     def apply(self, request: OutgoingRequest) -> dict[str, str]:
+        """Return the headers with a cached (or newly fetched) IAM token as ``X-Auth-Token``."""
         return {**request.headers, TOKEN_HEADER: self.cache.get(self.fetcher, self.refresh_margin)}
 
     async def aapply(self, request: OutgoingRequest) -> dict[str, str]:
+        """The async twin of ``apply``: fetches without blocking the event loop."""
         token = await self.cache.aget(self.fetcher, self.refresh_margin)
         return {**request.headers, TOKEN_HEADER: token}
 
     def invalidate(self, sent_headers: dict[str, str]) -> None:
+        """Drop the cached token that ``sent_headers`` carried (after a 401), so the next request fetches one."""
         self.cache.invalidate(self.fetcher.cache_key, sent_headers.get(TOKEN_HEADER))

@@ -108,7 +108,10 @@ class _DiskWriter:
 
 
 class PartialFile:
-    """The bytes received so far, in a temporary file beside ``destination``, and their running hash."""
+    """The bytes received so far, in a temporary file beside ``destination``, and their running hash.
+
+    :param destination: where ``finish`` puts the complete file; the temporary file is made in its folder.
+    """
 
     def __init__(self, destination: Path) -> None:
         self.destination = destination
@@ -155,6 +158,7 @@ class PartialFile:
             self.size = 0
 
     def write(self, chunk: bytes) -> None:
+        """Append a chunk of the body to the temporary file and the running hash."""
         self._writer.put(chunk)
         self.size += len(chunk)
         self.furthest = max(self.furthest, self.size)
@@ -169,6 +173,7 @@ class PartialFile:
         return Downloaded(self.destination, self.size, sha256, self.resumed, self.restarted)
 
     def discard(self) -> None:
+        """Close and delete the temporary file; ``destination`` is left untouched."""
         with contextlib.suppress(BaseException):
             self._writer.close()
         if not self._handle.closed:

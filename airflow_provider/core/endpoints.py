@@ -50,6 +50,14 @@ def regional_endpoint(service: str, region: str) -> str:
 
 @dataclass(frozen=True)
 class EndpointResolver:
+    """The base URL of each service, from a connection's endpoint settings.
+
+    Called with a service name, it returns, first that applies: the ``overrides`` entry, ``iam_endpoint`` for IAM,
+    ``endpoint_url``, the global IAM endpoint for IAM without a region, else the regional endpoint
+    (``regional_endpoint``). It raises ``ConfigurationError`` when neither a region nor an endpoint is set, or the
+    service has no known endpoint in the region.
+    """
+
     region: str | None = None
     endpoint_url: str | None = None
     overrides: dict[str, str] = field(default_factory=dict)

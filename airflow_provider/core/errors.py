@@ -37,7 +37,12 @@ class HuaweiCloudError(AirflowException):
 
 
 class InvalidInputError(HuaweiCloudError, ValueError):
-    """A parameter was rejected before any request was sent."""
+    """A parameter was rejected before any request was sent.
+
+    :param field: the parameter's name.
+    :param value: the value rejected (shown shortened in the message).
+    :param reason: why it was rejected.
+    """
 
     def __init__(self, field: str, value: object, reason: str) -> None:
         self.field = field
@@ -54,7 +59,13 @@ class ConfigurationError(HuaweiCloudError):
 
 
 class TransportError(HuaweiCloudError):
-    """The request did not produce an HTTP response (refused, reset, timed out) after retries."""
+    """The request did not produce an HTTP response (refused, reset, timed out) after retries.
+
+    :param service: the service the request was for.
+    :param message: what failed.
+    :param reached_server: whether the request may have reached the service; None for a failure that is not a
+        network one (a TLS error, a header the client refuses to send).
+    """
 
     def __init__(self, service: str, message: str, *, reached_server: bool | None = None) -> None:
         self.service = service
@@ -63,7 +74,12 @@ class TransportError(HuaweiCloudError):
 
 
 class BadResponseError(HuaweiCloudError):
-    """The service answered, but the body is not what the API documents."""
+    """The service answered, but the body is not what the API documents.
+
+    :param service: the service that answered.
+    :param field: the response field that is missing or wrong (``<body>`` for the whole body).
+    :param message: what is wrong with it.
+    """
 
     def __init__(self, service: str, field: str, message: str) -> None:
         self.service = service
@@ -72,7 +88,14 @@ class BadResponseError(HuaweiCloudError):
 
 
 class ApiError(HuaweiCloudError):
-    """The service answered with an error status (or an error envelope)."""
+    """The service answered with an error status (or an error envelope).
+
+    :param service: the service that answered.
+    :param status: the HTTP status.
+    :param error_code: the service's error code (``error_code``, ``errCode``, MEF's envelope ``status``...).
+    :param error_msg: the service's error message.
+    :param request_id: the request id the service gave (body ``request_id`` or the ``X-Request-Id`` header).
+    """
 
     def __init__(
         self,
@@ -160,7 +183,13 @@ class TaskGoneError(HuaweiCloudError):
 
 
 class TaskFailedError(HuaweiCloudError):
-    """The remote task ended in a failed (or unaccepted partially failed) state."""
+    """The remote task ended in a failed (or unaccepted partially failed) state.
+
+    :param service: the service that runs the task.
+    :param task_id: the remote task's id.
+    :param message: why it failed, in the service's words where it gave any.
+    :param status: the final status observed (``TaskStatus.to_json()``), if any.
+    """
 
     def __init__(self, service: str, task_id: str, message: str, *, status: Any = None) -> None:
         self.service = service

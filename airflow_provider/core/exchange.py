@@ -20,11 +20,17 @@ Exchange = Generator["ApiRequest", "ApiResponse", T]
 
 
 class SyncSender(Protocol):
-    def send(self, request: ApiRequest) -> ApiResponse: ...
+    """Anything that sends an ``ApiRequest`` and returns its ``ApiResponse``, blocking (``SyncTransport``)."""
+
+    def send(self, request: ApiRequest) -> ApiResponse:
+        """Send ``request`` and return its response."""
 
 
 class AsyncSender(Protocol):
-    async def send(self, request: ApiRequest) -> ApiResponse: ...
+    """Anything that sends an ``ApiRequest`` and returns its ``ApiResponse`` without blocking (``AsyncTransport``)."""
+
+    async def send(self, request: ApiRequest) -> ApiResponse:
+        """Send ``request`` and return its response."""
 
 
 def single(request: ApiRequest) -> Exchange[ApiResponse]:

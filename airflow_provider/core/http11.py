@@ -105,6 +105,8 @@ class TlsFailed(HttpClientError):
 
 @dataclass(frozen=True, slots=True)
 class RawResponse:
+    """A complete response as ``ConnectionPool.request`` returns it: status, header fields and body."""
+
     status: int
     headers: dict[str, str]  # names lower-cased; repeated fields joined with ", " (as httpx does)
     body: bytes  # decoded when the server applied gzip or deflate (as requests and httpx do)
@@ -541,6 +543,8 @@ class ConnectionPool:
 
     :param scheme: ``http`` or ``https`` (which needs ``ssl_context``).
     :param host: a name, an IPv4 address or an IPv6 address (with or without brackets).
+    :param port: the TCP port.
+    :param ssl_context: the TLS context for ``https``; None for ``http``.
     :param connect_timeout: seconds for TCP connect plus TLS handshake.
     :param read_timeout: seconds without a byte of the response before it is given up.
     :param total_timeout: seconds from sending a request to the last byte of its response; by

@@ -83,6 +83,11 @@ class PasswordTokenFetcher:
         )
 
     def fetch(self) -> IssuedToken:
+        """Obtain a project-scoped token from IAM (``POST /v3/auth/tokens``, password method), blocking.
+
+        :raises AuthenticationError: IAM rejected the credentials (HTTP 400, 401 or 403); the message names the user.
+        :raises BadResponseError: the answer lacks the ``X-Subject-Token`` header or a valid ``token.expires_at``.
+        """
         transport = SyncTransport(self._settings())
         try:
             return self._parse(self._guard(lambda: transport.send(self._request())))
@@ -90,6 +95,7 @@ class PasswordTokenFetcher:
             transport.close()
 
     async def afetch(self) -> IssuedToken:
+        """The async twin of ``fetch``, through ``AsyncTransport``."""
         from airflow_provider.core.async_transport import AsyncTransport
 
         try:

@@ -34,6 +34,14 @@ APPROACH_FRACTION = 0.5
 
 @dataclass(frozen=True, slots=True)
 class PollPolicy:
+    """How long a wait sleeps between status checks (``next_interval``).
+
+    ``adaptive`` aims just past the predicted finish (from the service's ``remain_time``, from progress, or from the
+    task's age); ``fixed`` checks every ``poke_interval``; ``exponential`` starts at ``min_interval`` and grows by
+    ``factor`` per check. Every interval is clamped to [``min_interval``, ``poke_interval``]. Invalid values raise
+    ``InvalidInputError``.
+    """
+
     kind: PolicyKind = "adaptive"
     poke_interval: float = 60.0  # fixed interval, and the longest wait for the other kinds
     min_interval: float = 5.0
@@ -59,6 +67,7 @@ class PollPolicy:
             raise InvalidInputError("factor", self.factor, "must be at least 1")
 
     def to_dict(self) -> dict[str, Any]:
+        """The policy as a dict of its fields, for trigger serialization (``from_dict`` reverses it)."""
         return asdict(self)
 
     @classmethod
@@ -73,6 +82,7 @@ class PollPolicy:
         return cls(**data)
 
     def clamp(self, seconds: float) -> float:
+        """``seconds`` bounded to [``min_interval``, ``poke_interval``]."""
         return min(self.poke_interval, max(self.min_interval, seconds))
 
     def polls_within(self, elapsed: float) -> int:

@@ -29,6 +29,7 @@ def short_id(task_id: str) -> str:
 
 
 def format_duration(seconds: float) -> str:
+    """Seconds as a short duration for log lines: ``45s``, ``1m40s``, ``2h05m``."""
     seconds = round(seconds)
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
@@ -44,6 +45,7 @@ ELAPSED_LINE_SECONDS = 5 * PROGRESS_LINE_SECONDS
 
 
 def describe(status: TaskStatus, now: datetime | None = None) -> str:
+    """A status as a log line: ``DCS background task 8abf…: RUNNING 30% (ETA 1m40s)``."""
     label = catalog.label(status.service)
     return f"{label} {short_id(status.task_id)}: {describe_state(status, now)}"
 
@@ -103,9 +105,11 @@ _BAD_ENDS = (TaskState.FAILED,)
 class LogSink(Protocol):
     """Any logger: stdlib, structlog (Airflow 3 task and trigger loggers) or an adapter."""
 
-    def info(self, event: Any, *args: Any) -> Any: ...
+    def info(self, event: Any, *args: Any) -> Any:
+        """Log at INFO level."""
 
-    def warning(self, event: Any, *args: Any) -> Any: ...
+    def warning(self, event: Any, *args: Any) -> Any:
+        """Log at WARNING level."""
 
 
 class ProgressLog:
@@ -114,6 +118,11 @@ class ProgressLog:
 
     A triggerer holds one per sleeping wait, thousands at a time, and every object they keep
     alive lengthens each full garbage collection: hence the slots and the lazily made set.
+
+    :param logger: where the lines go.
+    :param clock: monotonic seconds, for spacing progress-only lines.
+    :param opening: a line that opens the wait, joined to the first status logged (see ``open``).
+    :param name: how every line names the remote task; by default the service's label and the status's task id.
     """
 
     __slots__ = ("_clock", "_last", "_log", "_logged_at", "_name", "_opening", "_unknown", "_warned")
@@ -147,6 +156,10 @@ class ProgressLog:
             self._opening = None
 
     def observe(self, status: TaskStatus) -> None:
+        """Log ``status`` if it changed enough since the last line logged.
+
+        Warns once per unknown status word and once per new ``warning``.
+        """
         if not status.recognized and (self._unknown is None or (status.raw_status or "") not in self._unknown):
             if self._unknown is None:
                 self._unknown = set()

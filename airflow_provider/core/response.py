@@ -13,6 +13,11 @@ from airflow_provider.core.errors import BadResponseError
 
 @dataclass(frozen=True, slots=True)
 class ApiResponse:
+    """One HTTP response: the service it came from, status, headers and body.
+
+    A streamed download has an empty ``content`` and the finished local file in ``file``.
+    """
+
     service: str
     status: int
     headers: Mapping[str, str] = field(default_factory=dict)
@@ -21,6 +26,7 @@ class ApiResponse:
 
     @property
     def request_id(self) -> str | None:
+        """The ``X-Request-Id`` header, if the service sent one."""
         for name in ("X-Request-Id", "x-request-id"):
             if name in self.headers:
                 return self.headers[name]
@@ -37,6 +43,7 @@ class ApiResponse:
             raise BadResponseError(self.service, "<body>", f"not JSON (HTTP {self.status}): {snippet!r}") from exc
 
     def json_object(self) -> dict[str, Any]:
+        """Decode the body as a JSON object; ``BadResponseError`` if it is not JSON or not an object."""
         data = self.json()
         if not isinstance(data, dict):
             raise BadResponseError(self.service, "<body>", f"expected a JSON object, got {type(data).__name__}")

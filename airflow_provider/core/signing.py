@@ -51,6 +51,7 @@ _now_text: tuple[int, str] = (-1, "")
 
 
 def format_sdk_date(moment: datetime | None = None) -> str:
+    """``moment`` (default: now) as an ``X-Sdk-Date`` value, ``20240102T030405Z``."""
     global _now_text  # noqa: PLW0603 - a one-entry cache: the text changes once a second, requests come faster
     if moment is None:
         second = int(time.time())
@@ -61,6 +62,7 @@ def format_sdk_date(moment: datetime | None = None) -> str:
 
 
 def parse_sdk_date(value: str) -> datetime:
+    """An ``X-Sdk-Date`` value as an aware UTC datetime; ``ValueError`` if it is not one."""
     return datetime.strptime(value, DATE_FORMAT).replace(tzinfo=timezone.utc)
 
 
@@ -89,6 +91,7 @@ def signed_header_names(headers: Mapping[str, str]) -> list[str]:
 
 
 def payload_hash(headers: Mapping[str, str], body: bytes) -> str:
+    """The canonical payload hash: the empty body's, else a non-empty ``X-Sdk-Content-Sha256``, else the body's."""
     if not body:
         return EMPTY_SHA256
     for name, value in headers.items():
@@ -111,6 +114,10 @@ def canonical_request(
     signed_headers: Sequence[str],
     body: bytes,
 ) -> str:
+    """The SDK's canonical request: method, URI, query, signed headers, their names and the payload hash.
+
+    :raises ValueError: a name in ``signed_headers`` is not among ``headers``.
+    """
     lowered = {name.lower(): str(value).strip() for name, value in headers.items()}
     missing = [name for name in signed_headers if name not in lowered]
     if missing:
@@ -134,11 +141,13 @@ def _canonical(
 
 
 def string_to_sign(canonical: str, sdk_date: str) -> str:
+    """``SDK-HMAC-SHA256``, the ``X-Sdk-Date`` and the canonical request's hex SHA-256, one per line."""
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     return f"{ALGORITHM}\n{sdk_date}\n{digest}"
 
 
 def signature(secret_key: str, to_sign: str) -> str:
+    """The hex HMAC-SHA256 of ``to_sign`` under the secret key."""
     return hmac.digest(secret_key.encode("utf-8"), to_sign.encode("utf-8"), "sha256").hex()
 
 
@@ -196,12 +205,15 @@ def sign_headers(
 
 @dataclass(frozen=True, slots=True)
 class ParsedAuthorization:
+    """The parts of an ``SDK-HMAC-SHA256`` Authorization header: access key, signed header names, signature."""
+
     access_key: str
     signed_headers: tuple[str, ...]
     signature: str
 
 
 def parse_authorization(value: str) -> ParsedAuthorization | None:
+    """Split an ``SDK-HMAC-SHA256 Access=..., SignedHeaders=..., Signature=...`` value; None if it is not one."""
     match = _AUTH_RE.match(value.strip())
     if match is None:
         return None

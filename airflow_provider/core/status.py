@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class TaskState(str, enum.Enum):
+    """The normalized state of a remote task; ``SUCCEEDED``, ``PARTIALLY_FAILED`` and ``FAILED`` are final."""
+
     WAITING = "WAITING"
     RUNNING = "RUNNING"
     ABORTING = "ABORTING"
@@ -19,6 +21,7 @@ class TaskState(str, enum.Enum):
 
     @property
     def is_terminal(self) -> bool:
+        """True for a final state: the task will not change any more."""
         return self in _TERMINAL
 
 
@@ -58,4 +61,5 @@ class TaskStatus(BaseModel):
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TaskStatus:
+        """The status ``to_json`` wrote (from XCom or a trigger event)."""
         return cls.model_validate(data)

@@ -18,6 +18,8 @@ class Throttle:
 
     Threads share one ``threading.Lock`` per host; coroutines of one event loop share an
     ``asyncio.Lock`` per host, so the trigger never blocks the loop while it waits its turn.
+
+    :param min_interval: seconds between the starts of two calls to one host.
     """
 
     def __init__(self, min_interval: float = 0.1) -> None:
@@ -42,6 +44,7 @@ class Throttle:
 
     @contextlib.contextmanager
     def hold(self, host: str) -> Iterator[None]:
+        """Context manager: hold ``host``'s lock for the call, started ``min_interval`` or more after the last."""
         with self._guard:
             lock = self._locks.setdefault(host, threading.Lock())
         with lock:
@@ -51,6 +54,7 @@ class Throttle:
 
     @contextlib.asynccontextmanager
     async def ahold(self, host: str) -> AsyncIterator[None]:
+        """The async twin of ``hold``: waits on an ``asyncio.Lock`` without blocking the event loop."""
         loop = asyncio.get_running_loop()
         with self._guard:
             lock = self._loop_locks.setdefault(loop, {}).setdefault(host, asyncio.Lock())

@@ -108,6 +108,13 @@ def tls12_context() -> ssl.SSLContext:
 
 @dataclass(frozen=True)
 class TransportSettings:
+    """What a transport needs to send requests, shared by ``SyncTransport`` and ``AsyncTransport``.
+
+    ``base_url_for`` maps a service name to its base URL (an ``EndpointResolver``); ``timeout`` is (connect, read)
+    seconds; ``proxies`` maps a scheme (or ``all``) to a proxy URL, None meaning the environment's (it may embed
+    credentials, so it is kept out of ``repr``); ``throttle`` serializes calls per host (MEF Center).
+    """
+
     base_url_for: Callable[[str], str]
     auth: Auth
     tls: TlsSettings = field(default_factory=TlsSettings)
@@ -133,6 +140,10 @@ class Target:
 
 
 def resolve_target(base_url: str, request: ApiRequest) -> Target:
+    """Where ``request`` goes under ``base_url``: the base path joined with the request's path and query.
+
+    :raises HuaweiCloudError: ``base_url`` is not an http(s) URL.
+    """
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise HuaweiCloudError(f"{request.service}: endpoint {base_url!r} is not an http(s) URL")
@@ -144,6 +155,7 @@ def resolve_target(base_url: str, request: ApiRequest) -> Target:
 
 
 def outgoing(request: ApiRequest, target: Target) -> OutgoingRequest:
+    """The request as it will be sent, before auth: JSON content type and User-Agent, then the request's own headers."""
     headers = {"Content-Type": JSON_CONTENT_TYPE, "User-Agent": USER_AGENT}
     headers.update(dict(request.headers))
     return OutgoingRequest(
@@ -157,7 +169,12 @@ def outgoing(request: ApiRequest, target: Target) -> OutgoingRequest:
 
 
 class Attempts:
-    """Book-keeping of one request's attempts, shared by both transports."""
+    """Book-keeping of one request's attempts, shared by both transports.
+
+    :param request: the request being sent (its ``idempotent`` flag decides what may be retried).
+    :param retry: the retry policy.
+    :param clock: monotonic seconds, for the policy's total time.
+    """
 
     def __init__(self, request: ApiRequest, retry: RetryPolicy, clock: Callable[[], float]) -> None:
         self.request = request
@@ -168,6 +185,7 @@ class Attempts:
         self.refreshed_auth = False
 
     def next(self) -> int:
+        """Count an attempt; returns its number (from 1)."""
         self.number += 1
         return self.number
 
@@ -205,6 +223,7 @@ class Attempts:
         return delay
 
     def after_failure(self, failure: Failure, exc: BaseException) -> float | None:
+        """Seconds to wait before retrying after a network ``failure``, or None to give up."""
         delay = self.retry.delay_for(
             attempt=self.number,
             elapsed=self.clock() - self.started,
@@ -216,6 +235,7 @@ class Attempts:
         return delay
 
     def give_up(self, failure: Failure, exc: BaseException) -> TransportError:
+        """The ``TransportError`` for the last ``failure``, saying whether the request may have reached the service."""
         sent = failure not in (Failure.CONNECT, Failure.CONNECT_TIMEOUT)
         detail = "" if self.request.idempotent or not sent else " (not retried: it may have reached the service)"
         return TransportError(
@@ -275,6 +295,7 @@ def failure_reason(exc: BaseException) -> str:
 
 
 def check_response(request: ApiRequest, response: ApiResponse) -> ApiResponse:
+    """Return ``response`` if its status is one of ``request.expected``, else raise its ``ApiError``."""
     if response.status in request.expected:
         return response
     raise error_for_status(request.service, response.status, response.content, response.headers)
@@ -301,7 +322,13 @@ def classify_requests_error(exc: BaseException) -> Failure | None:
 
 
 class SyncTransport:
-    """Sends requests through one pooled ``requests.Session`` (one per hook)."""
+    """Sends requests through one pooled ``requests.Session`` (one per hook).
+
+    :param settings: endpoints, auth, TLS, timeouts, proxies, retry policy and throttle.
+    :param session: the session to send through; a new one by default.
+    :param sleep: called between attempts.
+    :param clock: monotonic seconds, for the retry policy's total time.
+    """
 
     def __init__(
         self,
@@ -322,9 +349,15 @@ class SyncTransport:
         self._clock = clock
 
     def close(self) -> None:
+        """Close the session and its pooled connections."""
         self.session.close()
 
     def send(self, request: ApiRequest) -> ApiResponse:
+        """Send ``request`` and return its response, retrying under the settings' policy.
+
+        :raises TransportError: no HTTP response after the retries, or a TLS error.
+        :raises ApiError: the service answered with an unexpected status (the most specific subclass).
+        """
         return check_response(request, self._send(request, None))
 
     def download(

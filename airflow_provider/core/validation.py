@@ -99,6 +99,7 @@ def check_edge_node_ids(values: Iterable[object], name: str = "node_ids") -> lis
 
 
 def check_choice(name: str, value: object, choices: Iterable[str]) -> str:
+    """``value`` as a string if it is one of ``choices``, else ``InvalidInputError`` naming ``name``."""
     options = tuple(choices)
     if value not in options:
         raise InvalidInputError(name, value, f"must be one of {', '.join(options)}")
@@ -106,6 +107,7 @@ def check_choice(name: str, value: object, choices: Iterable[str]) -> str:
 
 
 def check_int_range(name: str, value: object, low: int, high: int) -> int:
+    """``value`` if it is an int (not a bool) in [``low``, ``high``], else ``InvalidInputError`` naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInputError(name, value, "must be an integer")
     if not low <= value <= high:

@@ -57,6 +57,10 @@ class WaitGuard:
     the policy's interval) or ends the wait; ``succeeded`` resets the count and warns once when
     the reported progress goes backwards (the wait goes on: only the remote state decides).
     Slots: a triggerer keeps one per sleeping wait.
+
+    :param label: names the wait in messages (``DCS background task 8abf…``).
+    :param logger: where the warnings go.
+    :param limit: failed checks in a row that are ridden out; the next one ends the wait.
     """
 
     __slots__ = ("_progress", "_warned_backwards", "failures", "label", "limit", "log")
@@ -98,6 +102,7 @@ class WaitGuard:
         return None
 
     def succeeded(self, status: TaskStatus) -> None:
+        """A check succeeded: reset the failure count, and warn once if ``status.progress`` went backwards."""
         self.failures = 0
         progress = status.progress
         if progress is None:

@@ -20,6 +20,14 @@ if TYPE_CHECKING:
 
 
 def create_app(state: EmulatorState | None = None) -> tuple[Gateway, EmulatorState]:
+    """Build the emulator's ASGI application: every service router and the admin API behind the ``Gateway``.
+
+    Unrouted paths answer as the real endpoints do (MEF's plain ``404 page not found``, the API gateway's
+    ``APIGW.0101``).
+
+    :param state: the state to serve; a new one from the default ``EmulatorConfig`` if None.
+    :return: the application and the state it serves.
+    """
     state = state or EmulatorState(EmulatorConfig())
     api = FastAPI(title="Huawei Cloud log-task emulator", docs_url=None, redoc_url=None, openapi_url=None)
     for module in (iam, edge, clouddc, dis, css, dcs, dcs_redislog, admin):

@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def build_config(args: argparse.Namespace) -> EmulatorConfig:
+    """The ``EmulatorConfig`` the command line asks for.
+
+    The ``--config`` file (or the defaults), with ``--speed``, ``--seed``, ``--quirk`` and ``--download-bytes`` applied.
+
+    :raises ValueError: an unknown quirk or form, or an unknown key in the config file.
+    """
     base = EmulatorConfig.from_file(args.config) if args.config else EmulatorConfig()
     quirks = dict(item.split("=", 1) for item in args.quirk)
     return replace(
@@ -54,6 +60,7 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
 
 
 def describe(server: EmulatorServer) -> str:
+    """What the CLI prints once the server is up: URLs, connections, identities, ending with ``EMULATOR_READY=1``."""
     ids = server.config.identities
     lines = [
         f"EMULATOR_URL={server.url}",
@@ -83,6 +90,11 @@ def describe(server: EmulatorServer) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the emulator until SIGINT or SIGTERM (``python -m airflow_provider.emulator``).
+
+    :param argv: the arguments; ``sys.argv[1:]`` if None.
+    :return: the exit status: 0 after a clean stop, 1 if the server stopped by itself, 2 for a bad configuration.
+    """
     args = _parser().parse_args(argv)
     try:
         config = build_config(args)

@@ -125,6 +125,10 @@ class Quirks:
     dcs_redislog_task: str = "listed"
 
     def updated(self, **changes: Any) -> Quirks:
+        """A copy with ``changes`` applied.
+
+        :raises ValueError: an unknown quirk, or a form not in ``QUIRK_FORMS`` for it.
+        """
         for name, value in changes.items():
             if name not in QUIRK_FORMS:
                 raise ValueError(f"unknown quirk {name!r}; known: {', '.join(sorted(QUIRK_FORMS))}")
@@ -133,6 +137,7 @@ class Quirks:
         return replace(self, **changes)
 
     def as_dict(self) -> dict[str, str]:
+        """Every quirk and its current form."""
         return asdict(self)
 
 
@@ -162,12 +167,20 @@ class Durations:
     dis_period: float = 60.0
 
     def for_service(self, service: str) -> float:
+        """Seconds a task of ``service`` (or its alias) runs; for DIS, the length of a dump period."""
         name = service_name(service)
         return float(getattr(self, "dis_period" if name == "dis" else name))
 
 
 @dataclass(frozen=True)
 class EmulatorConfig:
+    """Everything one emulator instance is built from.
+
+    ``speed`` is emulated seconds per real second; ``seed`` seeds ids, outcomes and fault rates; ``token_lifetime`` and
+    ``max_clock_skew`` are seconds (the gateway rejects an ``X-Sdk-Date`` further off than the skew);
+    ``request_log_size`` bounds the admin API's request log.
+    """
+
     speed: float = 1.0
     seed: int = 0
     token_lifetime: float = 24 * 3600.0

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 
 def huaweicloud_conn(identities: Identities, url: str, obs_url: str | None = None) -> dict[str, Any]:
+    """A ``huaweicloud`` connection (AK/SK auth) to the emulator at ``url``; ``obs_url`` is ``extra.endpoints.obs``."""
     conn: dict[str, Any] = {
         "conn_type": "huaweicloud",
         "login": identities.access_key,
@@ -31,6 +32,7 @@ def huaweicloud_conn(identities: Identities, url: str, obs_url: str | None = Non
 
 
 def huaweicloud_password_conn(identities: Identities, url: str, obs_url: str | None = None) -> dict[str, Any]:
+    """The same connection with IAM password auth (user, password and domain of ``identities``)."""
     conn = huaweicloud_conn(identities, url, obs_url)
     conn["login"] = identities.user_name
     conn["password"] = identities.password
@@ -39,6 +41,7 @@ def huaweicloud_password_conn(identities: Identities, url: str, obs_url: str | N
 
 
 def huaweicloud_conn_uri(identities: Identities, url: str) -> str:
+    """The AK/SK connection as an Airflow connection URI (``huaweicloud://AK:SK@host:port/?...``)."""
     extra = huaweicloud_conn(identities, url)["extra"]
     host_port = url.split("://", 1)[1]
     return (
@@ -48,6 +51,7 @@ def huaweicloud_conn_uri(identities: Identities, url: str) -> str:
 
 
 def edge_conn(host: str, port: int, tls: TlsFiles | None) -> dict[str, Any]:
+    """A ``huawei_edge_manager`` connection to ``host:port``; with ``tls``, https and the generated TLS files."""
     conn: dict[str, Any] = {
         "conn_type": "huawei_edge_manager",
         "host": host,
@@ -64,4 +68,5 @@ def edge_conn(host: str, port: int, tls: TlsFiles | None) -> dict[str, Any]:
 
 
 def dumps(conn: dict[str, Any]) -> str:
+    """A connection dict as compact JSON, the form ``AIRFLOW_CONN_*`` variables take."""
     return json.dumps(conn, separators=(",", ":"))

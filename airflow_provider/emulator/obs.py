@@ -39,11 +39,17 @@ class ObsStore:
 
     @property
     def url(self) -> str:
+        """The S3 endpoint; ``RuntimeError`` before ``start`` when moto's server is to be started."""
         if self._url is None:
             raise RuntimeError("the emulator's OBS is not started")
         return self._url
 
     def start(self) -> ObsStore:
+        """Start moto's S3 server unless a URL was given, and create the archive bucket.
+
+        :return: this store.
+        :raises RuntimeError: moto is not installed (the ``emulator`` extra).
+        """
         if self._url is None:
             try:
                 from moto.server import ThreadedMotoServer
@@ -62,12 +68,14 @@ class ObsStore:
         return self
 
     def stop(self) -> None:
+        """Stop moto's server if this store started one."""
         if self._server is not None:
             self._server.stop()
             self._server = None
 
     @property
     def client(self) -> Any:
+        """A boto3 S3 client for the server (made on first use)."""
         if self._client is None:
             import boto3
 
@@ -81,6 +89,7 @@ class ObsStore:
         return self._client
 
     def ensure_bucket(self, bucket: str) -> None:
+        """Create ``bucket`` in the identities' region unless it exists."""
         with self._lock:
             if bucket in self._buckets:
                 return
@@ -91,5 +100,6 @@ class ObsStore:
             self._buckets.add(bucket)
 
     def put(self, bucket: str, key: str, body: bytes) -> None:
+        """Write an object, creating its bucket first if needed."""
         self.ensure_bucket(bucket)
         self.client.put_object(Bucket=bucket, Key=key, Body=body)

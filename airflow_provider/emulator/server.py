@@ -33,12 +33,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Listener:
+    """One listening socket of the emulator: scheme, host and port."""
+
     scheme: str
     host: str
     port: int
 
     @property
     def url(self) -> str:
+        """``scheme://host:port``."""
         return f"{self.scheme}://{self.host}:{self.port}"
 
 
@@ -53,6 +56,20 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 class EmulatorServer:
+    """The emulator served by uvicorn in a background thread, on sockets bound before it starts.
+
+    With ``tls``, a second listener serves https with generated certificates and requires a client certificate: the edge
+    manager's endpoint (``edge_listener``).
+
+    :param config: identities, durations, quirks, speed and seed; the defaults if None.
+    :param host: the address to listen on.
+    :param port: the http port; 0 picks a free one.
+    :param tls: also serve https with a generated CA, server and client certificate (``tls_files``).
+    :param tls_port: the https port; 0 picks a free one.
+    :param obs: start an S3-compatible server (moto) as OBS, where CSS and DIS write.
+    :param obs_url: use this S3-compatible server as OBS instead.
+    """
+
     def __init__(
         self,
         config: EmulatorConfig | None = None,
@@ -93,6 +110,12 @@ class EmulatorServer:
         return uvicorn.Server(config)
 
     def start(self, timeout: float = 15.0) -> EmulatorServer:
+        """Start serving and wait until every listener accepts connections.
+
+        :param timeout: seconds to wait for the start.
+        :return: this server.
+        :raises RuntimeError: the server did not start in time, or failed to.
+        """
         if self.obs is not None:
             self.obs.start()
         plain_port, tls_port = self._ports
@@ -136,6 +159,7 @@ class EmulatorServer:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving (forcing the exit after ``timeout`` seconds) and stop the OBS server if one was started."""
         for srv in self._servers:
             srv.should_exit = True
         if self._thread is not None:
@@ -150,23 +174,29 @@ class EmulatorServer:
 
     @property
     def running(self) -> bool:
+        """True while the serving thread is alive."""
         return self._thread is not None and self._thread.is_alive()
 
     @property
     def url(self) -> str:
+        """The http listener's URL: the cloud services' endpoint."""
         return self.listeners[0].url
 
     @property
     def edge_listener(self) -> Listener:
+        """The edge manager's listener: the https one with ``tls``, else the http one."""
         return self.listeners[-1]
 
     @property
     def obs_url(self) -> str | None:
+        """The OBS server's URL, or None without OBS."""
         return None if self.obs is None else self.obs.url
 
     def huaweicloud_conn(self) -> dict[str, Any]:
+        """The ``huaweicloud`` connection (AK/SK) to this server, as a dict."""
         return huaweicloud_conn(self.config.identities, self.url, self.obs_url)
 
     def edge_conn(self) -> dict[str, Any]:
+        """The ``huawei_edge_manager`` connection to this server's edge listener, as a dict."""
         edge = self.edge_listener
         return edge_conn(edge.host, edge.port, self.tls_files)

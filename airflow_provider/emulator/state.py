@@ -42,6 +42,15 @@ DEFAULT_DIS_DESTINATION = {
 
 
 class EmulatorState:
+    """All of the emulator's state: identities, the emulated services' resources and tasks, faults and the request log.
+
+    It starts with default resources (a CSS cluster, a DCS instance, a CloudDC server, a DIS stream with a transfer
+    task, edge nodes 1-5); ``reset`` rebuilds it.
+
+    :param config: identities, durations, quirks, speed and seed.
+    :param obs: the S3-compatible server the emulated CSS and DIS write their objects to, if any.
+    """
+
     def __init__(self, config: EmulatorConfig, obs: ObsStore | None = None) -> None:
         self.config = config
         #: The S3-compatible server the services write their OBS objects to (``--obs``), if any.
@@ -92,6 +101,7 @@ class EmulatorState:
         )
 
     def resources(self) -> dict[str, Any]:
+        """The ids of the resources present, by kind (DCS instances with their tasks, DIS streams with theirs)."""
         with self.runtime.lock:
             return {
                 "css_clusters": sorted(self.css.clusters),

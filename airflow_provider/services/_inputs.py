@@ -15,6 +15,11 @@ from airflow_provider.services._parsing import parse_iso_datetime
 
 
 def require_id(ids: Mapping[str, str], key: str) -> str:
+    """``ids[key]``, a non-empty string.
+
+    :raises InvalidInputError: ``ids`` is not a mapping, or the key is missing, empty or not a string (the message lists
+        the keys given).
+    """
     if not isinstance(ids, Mapping):
         raise InvalidInputError("ids", ids, "must be a mapping of id names to ids")
     value = ids.get(key)

@@ -60,6 +60,8 @@ def state_of(raw: str | None) -> TaskState | None:
 
 
 class ServerLogExport(ServiceModel):
+    """A CloudDC log export as the start and get calls return it (``status`` words are matched case-insensitively)."""
+
     export_id: Text = None
     status: Text = None
     percentage: Percent = None
@@ -71,6 +73,7 @@ def _path(template: str, project_id: str | None, server_id: str, **extra: str) -
 
 
 def start_export_request(project_id: str | None, server_id: str) -> ApiRequest:
+    """``POST /v1/{project_id}/physicalservers/{server_id}/logs/exports`` (not idempotent)."""
     return ApiRequest(
         service=SERVICE,
         method="POST",
@@ -81,12 +84,14 @@ def start_export_request(project_id: str | None, server_id: str) -> ApiRequest:
 
 
 def get_export_request(project_id: str | None, server_id: str, export_id: str) -> ApiRequest:
+    """``GET .../physicalservers/{server_id}/logs/exports/{export_id}``: the export's status."""
     return ApiRequest(
         service=SERVICE, method="GET", path=_path(EXPORT_PATH, project_id, server_id, export_id=export_id)
     )
 
 
 def download_request(project_id: str | None, server_id: str, export_id: str) -> ApiRequest:
+    """``GET .../logs/exports/{export_id}/content``, streamed: the exported log archive."""
     return ApiRequest(
         service=SERVICE,
         method="GET",
@@ -109,6 +114,7 @@ def _start(request: ApiRequest) -> Exchange[ServerLogExport]:
 
 
 def get_export(project_id: str | None, server_id: str, export_id: str) -> Exchange[ServerLogExport]:
+    """Read an export's status (``get_export_request``), parsed as a ``ServerLogExport``."""
     return _get(get_export_request(project_id, server_id, export_id))
 
 
@@ -148,6 +154,10 @@ def _message(state: TaskState | None, raw: str | None, progress: float | None) -
 
 
 def status_exchange(project_id: str | None, ids: Mapping[str, str], **options: object) -> Exchange[TaskStatus]:
+    """One status check of the export that ``ids`` name (``server_id``, ``export_id``), as a ``TaskStatus``.
+
+    Options are accepted and ignored. Raises ``InvalidInputError`` for a missing id or project before anything is sent.
+    """
     server_id = require_id(ids, "server_id")
     export_id = require_id(ids, "export_id")
     return _status(get_export(project_id, server_id, export_id), export_id, server_id)

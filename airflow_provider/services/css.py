@@ -49,6 +49,11 @@ STATE_MAP: Mapping[str, TaskState] = {
 
 
 class ClusterLogRecord(ServiceModel):
+    """One record of the cluster's log backups (``ListLogsJob``: ``clusterLogRecord``).
+
+    ``status`` is ``RUNNING``, ``SUCCESS`` or ``FAIL``; ``id`` names the backup, ``jobId`` its job.
+    """
+
     id: Annotated[str, BeforeValidator(parse_text), Field(min_length=1)]
     cluster_id: Text = Field(default=None, alias="clusterId")
     create_at: Timestamp = Field(default=None, alias="createAt")
@@ -61,10 +66,13 @@ class ClusterLogRecord(ServiceModel):
 
     @property
     def create_at_ms(self) -> int | None:
+        """``createAt`` in epoch milliseconds, or None."""
         return None if self.create_at is None else to_ms(self.create_at)
 
 
 class LogRecordPage(ServiceModel):
+    """One page of ``ListLogsJob``: the records and ``totalSize``."""
+
     cluster_log_record: Annotated[list[ClusterLogRecord], BeforeValidator(as_list)] = Field(
         default_factory=list, alias="clusterLogRecord"
     )
@@ -86,6 +94,7 @@ def _send(request: ApiRequest, cluster_id: str) -> Exchange[ApiResponse]:
 
 
 def create_log_backup_request(project_id: str | None, cluster_id: str) -> ApiRequest:
+    """``POST /v1.0/{project_id}/clusters/{cluster_id}/logs/collect`` (``CreateLogBackup``; not idempotent)."""
     return ApiRequest(
         service=SERVICE,
         method="POST",
@@ -148,6 +157,14 @@ def get_log_backup_record_page(
     offset: int = 1,
     limit: int = 10,
 ) -> Exchange[LogRecordPage]:
+    """One page of the cluster's log backup records (``ListLogsJob``), as a ``LogRecordPage``.
+
+    :param status: ``FAIL`` or ``NOT_FAIL`` to filter; all records by default.
+    :param offset: the 1-based index of the first record, at most 1000.
+    :param limit: records per page, 1 to 1000.
+    :raises InvalidInputError: an argument out of range.
+    :raises NotAccessibleError: CSS.0015, naming the cluster.
+    """
     request = log_backup_record_page_request(project_id, cluster_id, status=status, offset=offset, limit=limit)
     return _list(request, cluster_id)
 
@@ -242,6 +259,7 @@ def running_record(records: Iterable[ClusterLogRecord]) -> ClusterLogRecord | No
 
 
 def to_status(record: ClusterLogRecord) -> TaskStatus:
+    """A log backup record as a ``TaskStatus``; its ``failedMsg`` is the message of a failed backup."""
     state = STATE_MAP.get(record.status.strip().upper())
     if state is TaskState.FAILED:
         message = record.failed_msg or "log backup failed (no failedMsg given)"
@@ -271,6 +289,12 @@ def to_status(record: ClusterLogRecord) -> TaskStatus:
 
 
 def status_exchange(project_id: str | None, ids: Mapping[str, str], **options: Any) -> Exchange[TaskStatus]:
+    """One status check of the backup ``ids`` name: ``cluster_id`` and ``record_id`` or ``job_id``.
+
+    The record is found by paging through ``ListLogsJob`` (options ``page_size`` and ``max_pages``). Raises
+    ``InvalidInputError`` before anything is sent for a missing id or a bad option; the exchange raises
+    ``NotFoundError`` when the record is not in the pages read.
+    """
     cluster_id = require_id(ids, "cluster_id")
     page_size = option_int("page_size", options.get("page_size"), 100, 1, MAX_LIMIT)
     max_pages = option_int("max_pages", options.get("max_pages"), 20, 1, 10_000)

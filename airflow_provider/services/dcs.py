@@ -66,6 +66,8 @@ def _non_negative_or_none(value: object) -> object:
 
 
 class SubStepDetail(ServiceModel):
+    """A sub-step of a DCS background task step (``sub_step_details``)."""
+
     sub_step_id: Text = None
     sub_step_name: Text = None
     sub_step_status: Text = None
@@ -76,6 +78,8 @@ class SubStepDetail(ServiceModel):
 
 
 class StepDetail(ServiceModel):
+    """A step of a DCS background task (``step_details``): ``step_status`` is FINISH, FAILED, EXECUTING or WAITING."""
+
     step_id: Text = None
     step_name: Text = None
     step_status: Text = None
@@ -86,10 +90,13 @@ class StepDetail(ServiceModel):
 
     @property
     def state(self) -> str:
+        """``step_status`` upper-cased and stripped (empty when absent)."""
         return (self.step_status or "").strip().upper()
 
 
 class BackgroundTaskProgress(ServiceModel):
+    """The body of ``GET .../tasks/{task_id}/progress``: ``progress``, ``remain_time`` (seconds) and the steps."""
+
     progress: Percent = None
     remain_time: Annotated[LenientInt, BeforeValidator(_non_negative_or_none)] = Field(
         default=None, le=MAX_REMAIN_SECONDS
@@ -98,6 +105,8 @@ class BackgroundTaskProgress(ServiceModel):
 
 
 class BackgroundTask(ServiceModel):
+    """An entry of the background task list (SDK ``SingleBackgroundTask``)."""
+
     id: Text = None
     name: Text = None
     details: Any = None  # an object in practice (SDK ``DetailsBody``), a string in some docs
@@ -111,6 +120,8 @@ class BackgroundTask(ServiceModel):
 
 
 class BackgroundTaskList(ServiceModel):
+    """One page of the background task list (``ListBackgroundTask``): ``task_count`` and ``tasks``."""
+
     task_count: LenientInt = Field(default=None, ge=0)
     tasks: Annotated[list[BackgroundTask], BeforeValidator(as_list)] = Field(default_factory=list)
 
@@ -120,6 +131,7 @@ def _path(template: str, project_id: str | None, instance_id: str, **extra: str)
 
 
 def background_task_progress_request(project_id: str | None, instance_id: str, task_id: str) -> ApiRequest:
+    """``GET /v2/{project_id}/instances/{instance_id}/tasks/{task_id}/progress``."""
     return ApiRequest(
         service=SERVICE, method="GET", path=_path(PROGRESS_PATH, project_id, instance_id, task_id=task_id)
     )
@@ -128,6 +140,7 @@ def background_task_progress_request(project_id: str | None, instance_id: str, t
 def get_background_task_progress(
     project_id: str | None, instance_id: str, task_id: str
 ) -> Exchange[BackgroundTaskProgress]:
+    """Read a background task's progress, parsed as a ``BackgroundTaskProgress``."""
     return _get_progress(background_task_progress_request(project_id, instance_id, task_id))
 
 
@@ -162,6 +175,14 @@ def background_task_page_request(
     start_time: datetime | str | None = None,
     end_time: datetime | str | None = None,
 ) -> ApiRequest:
+    """``GET /v2/{project_id}/instances/{instance_id}/tasks``: one page of the background task list.
+
+    :param offset: records to skip.
+    :param limit: records per page, 1 to 1000.
+    :param start_time: only tasks from then on (``format_query_time``).
+    :param end_time: only tasks until then.
+    :raises InvalidInputError: an argument out of range or a time in another format.
+    """
     check_int_range("offset", offset, 0, 10**9)
     check_int_range("limit", limit, 1, MAX_LIMIT)
     query = query_pairs(
@@ -182,6 +203,7 @@ def get_background_task_page(
     start_time: datetime | str | None = None,
     end_time: datetime | str | None = None,
 ) -> Exchange[BackgroundTaskList]:
+    """One page of the background task list (``background_task_page_request``), as a ``BackgroundTaskList``."""
     return _list(
         background_task_page_request(
             project_id, instance_id, offset=offset, limit=limit, start_time=start_time, end_time=end_time
@@ -215,6 +237,11 @@ def _current_sub_step(step: StepDetail | None) -> SubStepDetail | None:
 
 
 def derive_state(progress: BackgroundTaskProgress) -> TaskState:
+    """The overall state the progress API implies.
+
+    Any FAILED step fails; 100% with every step FINISH succeeds; all steps WAITING (or no steps and no progress)
+    waits; anything else is running.
+    """
     steps = progress.step_details
     states = [step.state for step in steps]
     if FAILED in states:
@@ -252,6 +279,10 @@ def _step_summary(step: StepDetail) -> dict[str, Any]:
 
 
 def to_status(progress: BackgroundTaskProgress, task_id: str) -> TaskStatus:
+    """The progress view of the task as a ``TaskStatus``.
+
+    It names the current step and sub-step, takes the ETA from ``remain_time`` and, for a failed step, its error.
+    """
     state = derive_state(progress)
     steps = progress.step_details
     current = _current_step(steps)
@@ -358,6 +389,11 @@ def _percent(progress: float | None) -> str:
 
 
 def status_exchange(project_id: str | None, ids: Mapping[str, str], **options: Any) -> Exchange[TaskStatus]:
+    """One status check of the DCS background task ``ids`` name (``instance_id``, ``dcs_task_id``).
+
+    Reads the progress; when every step is FINISH without a success, reads the background task list too
+    (``with_overall_status``). Options are accepted and ignored.
+    """
     instance_id = require_id(ids, "instance_id")
     task_id = require_id(ids, "dcs_task_id")
     # Built now, so bad ids fail before anything is sent.

@@ -41,11 +41,15 @@ class RunLog(ServiceModel):
 
 
 class RunLogList(ServiceModel):
+    """The body of ``ListRedislog``: ``total_num`` and the run logs (``file_list``)."""
+
     total_num: LenientInt = Field(default=None, ge=0)
     file_list: Annotated[list[RunLog], BeforeValidator(as_list)] = Field(default_factory=list)
 
 
 class DownloadLink(ServiceModel):
+    """The body of ``CreateRedislogDownloadLink``: the log's ``id``, ``backup_id`` and the ``link`` (valid 24 hours)."""
+
     id: Text = None
     backup_id: Text = None
     link: Text = None
@@ -73,10 +77,15 @@ def collect_request(
 
 
 def collect(project_id: str | None, instance_id: str, **options: object) -> Exchange[None]:
+    """Collect the instance's run logs (``CreateRedislog``, ``collect_request``); the new log has no id."""
     yield collect_request(project_id, instance_id, **options)  # type: ignore[arg-type]
 
 
 def list_request(project_id: str | None, instance_id: str, *, offset: int = 0, limit: int = 100) -> ApiRequest:
+    """``GET /v2/{project_id}/instances/{instance_id}/redislog?log_type=run``: one page of run logs.
+
+    :raises InvalidInputError: ``offset`` below 0, or ``limit`` outside 1 to 1000.
+    """
     check_int_range("offset", offset, 0, 10**9)
     check_int_range("limit", limit, 1, MAX_LIMIT)
     query = query_pairs(offset=offset, limit=limit, log_type=LOG_TYPE)
@@ -86,6 +95,7 @@ def list_request(project_id: str | None, instance_id: str, *, offset: int = 0, l
 
 
 def list_logs(project_id: str | None, instance_id: str, **page: int) -> Exchange[RunLogList]:
+    """One page of the instance's run logs (``ListRedislog``); an empty list when the service answers 204 (no log)."""
     response = yield list_request(project_id, instance_id, **page)
     if response.status == 204 or not response.content.strip():  # "no log is found"
         return RunLogList(total_num=0)
@@ -103,6 +113,10 @@ def link_request(project_id: str | None, instance_id: str, log_id: str) -> ApiRe
 
 
 def download_link(project_id: str | None, instance_id: str, log_id: str) -> Exchange[DownloadLink]:
+    """A download link for run log ``log_id`` (``POST .../redislog/{log_id}/links``).
+
+    :raises BadResponseError: the answer has no ``link``.
+    """
     response = yield link_request(project_id, instance_id, log_id)
     link = parse_model(SERVICE, DownloadLink, response.json())
     if not link.link:

@@ -30,16 +30,22 @@ DIS_TASK_PATH = "/v2/{project_id}/streams/{stream_name}/transfer-tasks/{task_nam
 
 
 class LogConfiguration(ServiceModel):
+    """``logConfiguration`` of ``ShowGetLogSetting``: the OBS bucket, base path and log switch."""
+
     obs_bucket: Text = Field(default=None, alias="obsBucket")
     base_path: Text = Field(default=None, alias="basePath")
     log_switch: bool | None = Field(default=None, alias="logSwitch")
 
 
 class LogSettings(ServiceModel):
+    """The body of CSS ``ShowGetLogSetting``."""
+
     log_configuration: LogConfiguration | None = Field(default=None, alias="logConfiguration")
 
 
 class ObsDestination(ServiceModel):
+    """``obs_destination_description`` of a DIS transfer task: bucket path, file prefix and partition format."""
+
     obs_bucket_path: Text = None
     file_prefix: Text = None
     partition_format: Text = None
@@ -47,6 +53,8 @@ class ObsDestination(ServiceModel):
 
 
 class TransferTaskDetail(ServiceModel):
+    """The body of DIS ``ShowTransferTask``: name, state and destination of the transfer task."""
+
     task_name: Text = None
     state: Text = None
     destination_type: Text = None
@@ -54,6 +62,7 @@ class TransferTaskDetail(ServiceModel):
 
 
 def css_log_settings_request(project_id: str | None, cluster_id: str) -> ApiRequest:
+    """``GET /v1.0/{project_id}/clusters/{cluster_id}/logs/settings`` (``ShowGetLogSetting``)."""
     return ApiRequest(
         service="css",
         method="GET",
@@ -74,6 +83,7 @@ def css_log_bucket(project_id: str | None, cluster_id: str) -> Exchange[str]:
 
 
 def dis_transfer_task_request(project_id: str | None, stream_name: str, task_name: str) -> ApiRequest:
+    """``GET /v2/{project_id}/streams/{stream_name}/transfer-tasks/{task_name}`` (``ShowTransferTask``)."""
     path = build_path(
         DIS_TASK_PATH, project_id=require_project_id(project_id), stream_name=stream_name, task_name=task_name
     )

@@ -59,6 +59,8 @@ PAGE_INFO_FORMS = ("object", "array")
 
 
 class TransferTaskLogEntry(ServiceModel):
+    """One dump period of a transfer task: its times, bytes and records moved, file name and ``state``."""
+
     transfer_task_id: Text = Field(default=None, alias="transferTaskId")
     destination_type: Text = Field(default=None, alias="destinationType")
     start_time: MsTimestamp = Field(default=None, alias="startTime")
@@ -81,6 +83,8 @@ class TransferTaskLogEntry(ServiceModel):
 
 
 class TransferTaskLogPage(ServiceModel):
+    """One page of the transfer-task log (``ShowTransferTaskLog``): ``totalNum`` and the entries."""
+
     total_num: LenientInt = Field(default=None, alias="totalNum", ge=0)
     message: Text = None
     error_code: Text = Field(default=None, alias="errorCode")
@@ -122,6 +126,11 @@ def raise_for_body_error(body: Mapping[str, Any]) -> None:
 
 
 def parse_log_page(body: object) -> TransferTaskLogPage:
+    """A transfer-task log body as a ``TransferTaskLogPage``.
+
+    :raises ApiError: the 200 body carries an error (``raise_for_body_error``).
+    :raises BadResponseError: the body does not have the documented shape.
+    """
     if isinstance(body, dict):
         raise_for_body_error(body)
     return parse_model(SERVICE, TransferTaskLogPage, body)
@@ -173,6 +182,17 @@ def get_transfer_task_log_page(
     page_index: int = 1,
     page_size: int = 10,
 ) -> Exchange[TransferTaskLogPage]:
+    """One page of a transfer task's log (``POST /v1/transfertasklog/{transfer_task_id}``).
+
+    When the service refuses the request as invalid (DIS.4200 or DIS.4300), it is sent once more with the other
+    ``pageInfo`` form, which is then kept for the process.
+
+    :param order: ``asc`` or ``desc``.
+    :param sort_by: the field to sort by (``SORT_FIELDS``).
+    :param page_index: the 1-based page.
+    :param page_size: entries per page, 1 to 100.
+    :raises InvalidInputError: an argument out of range, before anything is sent.
+    """
     first = transfer_task_log_request(
         transfer_task_id, order=order, sort_by=sort_by, page_index=page_index, page_size=page_size
     )
@@ -245,6 +265,7 @@ def _tasks_path(project_id: str | None, stream_name: str, template: str = TASKS_
 
 
 def list_transfer_tasks_request(project_id: str | None, stream_name: str) -> ApiRequest:
+    """``GET /v2/{project_id}/streams/{stream_name}/transfer-tasks`` (``ListTransferTasks``)."""
     return ApiRequest(service=SERVICE, method="GET", path=_tasks_path(project_id, stream_name))
 
 
@@ -262,6 +283,7 @@ def parse_transfer_tasks(body: object) -> list[TransferTask]:
 
 
 def list_transfer_tasks(project_id: str | None, stream_name: str) -> Exchange[list[TransferTask]]:
+    """The stream's transfer tasks (``ListTransferTasks``), parsed by ``parse_transfer_tasks``."""
     return _list_tasks(list_transfer_tasks_request(project_id, stream_name))
 
 
@@ -293,10 +315,12 @@ def transfer_task_action_request(
 
 
 def start_transfer_tasks(project_id: str | None, stream_name: str, task_ids: Iterable[str]) -> Exchange[None]:
+    """Start the stream's transfer tasks ``task_ids`` (``POST .../transfer-tasks/action``, ``start``)."""
     return _action(transfer_task_action_request(project_id, stream_name, "start", task_ids))
 
 
 def stop_transfer_tasks(project_id: str | None, stream_name: str, task_ids: Iterable[str]) -> Exchange[None]:
+    """Pause the stream's transfer tasks ``task_ids`` (``POST .../transfer-tasks/action``, ``stop``)."""
     return _action(transfer_task_action_request(project_id, stream_name, "stop", task_ids))
 
 

@@ -64,16 +64,22 @@ def _envelope_status(value: object) -> object:
 
 
 class MefEnvelope(ServiceModel):
+    """The envelope of every MEF body: ``status`` (an 8-digit code, ``00000000`` for success), ``msg`` and ``data``."""
+
     status: Annotated[str, BeforeValidator(_envelope_status)]
     msg: Text = None
     data: Any = None
 
 
 class EdgeDumpResult(ServiceModel):
+    """``data`` of a finished dump: the archive's ``fileName``."""
+
     file_name: str | None = Field(default=None, alias="fileName")
 
 
 class EdgeDumpTask(ServiceModel):
+    """A log dump task as ``GET /edgemanager/v1/logmgmt/dump/task`` returns it in ``data``."""
+
     task_id: str = Field(alias="taskId")
     status: str
     reason: Text = None
@@ -105,6 +111,10 @@ def unwrap(response: ApiResponse) -> Any:
 
 
 def create_dump_task_request(node_ids: Iterable[object]) -> ApiRequest:
+    """``POST /edgemanager/v1/logmgmt/dump/task`` for the ``edgeNode`` module of ``node_ids`` (not idempotent).
+
+    :raises InvalidInputError: a node id is out of range or repeated, or there are none or too many.
+    """
     nodes = check_edge_node_ids(node_ids)
     return ApiRequest(
         service=SERVICE,
@@ -130,11 +140,16 @@ def _create_dump_task(request: ApiRequest) -> Exchange[str]:
 
 
 def get_dump_task_request(dump_task_id: str) -> ApiRequest:
+    """``GET /edgemanager/v1/logmgmt/dump/task?taskId=...``.
+
+    :raises InvalidInputError: ``dump_task_id`` is not a valid MEF task id.
+    """
     task_id = check_edge_task_id(dump_task_id)
     return ApiRequest(service=SERVICE, method="GET", path=TASK_PATH, query=query_pairs(taskId=task_id))
 
 
 def get_dump_task(dump_task_id: str) -> Exchange[EdgeDumpTask]:
+    """Read a dump task (``get_dump_task_request``); an error envelope raises its ``EdgeManagerError`` subclass."""
     return _get_dump_task(get_dump_task_request(dump_task_id))
 
 
@@ -160,6 +175,7 @@ def parse_failed_nodes(reason: str | None) -> list[dict[str, Any]]:
 
 
 def to_status(task: EdgeDumpTask) -> TaskStatus:
+    """A dump task as a ``TaskStatus``; nodes that failed are parsed from ``reason`` (``result['failed_nodes']``)."""
     state = STATE_MAP.get(task.status)
     failed_nodes = parse_failed_nodes(task.reason)
     return TaskStatus(

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 
 class StatusExchangeFactory(Protocol):
+    """A service's ``status_exchange``: the exchange of one status check of the task that ``ids`` name."""
+
     def __call__(self, project_id: str | None, ids: Mapping[str, str], **options: Any) -> Exchange[TaskStatus]: ...
 
 

@@ -28,22 +28,27 @@ class EmulatorHandle:
 
     @property
     def url(self) -> str:
+        """The cloud services' endpoint."""
         return self.server.url
 
     @property
     def edge_url(self) -> str:
+        """The edge manager's endpoint (https with ``tls=True``)."""
         return self.server.edge_listener.url
 
     @property
     def identities(self) -> Identities:
+        """The credentials the emulator accepts."""
         return self.server.config.identities
 
     @property
     def project_id(self) -> str:
+        """The emulated project's id."""
         return self.identities.project_id
 
     @property
     def tls_files(self) -> TlsFiles | None:
+        """The generated CA, server and client certificates and keys (``tls=True``), else None."""
         return self.server.tls_files
 
     @property
@@ -53,36 +58,43 @@ class EmulatorHandle:
 
     @property
     def huaweicloud_conn(self) -> dict[str, Any]:
+        """The ``huaweicloud`` connection (AK/SK) to the emulator, as a dict."""
         return self.server.huaweicloud_conn()
 
     @property
     def huaweicloud_conn_json(self) -> str:
+        """The ``huaweicloud`` connection as JSON, for ``AIRFLOW_CONN_HUAWEICLOUD_DEFAULT``."""
         from airflow_provider.emulator.connections import dumps
 
         return dumps(self.huaweicloud_conn)
 
     @property
     def huaweicloud_conn_uri(self) -> str:
+        """The ``huaweicloud`` connection as a URI."""
         from airflow_provider.emulator.connections import huaweicloud_conn_uri
 
         return huaweicloud_conn_uri(self.identities, self.url)
 
     @property
     def huaweicloud_password_conn_json(self) -> str:
+        """A ``huaweicloud`` connection with IAM password auth, as JSON."""
         from airflow_provider.emulator.connections import dumps, huaweicloud_password_conn
 
         return dumps(huaweicloud_password_conn(self.identities, self.url, self.obs_url))
 
     @property
     def edge_conn_json(self) -> str:
+        """The ``huawei_edge_manager`` connection as JSON, for ``AIRFLOW_CONN_EDGE_MANAGER_DEFAULT``."""
         from airflow_provider.emulator.connections import dumps
 
         return dumps(self.server.edge_conn())
 
     def reset(self) -> None:
+        """Rebuild the emulator's state (``AdminClient.reset``)."""
         self.admin.reset()
 
     def stop(self) -> None:
+        """Close the admin client and stop the server."""
         self.admin.close()
         self.server.stop()
 
@@ -115,6 +127,7 @@ def run_emulator(
     config: EmulatorConfig | None = None,
     obs: bool = False,
 ) -> Iterator[EmulatorHandle]:
+    """Context manager: ``start_emulator`` with these arguments, stopped when the block ends."""
     handle = start_emulator(speed=speed, seed=seed, tls=tls, host=host, config=config, obs=obs)
     try:
         yield handle

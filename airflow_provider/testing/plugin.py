@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 @pytest.fixture(scope="session")
 def huaweicloud_emulator_options() -> dict[str, Any]:
+    """Session fixture: the ``start_emulator`` options; override it in a conftest for ``speed``, ``seed`` or ``tls``."""
     return {"speed": 1.0, "seed": 0, "tls": False}
 
 
@@ -44,6 +45,7 @@ def huaweicloud_emulator_server(
     huaweicloud_emulator_options: dict[str, Any],
     _huaweicloud_emulators: dict[tuple[tuple[str, Any], ...], EmulatorHandle],
 ) -> EmulatorHandle:
+    """The running emulator for the current options, started on first use and stopped at the end of the session."""
     from airflow_provider.testing.emulator_runner import start_emulator
 
     key = tuple(sorted(huaweicloud_emulator_options.items()))
@@ -56,6 +58,7 @@ def huaweicloud_emulator_server(
 def huaweicloud_emulator(
     huaweicloud_emulator_server: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
 ) -> EmulatorHandle:
+    """The emulator, reset; ``AIRFLOW_CONN_HUAWEICLOUD_DEFAULT`` and ``AIRFLOW_CONN_EDGE_MANAGER_DEFAULT`` name it."""
     handle = huaweicloud_emulator_server
     handle.reset()
     monkeypatch.setenv("AIRFLOW_CONN_HUAWEICLOUD_DEFAULT", handle.huaweicloud_conn_json)
