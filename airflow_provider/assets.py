@@ -36,6 +36,10 @@ MAX_OBJECTS_PER_EVENT = 100
 
 
 def check_bucket(bucket: object) -> str:
+    """``bucket``, checked against the OBS bucket naming rules.
+
+    :raises InvalidInputError: not a valid OBS bucket name.
+    """
     if not isinstance(bucket, str) or not _BUCKET.fullmatch(bucket) or ".." in bucket:
         raise InvalidInputError("bucket", bucket, "must be an OBS bucket name (3-63 of a-z, 0-9, '.', '-')")
     return bucket
@@ -95,6 +99,7 @@ class Produced:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """``{"uri": ..., **extra}``: the object as an asset event lists it."""
         return {"uri": self.uri, **self.extra}
 
 
@@ -117,6 +122,7 @@ def download_objects(result: Mapping[str, Any]) -> list[Produced]:
 
 
 def has_outlets(outlets: Iterable[object]) -> bool:
+    """Whether any outlet is an ``Asset`` or ``AssetAlias`` (one ``emit`` would fill)."""
     from airflow.sdk import Asset, AssetAlias
 
     return any(isinstance(outlet, (Asset, AssetAlias)) for outlet in outlets)

@@ -77,6 +77,7 @@ def list_files(folder: ObjectStoragePath) -> list[dict[str, Any]]:
 
 
 def is_local(path: ObjectStoragePath) -> bool:
+    """Whether ``path`` is on this machine's file system (protocol ``file``, ``local`` or none)."""
     return (path.protocol or "") in LOCAL_PROTOCOLS
 
 

@@ -101,6 +101,7 @@ class TaskWait:
 
     @property
     def label(self) -> str:
+        """How messages name the remote task: the service's label and its primary id."""
         return f"{catalog.label(self.service)} {primary_id(self.service, self.ids)}"
 
     @property
@@ -142,6 +143,7 @@ class TaskWait:
         )
 
     def observe(self, status: TaskStatus) -> None:
+        """Note a status: logged when it changed (or as an unknown status), kept as ``last_status``."""
         if self._progress is None:
             self._progress = ProgressLog(self.logger, name=self.label)
         self._progress.observe(status)
@@ -161,6 +163,11 @@ class TaskWait:
         raise failure_error(status)
 
     def next_interval(self, poll_count: int, waiting_since: datetime | None) -> float:
+        """Seconds until the next check, from the poll policy and the last status seen.
+
+        :param poll_count: checks done so far (from 1).
+        :param waiting_since: when the wait began (the adaptive policy's estimate uses it).
+        """
         return self.policy.next_interval(self.last_status, poll_count=poll_count, waiting_since=waiting_since)
 
     def wait(
@@ -235,6 +242,8 @@ class TaskWait:
 
 
 def failure_error(status: TaskStatus) -> TaskFailedError:
+    """The ``TaskFailedError`` for a task that ended badly: its message, error code and failed step,
+    with the status (``to_json``) attached."""
     details = [status.message or f"ended {status.raw_status or status.state.value}"]
     if status.error_code and status.error_code not in details[0]:
         details.append(f"error code {status.error_code}")

@@ -81,6 +81,7 @@ class HuaweiCloudHook(TaskHook):
 
     @cached_property
     def transport(self) -> SyncTransport:
+        """The hook's signing, retrying HTTP session, opened on first use and released by ``close()``."""
         return SyncTransport(self.config.transport_settings())
 
     @property
@@ -90,6 +91,7 @@ class HuaweiCloudHook(TaskHook):
 
     @property
     def status_project_id(self) -> str | None:
+        """The connection's project for a status check's path; None when unset (no error here)."""
         return self.config.project_id
 
     def run(self, exchange: Exchange[T]) -> T:
@@ -97,9 +99,15 @@ class HuaweiCloudHook(TaskHook):
         return drive_sync(exchange, self.transport)
 
     def send(self, request: ApiRequest) -> ApiResponse:
+        """Send one request through this hook's session (signed, retried per the connection's policy).
+
+        :param request: the request, e.g. built by a ``*_request`` function of ``airflow_provider.services``.
+        :raises HuaweiCloudError: the API answered with an error, or could not be reached.
+        """
         return self.transport.send(request)
 
     def close(self) -> None:
+        """Close the transport (its pooled connections); the hook can be used again after it."""
         if "transport" in self.__dict__:
             self.transport.close()
             del self.__dict__["transport"]
@@ -129,6 +137,8 @@ class HuaweiCloudHook(TaskHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """The connection form: host, port and schema hidden; login and password relabelled for AK/SK,
+        IAM password or token."""
         from airflow_provider.get_provider_info import HUAWEICLOUD_UI_FIELD_BEHAVIOUR
 
         return HUAWEICLOUD_UI_FIELD_BEHAVIOUR

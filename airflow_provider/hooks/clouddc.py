@@ -18,6 +18,12 @@ log = logging.getLogger(__name__)
 
 
 class CloudDCHook(HuaweiCloudHook):
+    """CloudDC physical servers' log exports: start one, check it, download its archive
+    (``/v1/{project_id}/physicalservers/{server_id}/logs/exports``).
+
+    :param huaweicloud_conn_id: the ``huaweicloud`` connection.
+    """
+
     hook_name = "Huawei Cloud CloudDC"
 
     def export_server_logs(self, server_id: str) -> ServerLogExport:
@@ -25,6 +31,11 @@ class CloudDCHook(HuaweiCloudHook):
         return self.run(clouddc.start_export(self.project_id, server_id))
 
     def get_server_log_export(self, server_id: str, export_id: str) -> ServerLogExport:
+        """The state of one export: its ``status``, ``percentage`` and ``created_at``.
+
+        :param server_id: the physical server.
+        :param export_id: the export, as ``export_server_logs`` returned it.
+        """
         return self.run(clouddc.get_export(self.project_id, server_id, export_id))
 
     def download_server_logs(self, server_id: str, export_id: str, destination: str | Path) -> Path:

@@ -121,6 +121,13 @@ def parse_proxies(conn_id: str, value: Any, mask: Callable[[str], None] | None =
 
 
 def parse_retry(conn_id: str, value: Any) -> RetryPolicy:
+    """``extra.retry``: the retry policy, defaults when unset.
+
+    :param conn_id: the connection, for the error message.
+    :param value: an object with any of ``max_attempts``, ``max_elapsed``, ``base_delay``,
+        ``max_delay`` and ``jitter``.
+    :raises ConfigurationError: not an object, an unknown key, or a value that is not a number.
+    """
     if value is None:
         return RetryPolicy()
     if not isinstance(value, Mapping):
@@ -159,6 +166,7 @@ class CloudConfig:
     auth: Auth = field(repr=False)
 
     def transport_settings(self) -> TransportSettings:
+        """What a transport needs: the endpoints, auth, TLS, timeouts, proxies and retry policy."""
         return TransportSettings(
             base_url_for=self.resolver,
             auth=self.auth,
@@ -169,6 +177,7 @@ class CloudConfig:
         )
 
     def require_project_id(self) -> str:
+        """``project_id``, or a ``ConfigurationError`` naming ``extra.project_id`` when unset."""
         if not self.project_id:
             raise ConfigurationError(f"connection {self.conn_id!r}: extra.project_id is required for this call")
         return self.project_id
@@ -327,6 +336,11 @@ class EdgeConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def transport_settings(self, tls: TlsSettings) -> TransportSettings:
+        """What a transport needs: the MEF Center address, no request signing, the process-wide MEF
+        throttle (``EDGE_MANAGER_THROTTLE``), timeouts, proxies and retry policy.
+
+        :param tls: the TLS settings with the client certificate files (``PemFiles.tls_settings``).
+        """
         return TransportSettings(
             base_url_for=lambda _service: self.base_url,
             auth=NoAuth(),

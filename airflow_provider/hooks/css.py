@@ -58,13 +58,21 @@ class BackupBaseline:
 
     @property
     def created_after_ms(self) -> int:
+        """The earliest ``createAt`` (epoch ms) the new record may have: the request time less the
+        clock-skew margin."""
         return self.requested_at_ms - CLOCK_SKEW_MS
 
     def to_json(self) -> dict[str, Any]:
+        """A JSON-serializable dict (``known`` sorted), for Airflow's task state store."""
         return {"cluster_id": self.cluster_id, "requested_at_ms": self.requested_at_ms, "known": sorted(self.known)}
 
     @classmethod
     def from_json(cls, value: dict[str, Any]) -> BackupBaseline:
+        """Rebuild a baseline from ``to_json``'s dict.
+
+        :param value: the dict ``to_json`` returned.
+        :raises InvalidInputError: a field is missing or of the wrong type.
+        """
         cluster_id, requested, known = value.get("cluster_id"), value.get("requested_at_ms"), value.get("known", [])
         if not isinstance(cluster_id, str) or isinstance(requested, bool) or not isinstance(requested, int):
             raise InvalidInputError("baseline", value, "needs cluster_id (text) and requested_at_ms (integer)")
@@ -153,6 +161,13 @@ class CssHook(HuaweiCloudHook):
     def get_log_backup_record(
         self, cluster_id: str, *, record_id: str | None = None, job_id: str | None = None
     ) -> ClusterLogRecord:
+        """One log backup record, found by paging through the records (the API has no "get one").
+
+        :param cluster_id: the cluster.
+        :param record_id: the record's ``id``; give exactly one of ``record_id`` and ``job_id``.
+        :param job_id: the record's ``jobId``.
+        :raises NotFoundError: no reachable record matches.
+        """
         return self.run(css.get_log_backup_record(self.project_id, cluster_id, record_id=record_id, job_id=job_id))
 
     def log_backup_baseline(self, cluster_id: str) -> BackupBaseline:

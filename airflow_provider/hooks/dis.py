@@ -43,6 +43,15 @@ class DisHook(HuaweiCloudHook):
         page_index: int = 1,
         page_size: int = 10,
     ) -> TransferTaskLogPage:
+        """One page of the transfer task's log (``GET /v1/transfertasklog/{transfer_task_id}``), with
+        ``totalNum``.
+
+        :param transfer_task_id: the transfer (dump) task.
+        :param order: ``desc`` (default) or ``asc``.
+        :param sort_by: the API's ``sortBy`` field.
+        :param page_index: 1-based page number.
+        :param page_size: entries per page.
+        """
         require_signed_project(self.config, LOG_WHAT)
         return self.run(
             dis.get_transfer_task_log_page(
@@ -113,12 +122,26 @@ class DisHook(HuaweiCloudHook):
         return self.list_transfer_task_logs(transfer_task_id, **kwargs)
 
     def list_transfer_tasks(self, stream_name: str) -> list[TransferTask]:
+        """The stream's transfer (dump) tasks (``GET /v2/{project_id}/streams/{stream_name}/transfer-tasks``).
+
+        :param stream_name: the DIS stream.
+        """
         return self.run(dis.list_transfer_tasks(self.project_id, stream_name))
 
     def start_transfer_tasks(self, stream_name: str, task_ids: Iterable[str]) -> None:
+        """Start the stream's transfer tasks (``action: start``); sent once, not retried.
+
+        :param stream_name: the DIS stream.
+        :param task_ids: the transfer task ids: at least one, unique (a single string is refused).
+        """
         self.run(dis.start_transfer_tasks(self.project_id, stream_name, task_ids))
 
     def stop_transfer_tasks(self, stream_name: str, task_ids: Iterable[str]) -> None:
+        """Stop the stream's transfer tasks (``action: stop``); sent once, not retried.
+
+        :param stream_name: the DIS stream.
+        :param task_ids: the transfer task ids: at least one, unique (a single string is refused).
+        """
         self.run(dis.stop_transfer_tasks(self.project_id, stream_name, task_ids))
 
 

@@ -38,6 +38,8 @@ class EdgeManagerHook(TaskHook):
     MEF serves one call at a time and 10 requests/s per client, so every call of the process
     to the same host goes through one throttle (serialized, spaced, 429 retried with backoff).
     Inline client certificates are written to private temp files and removed by ``close()``.
+
+    :param edge_manager_conn_id: the ``huawei_edge_manager`` connection.
     """
 
     conn_name_attr = "edge_manager_conn_id"
@@ -52,17 +54,26 @@ class EdgeManagerHook(TaskHook):
 
     @cached_property
     def config(self) -> EdgeConfig:
+        """The connection's settings: MEF Center address, client certificate and key, trust."""
         return edge_config(self.get_connection(self.edge_manager_conn_id), mask=mask_secret)
 
     @cached_property
     def transport(self) -> SyncTransport:
+        """The hook's mutual-TLS session, opened on first use (writing inline PEMs to temp files)
+        and released by ``close()``."""
         self._pem = PemFiles(self.config)
         return SyncTransport(self.config.transport_settings(self._pem.tls_settings()))
 
     def run(self, exchange: Exchange[T]) -> T:
+        """Drive one sans-IO exchange (see ``core.exchange``) through this hook's session.
+
+        :param exchange: the exchange, from ``airflow_provider.services.edge``.
+        """
         return drive_sync(exchange, self.transport)
 
     def close(self) -> None:
+        """Close the transport and remove the temp files of inline certificates; the hook can be
+        used again after it."""
         if "transport" in self.__dict__:
             self.transport.close()
             del self.__dict__["transport"]
@@ -81,6 +92,11 @@ class EdgeManagerHook(TaskHook):
         return self.run(edge.create_dump_task(list(node_ids)))
 
     def get_log_dump_task(self, dump_task_id: str) -> EdgeDumpTask:
+        """The state of one log dump task (``GET /edgemanager/v1/logmgmt/dump/task``): ``status``,
+        ``progress``, ``reason`` and, once finished, ``data`` with the per-node results.
+
+        :param dump_task_id: the task id ``create_log_dump_task`` returned.
+        """
         return self.run(edge.get_dump_task(dump_task_id))
 
     def download_log_dump(
@@ -135,6 +151,8 @@ class EdgeManagerHook(TaskHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """The connection form: login and password hidden (MEF authenticates the client certificate),
+        host relabelled as the MEF Center address."""
         from airflow_provider.get_provider_info import EDGE_UI_FIELD_BEHAVIOUR
 
         return EDGE_UI_FIELD_BEHAVIOUR

@@ -98,6 +98,7 @@ class DumpOwner:
         return self.map_index is None or other.map_index is None or self.map_index == other.map_index
 
     def describe(self) -> str:
+        """For messages: ``dump task <id> (started by DAG <d>, run <r>, task <t> at <time>)``."""
         who = ", ".join(
             f"{name} {value}"
             for name, value in (("DAG", self.dag_id), ("run", self.run_id), ("task", self.task_id))
@@ -107,6 +108,10 @@ class DumpOwner:
 
     @classmethod
     def from_json(cls, value: object) -> DumpOwner | None:
+        """Read back a stored owner (``asdict`` of one, as JSON); None unless it names a ``dump_task_id``.
+
+        :param value: the decoded JSON.
+        """
         if not isinstance(value, dict) or not isinstance(value.get("dump_task_id"), str):
             return None
         names = ("dag_id", "run_id", "task_id", "started_at", "finished_seen_at", "start_token")
@@ -120,6 +125,12 @@ class DumpOwner:
 
     @classmethod
     def of(cls, dump_task_id: str, context: Mapping[str, Any], *, start_token: str | None = None) -> DumpOwner:
+        """The owner the running task names (its context's ``ti``), started now.
+
+        :param dump_task_id: MEF's task id.
+        :param context: the Airflow task context.
+        :param start_token: the token of the try's ``starting`` record, if any.
+        """
         return cls.of_task_instance(dump_task_id, context.get("ti"), start_token=start_token)
 
     @classmethod
@@ -140,13 +151,17 @@ class LatestDumps(Protocol):
     """Which dump this provider last started on each MEF Center (``center`` is ``host:port``), and
     whether that dump still holds it."""
 
-    def record(self, center: str, owner: DumpOwner) -> bool: ...
+    def record(self, center: str, owner: DumpOwner) -> bool:
+        """Record ``owner`` as the latest dump on ``center``; False when it could not."""
 
-    def latest(self, center: str) -> DumpOwner | None: ...
+    def latest(self, center: str) -> DumpOwner | None:
+        """The latest dump on ``center`` with its hold (seen finished, released), or None."""
 
     def update_hold(
         self, center: str, dump_task_id: str, *, finished_seen_at: str | None = None, released: bool | None = None
-    ) -> bool: ...
+    ) -> bool:
+        """Note that dump ``dump_task_id``'s run saw it finish, released it or holds it again; False
+        when it could not."""
 
 
 class KeyValueLatestDumps:
@@ -165,9 +180,11 @@ class KeyValueLatestDumps:
     """
 
     def key(self, center: str) -> str:
+        """The key of ``center``'s latest dump: ``huaweicloud_mef_latest_dump.<center>``."""
         return f"{VARIABLE_PREFIX}.{center}"
 
     def hold_key(self, center: str, dump_task_id: str) -> str:
+        """The key of one dump's hold: ``huaweicloud_mef_dump_hold.<center>.<dump task id>``."""
         return f"{HOLD_PREFIX}.{center}.{dump_task_id}"
 
     # The store ------------------------------------------------------------------------------

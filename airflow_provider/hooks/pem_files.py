@@ -43,6 +43,7 @@ _LINE = 64  # base64 characters per PEM line (RFC 7468)
 
 
 def is_inline_pem(value: str) -> bool:
+    """Whether a certificate extra holds PEM text (it contains ``-----BEGIN``) rather than a path."""
     return _PEM_MARK in value
 
 
@@ -132,6 +133,7 @@ class PemStore:
 
     @property
     def folders(self) -> list[str]:
+        """The private temp folders of the inline files currently held."""
         with self._lock:
             return [entry.folder for entry in self._entries.values() if entry.folder is not None]
 
@@ -225,6 +227,12 @@ class PemFiles:
         self._finalizer: weakref.finalize[..., PemFiles] | None = None
 
     def tls_settings(self) -> TlsSettings:
+        """The TLS settings with the certificates as file paths (inline PEM written to a private temp
+        folder on the first call); TLS 1.2 only.
+
+        :raises ConfigurationError: a path that is no file, malformed or encrypted PEM, a certificate
+            without its key (or the reverse), or a key that does not belong to the certificate.
+        """
         if self._entry is None:
             key, self._entry = self._store.acquire(self._config)
             self._finalizer = weakref.finalize(self, self._store.release, key)

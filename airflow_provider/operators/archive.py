@@ -83,6 +83,9 @@ def _duration(status: Mapping[str, Any]) -> float | None:
 class LogArchiveOperator(BaseOperator):
     """Copy the collected logs of this run under ``archive_root`` and write ``manifest.json`` there.
 
+    Runs when its upstream tasks are done whatever their state (``trigger_rule="all_done"``), so a
+    failed collection is recorded. Returns ``{"folder", "manifest", "files", "bytes"}``.
+
     :param archive_root: an ObjectStoragePath URL (templated), e.g. ``obs://my-bucket/log-archive``;
         ``obs://`` uses the ``huaweicloud`` connection (``obs://<conn_id>@bucket/...`` picks one).
     :param collections: ``{task_id: what it collects}`` of the collection tasks whose results are
@@ -90,8 +93,6 @@ class LogArchiveOperator(BaseOperator):
     :param run_folder: the run's folder under the root (templated); default ``<YYYY-MM-DD>/<run_id>``
         from the logical date (the run's start when it has none). Characters a path should not
         carry become ``_``.
-    Runs when its upstream tasks are done whatever their state (``trigger_rule="all_done"``), so a
-    failed collection is recorded. Returns ``{"folder", "manifest", "files", "bytes"}``.
     """
 
     template_fields = ("archive_root", "run_folder")
@@ -114,6 +115,15 @@ class LogArchiveOperator(BaseOperator):
         self.run_folder = run_folder
 
     def execute(self, context: Context) -> dict[str, Any]:
+        """Copy every collection task's ``artifacts`` into the run folder (objects an earlier try
+        committed are not copied again), then write the manifest.
+
+        Returns ``{"folder", "manifest", "files", "bytes"}``.
+
+        :raises AirflowFailException: a collection task failed (a retry cannot help); the manifest
+            records it.
+        :raises HuaweiCloudError: a copy failed; the manifest records it.
+        """
         from airflow.sdk.exceptions import AirflowFailException
 
         from airflow_provider.objects import atomic_write, path_of

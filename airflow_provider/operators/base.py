@@ -59,6 +59,8 @@ class HuaweiCloudTaskOperator(RemoteTaskMixin[HookT_co], BaseOperator):
     succeeded, and starts a fresh one (saying so in the log) when it failed or is gone. Clearing
     the task is a deliberate rerun: it starts a new remote task.
 
+    Returns the final ``TaskStatus`` as JSON; the remote id is pushed to XCom as soon as it exists.
+
     :param wait_for_completion: wait for a terminal state (default True); otherwise return the
         first observed status right after starting.
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
@@ -72,7 +74,6 @@ class HuaweiCloudTaskOperator(RemoteTaskMixin[HookT_co], BaseOperator):
     :param timeout: give up waiting after this many seconds (or a ``timedelta``), as sensors do;
         the deadline is absolute: a triggerer restart does not extend it. ``wait_timeout`` is
         accepted as a deprecated alias.
-    Returns the final ``TaskStatus`` as JSON; the remote id is pushed to XCom as soon as it exists.
     """
 
     ui_color = "#f4c6c6"
@@ -150,13 +151,20 @@ class HuaweiCloudTaskOperator(RemoteTaskMixin[HookT_co], BaseOperator):
 
     @property
     def accept_partial(self) -> bool:
+        """Whether a partially failed remote task ends the wait well (False here; MEF log dumps may)."""
         return False
 
     def wait_options(self) -> dict[str, Any]:
+        """Service-specific options of the status check (none here)."""
         return {}
 
     # Shared ------------------------------------------------------------------------------
     def task_wait(self, ids: dict[str, str]) -> TaskWait:
+        """The wait for the remote task ``ids`` name, with this operator's connection, overrides,
+        poll policy and options.
+
+        :param ids: the remote task's ids, as ``start`` returned them.
+        """
         return TaskWait(
             service=self.service,
             conn_id=self.conn_id,
@@ -170,6 +178,10 @@ class HuaweiCloudTaskOperator(RemoteTaskMixin[HookT_co], BaseOperator):
         )
 
     def memory(self, context: Context) -> RemoteTaskMemory:
+        """This try's view of the task state store record of the remote task (made once per try).
+
+        :param context: the task's execution context.
+        """
         if self._memory is None:
             self._memory = RemoteTaskMemory(context, self.service, self.log)
         return self._memory
@@ -184,6 +196,15 @@ class HuaweiCloudTaskOperator(RemoteTaskMixin[HookT_co], BaseOperator):
         push_console_url(ti, self.service, self.hook, ids)
 
     def execute(self, context: Context) -> Any:
+        """Reattach to the remote task an earlier try started, or start one (its ids pushed to XCom at
+        once), then wait in this worker or defer to the triggerer, and ``finish``.
+
+        Returns ``finish``'s XCom value (the final ``TaskStatus`` as JSON unless the operator adds to
+        it), or the first status as JSON with ``wait_for_completion=False``.
+
+        :raises TaskFailedError: the remote task ended badly.
+        :raises AirflowSensorTimeout: still not done after ``timeout``.
+        """
         # One operator object may serve several tries in one process (dag.test): nothing carries over.
         self._stop, self._memory, self._running_ids = threading.Event(), None, None
         try:
@@ -272,6 +293,12 @@ class HuaweiCloudTaskOperator(RemoteTaskMixin[HookT_co], BaseOperator):
         return self.finish(context, status)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Resume after the trigger fired: check its event, then ``finish`` as ``execute`` does.
+
+        :raises TaskFailedError: the remote task ended badly.
+        :raises AirflowSensorTimeout: the trigger's deadline passed.
+        :raises HuaweiCloudError: an invalid event, or the trigger failed.
+        """
         ids = event.get("ids") if isinstance(event, dict) else None
         if not isinstance(ids, dict):
             raise HuaweiCloudError(f"{self.task_id}: invalid trigger event {event!r}")

@@ -21,7 +21,14 @@ if TYPE_CHECKING:
 class CloudDCLogExportOperator(HuaweiCloudTaskOperator["CloudDCHook"]):
     """Start a log export of ``server_id``, wait for ``completed``, optionally download the archive.
 
-    :param download_to: local path, folder (ending in ``/``) or ObjectStoragePath URL (templated).
+    ``server_id`` and ``export_id`` are pushed to XCom as soon as the export starts. Returns the final
+    ``TaskStatus`` as JSON; with ``download_to``, also ``download`` (``location``, ``bytes``,
+    ``sha256``) and ``artifacts`` (the archive, for ``LogArchiveOperator``).
+
+    :param server_id: the physical server (templated).
+    :param huaweicloud_conn_id: the ``huaweicloud`` connection (templated).
+    :param download_to: local path, folder (ending in ``/``) or ObjectStoragePath URL (templated);
+        a folder receives ``{server_id}-dump.tar.gz``. Needs ``wait_for_completion=True``.
     """
 
     service = "clouddc"
@@ -43,11 +50,17 @@ class CloudDCLogExportOperator(HuaweiCloudTaskOperator["CloudDCHook"]):
         self.download_to = download_to
 
     def make_hook(self) -> CloudDCHook:
+        """A ``CloudDCHook`` on this task's connection and overrides."""
         from airflow_provider.hooks.clouddc import CloudDCHook
 
         return CloudDCHook(**self.cloud_hook_kwargs())
 
     def start(self, context: Context) -> dict[str, str]:
+        """Start the export (``POST .../physicalservers/{server_id}/logs/exports``) and publish
+        ``server_id`` and ``export_id``.
+
+        :raises BadResponseError: the response carries no ``export_id``.
+        """
         export = self.hook.export_server_logs(self.server_id)
         if not export.export_id:
             raise BadResponseError("clouddc", "export_id", "the export call returned no export_id")
@@ -57,6 +70,8 @@ class CloudDCLogExportOperator(HuaweiCloudTaskOperator["CloudDCHook"]):
         return ids
 
     def finish(self, context: Context, status: TaskStatus) -> dict[str, Any]:
+        """The status as JSON; with ``download_to``, the archive is delivered there first and named
+        under ``download`` and ``artifacts``."""
         result = status.to_json()
         if self.download_to:
             hook, export_id = self.hook, status.task_id

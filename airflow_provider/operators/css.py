@@ -23,9 +23,12 @@ class CssLogBackupOperator(HuaweiCloudTaskOperator["CssHook"]):
     """Start a manual log backup of ``cluster_id`` and wait for its record to be SUCCESS.
 
     The start API returns no id; the operator finds the record the call created (see
-    ``CssHook.start_log_backup``) and pushes ``record_id`` and ``job_id`` to XCom.
+    ``CssHook.start_log_backup``) and pushes ``record_id`` and ``job_id`` to XCom. Returns the final
+    ``TaskStatus`` as JSON (the record's ``log_path``, ``job_id``... under ``result``); with
+    ``locate_files``, also ``artifacts``.
 
     :param cluster_id: the CSS cluster (templated).
+    :param huaweicloud_conn_id: the ``huaweicloud`` connection (templated).
     :param if_running: CSS runs one log backup per cluster at a time. When one is already running
         (an automatic backup, another DAG, the console), ``attach`` (default) waits for that backup
         and returns its record; ``fail`` raises ``LogBackupRunningError``.
@@ -60,17 +63,21 @@ class CssLogBackupOperator(HuaweiCloudTaskOperator["CssHook"]):
         self._baseline: BackupBaseline | None = None
 
     def make_hook(self) -> CssHook:
+        """A ``CssHook`` on this task's connection and overrides."""
         from airflow_provider.hooks.css import CssHook
 
         return CssHook(**self.cloud_hook_kwargs())
 
     def start_detail(self, context: Context) -> dict[str, Any]:
+        """The cluster's records just before the start call (``baseline``, see ``BackupBaseline``)."""
         # Noted before the start call and kept in the task state store: a retry whose earlier try
         # died between the call and finding the record can then find that record, not start another.
         self._baseline = self.hook.log_backup_baseline(self.cluster_id)
         return {"baseline": self._baseline.to_json()}
 
     def recover_start(self, context: Context, record: RemoteTaskRecord) -> dict[str, str] | None:
+        """The record an earlier try's start call created, found from its stored baseline; None when
+        it is not listed (a new backup is started)."""
         from airflow_provider.hooks.css import BackupBaseline
 
         stored = record.detail.get("baseline")
@@ -86,11 +93,18 @@ class CssLogBackupOperator(HuaweiCloudTaskOperator["CssHook"]):
         return self._ids(found)
 
     def republish(self, context: Context, status: TaskStatus) -> None:
+        """Push ``job_id`` to XCom again for a try that reattached."""
         job_id = status.result.get("job_id")
         if job_id:
             context["ti"].xcom_push(key="job_id", value=job_id)
 
     def start(self, context: Context) -> dict[str, str]:
+        """Start the backup (``CreateLogBackup``), find its record, publish ``cluster_id`` and
+        ``record_id`` and push ``job_id``.
+
+        :raises LogBackupRunningError: a backup is running and ``if_running="fail"``.
+        :raises LogBackupNotEnabledError: the cluster's log backup setting is off.
+        """
         record = self.hook.start_log_backup(
             self.cluster_id, if_running=self.if_running, baseline=self._baseline, find_timeout=self.find_timeout
         )
@@ -101,6 +115,7 @@ class CssLogBackupOperator(HuaweiCloudTaskOperator["CssHook"]):
         return ids
 
     def finish(self, context: Context, status: TaskStatus) -> dict[str, Any]:
+        """The status as JSON; with ``locate_files``, the backup's OBS files as ``artifacts``."""
         result = status.to_json()
         if self.locate_files:
             result["artifacts"] = self.backup_files(status)

@@ -38,6 +38,11 @@ class DcsRunLogOperator(HuaweiCloudTaskOperator["DcsHook"]):
     that the collection ended. The download link is a pre-signed URL: it is fetched as it is and
     never logged.
 
+    ``instance_id`` and ``dcs_task_id`` (or ``redislog_id`` where no background task is listed) are
+    pushed to XCom once found, ``redislog_id`` also after the download. Returns the final
+    ``TaskStatus`` as JSON with ``result.run_log``, ``download`` (``location``, ``bytes``,
+    ``sha256``) and ``artifacts``.
+
     :param instance_id: the DCS instance (templated).
     :param download_to: where the log archive goes (templated): an ObjectStoragePath URL such as
         ``obs://bucket/staging/...`` (then returned as an ``artifacts`` entry for
@@ -45,7 +50,9 @@ class DcsRunLogOperator(HuaweiCloudTaskOperator["DcsHook"]):
     :param query_time: the days of logs to collect: 0 (today), 1, 3 or 7.
     :param replication_id: the replica; mandatory unless the instance is single-node (templated).
     :param task_name_pattern: a regular expression a collection's background task name matches.
+    :param huaweicloud_conn_id: the ``huaweicloud`` connection (templated).
     :param find_timeout: how long to look for the collection's task or log, in seconds.
+    :param poll_interval: seconds between looks at the background task and run log lists.
     """
 
     service = "dcs"
@@ -80,12 +87,15 @@ class DcsRunLogOperator(HuaweiCloudTaskOperator["DcsHook"]):
         self._baseline: dict[str, Any] | None = None
 
     def make_hook(self) -> DcsHook:
+        """A ``DcsHook`` on ``huaweicloud_conn_id``."""
         from airflow_provider.hooks.dcs import DcsHook
 
         return DcsHook(huaweicloud_conn_id=self.huaweicloud_conn_id)
 
     # Starting, once per attempt series ------------------------------------------------------
     def start_detail(self, context: Context) -> dict[str, Any]:
+        """The instance's recent background tasks and run logs just before the collect call
+        (``baseline``)."""
         requested = datetime.now(timezone.utc)
         tasks = self.hook.list_background_tasks(self.instance_id, start_time=requested - CLOCK_SKEW)
         logs = self.hook.list_run_logs(self.instance_id)
@@ -97,6 +107,11 @@ class DcsRunLogOperator(HuaweiCloudTaskOperator["DcsHook"]):
         return {"baseline": self._baseline}
 
     def start(self, context: Context) -> dict[str, str]:
+        """Collect the run logs (``CreateRedislog``), then find and publish what the call started: a
+        new background task matching ``task_name_pattern``, else a new run log.
+
+        :raises HuaweiCloudError: neither appeared within ``find_timeout``.
+        """
         self.hook.collect_run_logs(
             self.instance_id, query_time=self.query_time, replication_id=self.replication_id or None
         )
@@ -111,6 +126,8 @@ class DcsRunLogOperator(HuaweiCloudTaskOperator["DcsHook"]):
         return ids
 
     def recover_start(self, context: Context, record: RemoteTaskRecord) -> dict[str, str] | None:
+        """What an earlier try's collect call started, found once from its stored baseline; None to
+        collect again."""
         stored = record.detail.get("baseline")
         if not isinstance(stored, dict):
             return None
@@ -121,6 +138,8 @@ class DcsRunLogOperator(HuaweiCloudTaskOperator["DcsHook"]):
         return ids
 
     def publish(self, context: Context, ids: dict[str, str]) -> None:
+        """Publish the ids as every operator does, and keep the baseline with them in the task state
+        store (the download needs it to tell the new run log from older ones)."""
         super().publish(context, ids)
         if self._baseline is not None:  # the wait's end needs it to tell the new log from older ones
             self.memory(context).remember_started(ids, detail={"baseline": self._baseline})
@@ -154,6 +173,8 @@ class DcsRunLogOperator(HuaweiCloudTaskOperator["DcsHook"]):
 
     # Waiting, and the download --------------------------------------------------------------
     def wait_and_finish(self, context: Context, ids: dict[str, str], first: TaskStatus | None = None) -> Any:
+        """Wait for the background task (``dcs_task_id``) as any operator does; with only a run log
+        (``redislog_id``) the collection has ended: ``finish`` at once."""
         if "dcs_task_id" in ids:
             return super().wait_and_finish(context, ids, first)
         # No background task to wait on: the run log is listed, so the collection has ended.
@@ -161,6 +182,11 @@ class DcsRunLogOperator(HuaweiCloudTaskOperator["DcsHook"]):
         return self.finish(context, status)
 
     def finish(self, context: Context, status: TaskStatus) -> dict[str, Any]:
+        """Find the new run log, get its download link (``CreateRedislogDownloadLink``), deliver it to
+        ``download_to`` and push ``redislog_id``.
+
+        :raises HuaweiCloudError: no new run log was listed within ``find_timeout``.
+        """
         if self._baseline is None:  # resumed after a deferral, or reattached: from the task state store
             record = self.memory(context).recall()
             stored = record.detail.get("baseline") if record is not None else None

@@ -24,12 +24,21 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class DeliveredFile:
+    """A downloaded archive where ``deliver`` placed it.
+
+    :param location: a local path or the ObjectStoragePath URL of the remote object.
+    :param size: its size in bytes.
+    :param sha256: its SHA-256, hex.
+    :param name: its file name.
+    """
+
     location: str
     size: int
     sha256: str
     name: str = ""
 
     def to_json(self) -> dict[str, Any]:
+        """The operators' XCom ``download`` entry: ``location``, ``bytes`` and ``sha256``."""
         return {"location": self.location, "bytes": self.size, "sha256": self.sha256}
 
     def artifact(self) -> dict[str, Any]:

@@ -55,6 +55,12 @@ class DisTransferTaskLogOperator(BaseOperator):
         self.max_entries = max_entries
 
     def execute(self, context: Context) -> dict[str, Any]:
+        """Read every page of the transfer log (``GET /v1/transfertasklog/{transfer_task_id}``).
+
+        Returns ``{"summary": {"transfer_task_id", "periods", "transfer_bytes", "transfer_records",
+        "first_start", "last_end"}, "entries": [...]}`` (entries in the API's field names, at most
+        ``max_entries``).
+        """
         from airflow_provider.hooks.dis import DisHook
 
         task_id = check_dis_task_id(self.transfer_task_id)
@@ -101,6 +107,7 @@ class DisDumpFilesOperator(BaseOperator):
     :param stream_name: the stream of the transfer task (templated).
     :param transfer_task_name: the transfer task's name, as ``ShowTransferTask`` takes it (templated).
     :param sensor_task_id: the ``DisTransferTaskSensor`` whose result lists the periods.
+    :param huaweicloud_conn_id: the ``huaweicloud`` connection, also used for the ``obs://`` listing.
     """
 
     template_fields = ("stream_name", "transfer_task_name")
@@ -121,6 +128,14 @@ class DisDumpFilesOperator(BaseOperator):
         self.huaweicloud_conn_id = huaweicloud_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
+        """Find each period's file under the transfer task's OBS destination.
+
+        Pushes ``transfer_task_id``, ``stream_name`` and ``task_name`` to XCom and returns the
+        sensor's result with ``artifacts`` added (``url``, ``name``, ``bytes``, ``conn_id`` per file).
+
+        :raises InvalidInputError: ``sensor_task_id`` returned no DIS transfer status.
+        :raises HuaweiCloudError: a period's file is not under the destination.
+        """
         from airflow_provider.core.errors import HuaweiCloudError, InvalidInputError
         from airflow_provider.hooks.dis import DisHook
         from airflow_provider.objects import list_files, path_of

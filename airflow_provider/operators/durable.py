@@ -39,6 +39,8 @@ STORE_KEY = "huaweicloud_remote_task"
 
 
 class Phase(str, enum.Enum):
+    """Where a record's remote task is: being started (no id yet) or started."""
+
     STARTING = "starting"  # the start call is about to be (or was) sent; the id is not known yet
     STARTED = "started"  # the remote task exists and ``ids`` name it
 
@@ -65,6 +67,7 @@ class RemoteTaskRecord:
     detail: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """The record as the task state store keeps it (JSON-serializable; ``from_json`` reads it back)."""
         return {
             "service": self.service,
             "phase": self.phase.value,
@@ -135,6 +138,7 @@ class RemoteTaskMemory:
 
     @property
     def available(self) -> bool:
+        """Whether the context has a task state store (Airflow 3.3 and later)."""
         return self._store is not None
 
     def recall(self) -> RemoteTaskRecord | None:
@@ -198,6 +202,7 @@ class RemoteTaskMemory:
         self._save(record)
 
     def forget(self) -> None:
+        """Drop the record: the next try starts a new remote task."""
         self._record = None
         if self._store is not None:
             self._store.delete(STORE_KEY)

@@ -95,7 +95,12 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator["EdgeManagerHook"]):
     naming the other dump task, when it is not (a dump started outside this provider; see
     ``hooks.edge_archive``, ``docs/retries.md``).
 
-    :param node_ids: 1-100 edge node ids (templated).
+    ``dump_task_id`` is pushed to XCom as soon as the dump exists. Returns the final ``TaskStatus``
+    as JSON; with ``download_to``, also ``download`` (``location``, ``bytes``, ``sha256``) and
+    ``artifacts`` (the archive, for ``LogArchiveOperator``).
+
+    :param node_ids: 1-100 edge node ids (templated): a list, or a rendered ``"[1, 2]"`` or ``"1,2"``.
+    :param edge_manager_conn_id: the ``huawei_edge_manager`` connection (templated).
     :param download_to: local path, folder (ending in ``/``) or ObjectStoragePath URL (templated).
     :param accept_partial_failure: succeed on ``partiallyFailed`` (warning names the failed nodes).
     :param busy_timeout: how long to keep trying while MEF is busy with another dump (or holds
@@ -137,9 +142,11 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator["EdgeManagerHook"]):
 
     @property
     def accept_partial(self) -> bool:
+        """``accept_partial_failure``: a ``partiallyFailed`` dump ends the wait well."""
         return self.accept_partial_failure
 
     def make_hook(self) -> EdgeManagerHook:
+        """An ``EdgeManagerHook`` on ``edge_manager_conn_id``."""
         from airflow_provider.hooks.edge import EdgeManagerHook
 
         return EdgeManagerHook(edge_manager_conn_id=self.edge_manager_conn_id)
@@ -155,6 +162,8 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator["EdgeManagerHook"]):
         return center_of(self.hook.config.base_url)
 
     def start_detail(self, context: Context) -> dict[str, Any]:
+        """A fresh ``start_token``, repeated in the dump's latest-dump record, so that a retry can
+        tell the dump this start created (``recover_start``)."""
         # The dump's record as the MEF Center's latest repeats this token (the trigger writes that
         # record before the worker resumes): a retry can tell the dump this start created.
         self._start_token = uuid.uuid4().hex
@@ -179,6 +188,15 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator["EdgeManagerHook"]):
         return {"dump_task_id": latest.dump_task_id}
 
     def start(self, context: Context) -> dict[str, str]:
+        """Create the dump task (``POST /edgemanager/v1/logmgmt/dump/task``) once MEF is free, record it
+        as the MEF Center's latest dump and publish ``dump_task_id``.
+
+        While MEF is busy or holds another run's archive, the create call is retried (in the
+        triggerer with ``deferrable=True``).
+
+        :raises NothingStartedError: MEF stayed busy for ``busy_timeout``, or the task was killed while
+            waiting; no dump was created.
+        """
         nodes = check_edge_node_ids(parse_node_ids(self.node_ids))
         me = DumpOwner.of("", context)
         deadline = time.monotonic() + self.busy_timeout
@@ -279,6 +297,8 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator["EdgeManagerHook"]):
         return ids
 
     def reattach(self, context: Context) -> tuple[dict[str, str] | None, TaskStatus | None]:
+        """As for every operator; a dump reattached to with ``wait_for_completion`` holds its MEF
+        Center again (an earlier try may have let go of it)."""
         ids, status = super().reattach(context)
         if ids is not None and self.wait_for_completion:
             # An earlier try let go of the MEF Center (it was stopped, or failed as if no retry was
@@ -287,6 +307,8 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator["EdgeManagerHook"]):
         return ids, status
 
     def wait_and_finish(self, context: Context, ids: dict[str, str], first: TaskStatus | None = None) -> Any:
+        """Wait and ``finish`` as every operator does; the MEF Center is released when this run will
+        not download the archive (no ``wait_for_completion``, or a failure no retry comes back from)."""
         dump_task_id = ids["dump_task_id"]
         with self._letting_go_on_failure(context, dump_task_id):
             result = super().wait_and_finish(context, ids, first)
@@ -295,6 +317,8 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator["EdgeManagerHook"]):
         return result
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Resume after the wait's trigger fired, as every operator does, releasing the MEF Center when
+        the run fails and will not come back for the archive."""
         ids = event.get("ids") if isinstance(event, dict) else None
         dump_task_id = ids.get("dump_task_id") if isinstance(ids, dict) else None
         if not isinstance(dump_task_id, str) or not dump_task_id:
@@ -358,6 +382,12 @@ class EdgeLogDumpOperator(HuaweiCloudTaskOperator["EdgeManagerHook"]):
             self.log.info("Released MEF Center %s from Edge log dump %s: %s", center, dump_task_id, why)
 
     def finish(self, context: Context, status: TaskStatus) -> dict[str, Any]:
+        """The status as JSON; with ``download_to``, ``edgeNodes.tar.gz`` is delivered there first (only
+        if this dump wrote it) and named under ``download`` and ``artifacts``. Then the MEF Center
+        is released.
+
+        :raises ArchiveNotOursError: the archive MEF holds is another dump's, or is gone.
+        """
         result = status.to_json()
         if self.download_to:
             mark_finished(self.latest_dumps, self.center, status.task_id)

@@ -53,6 +53,7 @@ class HuaweiCloudConsoleLink(BaseOperatorLink):
     name = "Huawei Cloud Console"
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+        """The URL the task pushed under ``huaweicloud_console_url``; empty when there is none."""
         pull = getattr(ti_key, "xcom_pull", None)  # the running task instance, at the end of the task
         if not callable(pull):
             return ""

@@ -65,10 +65,12 @@ class HuaweiCloudTaskSensor(RemoteTaskMixin[HookT_co], BaseSensorOperator):
         raise NotImplementedError
 
     def wait_options(self) -> dict[str, Any]:
+        """Service-specific options of the status check (none here)."""
         return {}
 
     @property
     def accept_partial(self) -> bool:
+        """Whether a partially failed remote task ends the wait well (False here; MEF log dumps may)."""
         return False
 
     # The machine ----------------------------------------------------------------------------
@@ -89,6 +91,10 @@ class HuaweiCloudTaskSensor(RemoteTaskMixin[HookT_co], BaseSensorOperator):
         return self._wait
 
     def poke(self, context: Context) -> PokeReturnValue:
+        """One status check: done with the status as JSON for XCom, or not done yet.
+
+        :raises TaskFailedError: the remote task ended badly.
+        """
         wait = self.task_wait()
         if self._killed:
             raise HuaweiCloudError(f"{wait.label}: stopped watching (the task was killed)")
@@ -100,6 +106,8 @@ class HuaweiCloudTaskSensor(RemoteTaskMixin[HookT_co], BaseSensorOperator):
         return PokeReturnValue(is_done=False)
 
     def execute(self, context: Context) -> Any:
+        """Push the console URL to XCom, then poke (poke or reschedule mode), or with ``deferrable``
+        poke once and hand the wait to the triggerer. Returns the final ``TaskStatus`` as JSON."""
         try:
             push_console_url(context["ti"], self.service, self.hook, self.task_wait().ids)
             ids = self.task_wait().ids
@@ -117,6 +125,12 @@ class HuaweiCloudTaskSensor(RemoteTaskMixin[HookT_co], BaseSensorOperator):
             self.close_hook()
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Resume after the trigger fired: check its event and return the final ``TaskStatus`` as JSON.
+
+        :raises TaskFailedError: the remote task ended badly.
+        :raises AirflowSensorTimeout: the trigger's deadline passed.
+        :raises HuaweiCloudError: an invalid event, or the trigger failed.
+        """
         try:
             result = self.task_wait().complete(event).to_json()
             return self.declare_outputs(context, self.task_wait().ids, result)

@@ -17,7 +17,13 @@ if TYPE_CHECKING:
 class CssLogBackupSensor(HuaweiCloudTaskSensor["CssHook"]):
     """Waits until a log backup record of ``cluster_id`` is SUCCESS (FAIL raises with ``failedMsg``).
 
-    Name the record by ``record_id`` (the record's ``id``) or by ``job_id``: exactly one.
+    Name the record by ``record_id`` (the record's ``id``) or by ``job_id``: exactly one. Returns the
+    final ``TaskStatus`` as JSON (``result``: ``record_id``, ``job_id``, ``log_path``...).
+
+    :param cluster_id: the CSS cluster (templated).
+    :param record_id: the record's ``id``, as ``CssLogBackupOperator`` pushed it (templated).
+    :param job_id: the record's ``jobId`` (templated).
+    :param huaweicloud_conn_id: the ``huaweicloud`` connection (templated).
     """
 
     service = "css"
@@ -41,11 +47,13 @@ class CssLogBackupSensor(HuaweiCloudTaskSensor["CssHook"]):
         self.huaweicloud_conn_id = huaweicloud_conn_id
 
     def make_hook(self) -> CssHook:
+        """A ``CssHook`` on this task's connection and overrides."""
         from airflow_provider.hooks.css import CssHook
 
         return CssHook(**self.cloud_hook_kwargs())
 
     def task_ids(self) -> dict[str, str]:
+        """``cluster_id`` and ``record_id`` or ``job_id``."""
         ids = {"cluster_id": self.cluster_id}
         if self.record_id:
             ids["record_id"] = self.record_id

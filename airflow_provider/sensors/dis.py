@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 class DisTransferTaskSensor(HuaweiCloudTaskSensor["DisHook"]):
     """Waits until a dump period that ended at or after ``completed_after`` is in the transfer log.
 
+    Returns the final ``TaskStatus`` as JSON; its ``result`` has the matching periods (times, bytes,
+    records), ``file_names``, ``total_records`` and ``total_bytes``.
+
+    :param transfer_task_id: the transfer (dump) task (templated).
     :param completed_after: a datetime or ISO 8601 string (templated, e.g.
         ``{{ data_interval_end }}``); None accepts any period.
     :param min_records: also require this many records in total over the matching periods.
@@ -27,7 +31,7 @@ class DisTransferTaskSensor(HuaweiCloudTaskSensor["DisHook"]):
         matched by ``task_id`` where it carries one (the API reference's example) and by this name
         where it does not (the SDK's ``TransferTask`` model has only the name); without it such a
         list cannot be matched and a warning says the state is not checked.
-    Returns the matching periods (times, bytes, records, file names) in the final status.
+    :param huaweicloud_conn_id: the ``huaweicloud`` connection (templated).
     """
 
     service = "dis"
@@ -53,11 +57,14 @@ class DisTransferTaskSensor(HuaweiCloudTaskSensor["DisHook"]):
         self.huaweicloud_conn_id = huaweicloud_conn_id
 
     def make_hook(self) -> DisHook:
+        """A ``DisHook`` on this task's connection and overrides."""
         from airflow_provider.hooks.dis import DisHook
 
         return DisHook(**self.cloud_hook_kwargs())
 
     def task_ids(self) -> dict[str, str]:
+        """``transfer_task_id``, and ``task_name`` and ``stream_name`` where given (without
+        ``stream_name`` a warning says the task's state is not checked)."""
         ids = {"transfer_task_id": self.transfer_task_id}
         if self.task_name:
             ids["task_name"] = self.task_name  # without stream_name the wait refuses it, naming the field
@@ -72,6 +79,7 @@ class DisTransferTaskSensor(HuaweiCloudTaskSensor["DisHook"]):
         return ids
 
     def wait_options(self) -> dict[str, Any]:
+        """``completed_after`` (ISO 8601 or None) and ``min_records`` for the status check."""
         after = self.completed_after
         if isinstance(after, datetime):
             after = after.isoformat()

@@ -77,6 +77,7 @@ class EdgeLogDumpStartTrigger(HuaweiCloudTaskTrigger):
         self._created_dump: str | None = None  # set the moment the create call answers
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
+        """The classpath and the constructor's arguments (the deadline absolute; no secret)."""
         return (
             f"{self.__class__.__module__}.{self.__class__.__qualname__}",
             {
@@ -135,6 +136,14 @@ class EdgeLogDumpStartTrigger(HuaweiCloudTaskTrigger):
         return edge_archive.holder(latest, me, task=task, now=now, hold_seconds=self.hold_seconds)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Try the create call every ``retry_interval`` seconds while MEF is busy or holds another
+        run's archive, until the deadline.
+
+        Yields one event: ``{"status": "started", "dump_task_id", "attempts", "recorded",
+        "start_token"}`` once created (``recorded``: the dump was recorded as the MEF Center's latest),
+        ``{"status": "busy_timeout", "message"}`` at the deadline, or ``{"status": "error", "message"}``
+        when the connection or the create call fails.
+        """
         from airflow_provider.core.exchange import drive_async
         from airflow_provider.services.edge import create_dump_task
 

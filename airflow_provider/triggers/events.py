@@ -123,6 +123,7 @@ class Cursor:
     last_end_ms: int | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The cursor as the asset state store keeps it (``v`` 1; ``from_json`` reads it back)."""
         return {"v": 1, "since_ms": self.since_ms, "done": dict(self.done), "last_end_ms": self.last_end_ms}
 
     @classmethod
@@ -247,6 +248,12 @@ class LogEventProducer(SharedStreamProducer):
         self._commits.setdefault(seq, []).append(commit)
 
     async def open_stream(self) -> AsyncIterator[tuple[Any, Any]]:
+        """Poll the resource every ``poll_interval`` seconds, for as long as the group watches.
+
+        Yields ``(Snapshot, seq)`` per successful listing (``seq`` is Airflow's broker payload). A
+        failed check never ends the stream: it is logged and checked again, with a back-off once it
+        is no longer tolerated.
+        """
         from airflow_provider.core.exchange import drive_async
         from airflow_provider.triggers.task import cloud_transport
 
@@ -314,6 +321,8 @@ class LogEventProducer(SharedStreamProducer):
         return interval
 
     async def advance(self, batch: Sequence[AdvanceItem]) -> None:
+        """Airflow stored the events fired from these snapshots: run the cursor writes registered for
+        them, unless a watcher failed or rejected its events (it starts again from its stored cursor)."""
         for item in batch:
             commits = self._commits.pop(item.broker_payload, [])
             outcome = item.outcome
@@ -325,6 +334,7 @@ class LogEventProducer(SharedStreamProducer):
                 await commit()
 
     async def aclose(self) -> None:
+        """Drop the pending cursor writes (the stream has ended)."""
         self._commits.clear()
 
 
@@ -372,6 +382,7 @@ class LogEventTrigger(BaseEventTrigger):
     # What subclasses provide ---------------------------------------------------------------------
     @property
     def resource_id(self) -> str:
+        """The id of the watched resource (the subclass's ``resource_field``)."""
         return str(getattr(self, self.resource_field))
 
     def filters(self) -> dict[str, Any]:
@@ -385,6 +396,7 @@ class LogEventTrigger(BaseEventTrigger):
         raise NotImplementedError
 
     def accepts(self, entry: Entry) -> bool:
+        """Whether a new item fires an event (every one here; see ``filters``)."""
         return True
 
     def payloads(self, fresh: list[Entry], before: Cursor, after: Cursor) -> tuple[list[dict[str, Any]], Cursor]:
@@ -392,11 +404,13 @@ class LogEventTrigger(BaseEventTrigger):
         return [e.payload for e in fresh if self.accepts(e)], after
 
     def describe(self, payload: Mapping[str, Any]) -> str:
+        """The log line of an event: its ``message``, else its ``event_id``."""
         return str(payload.get("message") or payload.get("event_id"))
 
     # The machine ------------------------------------------------------------------------------------
     @property
     def label(self) -> str:
+        """How messages name the watched resource: the service's label and the resource's id."""
         return f"{catalog.label(self.service)} {self.resource_id}"
 
     @property
@@ -407,6 +421,7 @@ class LogEventTrigger(BaseEventTrigger):
         return f"huaweicloud.{self.service}.{self.resource_id}" + (f".{tag}" if tag else "")
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
+        """The classpath and the constructor's arguments, filters included (no secret)."""
         return (
             f"{self.__class__.__module__}.{self.__class__.__qualname__}",
             {
@@ -421,6 +436,8 @@ class LogEventTrigger(BaseEventTrigger):
         )
 
     def shared_stream_key(self) -> Hashable:
+        """What watchers share one poll loop by: class, connection, region, project, resource and
+        poll interval (filters are applied per watcher)."""
         return (
             f"{self.__class__.__module__}.{self.__class__.__qualname__}",
             self.huaweicloud_conn_id,
@@ -432,6 +449,10 @@ class LogEventTrigger(BaseEventTrigger):
 
     @classmethod
     def create_shared_stream_producer(cls, kwargs: dict[str, Any]) -> LogEventProducer:
+        """The poll loop of a group of watchers, built from one watcher's serialized arguments.
+
+        :param kwargs: the arguments ``serialize`` returned.
+        """
         return LogEventProducer(cls(**kwargs))
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
@@ -454,6 +475,12 @@ class LogEventTrigger(BaseEventTrigger):
             await producer.aclose()
 
     async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
+        """This watcher's events from the group's snapshots: one ``TriggerEvent`` per item new to its
+        cursor (read from the asset state store, or started at ``start_from``) that ``accepts`` takes.
+        The moved cursor is written once Airflow has stored the events (``after_persisted``).
+
+        :param shared_stream: the snapshots ``open_stream`` yields, broadcast by Airflow.
+        """
         key, me = self.shared_stream_key(), id(self)
         # Before the first await: the group's poll starts right after this generator's first step.
         DEMANDS.set(key, me, DEMANDS.PENDING)
@@ -577,6 +604,7 @@ class LogEventTrigger(BaseEventTrigger):
 
 
 def baseline_since(start_from: str) -> int:
+    """Epoch ms a watcher starting at ``start_from`` (``earliest`` or an ISO 8601 time) reads from."""
     return 0 if start_from == "earliest" else int(datetime.fromisoformat(start_from).timestamp() * 1000)
 
 
@@ -633,6 +661,8 @@ class DisDumpPeriodTrigger(LogEventTrigger):
     def listing(
         self, project_id: str | None, lookback_ms: int | None
     ) -> Exchange[tuple[list[Entry], int | None, bool]]:
+        """One read of the transfer log, newest first, back to ``lookback_ms`` (None: one page; at most
+        ``MAX_PAGES`` pages): each period with an end time as an entry, ordered by its end."""
         from airflow_provider.services.dis import recent_periods
 
         read = recent_periods(self.transfer_task_id, since_ms=lookback_ms, page_size=PAGE_SIZE, max_pages=MAX_PAGES)
@@ -748,17 +778,21 @@ class CssLogBackupTrigger(LogEventTrigger):
         self.warned_cap = False
 
     def filters(self) -> dict[str, Any]:
+        """``job_types``: the cursor is kept per filter."""
         return {"job_types": self.job_types}
 
     def listing(
         self, project_id: str | None, lookback_ms: int | None
     ) -> Exchange[tuple[list[Entry], int | None, bool]]:
+        """One read of the cluster's records (at most ``MAX_PAGES`` pages; the list cannot be read
+        from a time): each record as an entry, final once SUCCESS or FAIL."""
         from airflow_provider.services.css import all_records
 
         read = all_records(project_id, self.cluster_id, page_size=PAGE_SIZE, max_pages=MAX_PAGES)
         return _css_listing(self, read)
 
     def accepts(self, entry: Entry) -> bool:
+        """Whether the record's job type is one of ``job_types`` (any when None; case-insensitive)."""
         return self.job_types is None or entry.category in {t.lower() for t in self.job_types}
 
 

@@ -230,6 +230,8 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
         self.project_id = project_id
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
+        """The classpath and the constructor's arguments: ids, options, policy and the absolute
+        deadline; no secret (the connection is fetched again by id)."""
         return (
             f"{self.__class__.__module__}.{self.__class__.__qualname__}",
             {
@@ -311,6 +313,7 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
 
     @property
     def remote_id(self) -> str:
+        """The id that names the remote task in events and messages (``core.catalog``)."""
         return catalog.spec(self.service).primary_id(self.ids)
 
     def _event(self, status: str, message: str, task_status: TaskStatus | None = None) -> TriggerEvent:
@@ -356,6 +359,13 @@ class HuaweiCloudTaskTrigger(BaseTrigger):
         return transport, project_id, _nothing
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Check the status on the poll policy's schedule until it is terminal, the deadline passes or
+        a check fails for good.
+
+        Yields one event: ``{"status", "service", "task_id", "ids", "message", "task_status"}``, with
+        ``status`` one of ``success``, ``failed``, ``timeout`` or ``error`` and ``task_status`` the
+        last ``TaskStatus`` as JSON (None when never checked).
+        """
         from airflow_provider.core.exchange import drive_async
         from airflow_provider.core.wait_guard import WaitGuard, labelled
         from airflow_provider.services.registry import status_exchange
