@@ -87,10 +87,10 @@ class DcsRunLogOperator(HuaweiCloudTaskOperator["DcsHook"]):
         self._baseline: dict[str, Any] | None = None
 
     def make_hook(self) -> DcsHook:
-        """A ``DcsHook`` on ``huaweicloud_conn_id``."""
+        """A ``DcsHook`` on this task's connection and overrides."""
         from airflow_provider.hooks.dcs import DcsHook
 
-        return DcsHook(huaweicloud_conn_id=self.huaweicloud_conn_id)
+        return DcsHook(**self.cloud_hook_kwargs())
 
     # Starting, once per attempt series ------------------------------------------------------
     def start_detail(self, context: Context) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider.core.validation import check_dis_task_id
 from airflow_provider.services._parsing import format_iso
+from airflow_provider.waiting import check_overrides
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -107,10 +108,13 @@ class DisDumpFilesOperator(BaseOperator):
     :param stream_name: the stream of the transfer task (templated).
     :param transfer_task_name: the transfer task's name, as ``ShowTransferTask`` takes it (templated).
     :param sensor_task_id: the ``DisTransferTaskSensor`` whose result lists the periods.
-    :param huaweicloud_conn_id: the ``huaweicloud`` connection, also used for the ``obs://`` listing.
+    :param huaweicloud_conn_id: the ``huaweicloud`` connection (templated), also used for the
+        ``obs://`` listing (through its OBS endpoint: ``extra.endpoints.obs`` or its own region's).
+    :param region: the region of the DIS call, instead of the connection's (templated).
+    :param project_id: the project of the DIS call, instead of the connection's (templated).
     """
 
-    template_fields = ("stream_name", "transfer_task_name")
+    template_fields = ("stream_name", "transfer_task_name", "huaweicloud_conn_id", "region", "project_id")
 
     def __init__(
         self,
@@ -119,9 +123,14 @@ class DisDumpFilesOperator(BaseOperator):
         transfer_task_name: str,
         sensor_task_id: str,
         huaweicloud_conn_id: str = "huaweicloud_default",
+        region: str | None = None,
+        project_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        check_overrides("dis", region, project_id)
+        self.region = region
+        self.project_id = project_id
         self.stream_name = stream_name
         self.transfer_task_name = transfer_task_name
         self.sensor_task_id = sensor_task_id
@@ -147,7 +156,7 @@ class DisDumpFilesOperator(BaseOperator):
         if not isinstance(found, dict) or not isinstance(result, dict):
             raise InvalidInputError("sensor_task_id", self.sensor_task_id, "returned no DIS transfer status")
         names = [name for name in result.get("file_names") or [] if isinstance(name, str)]
-        hook = DisHook(huaweicloud_conn_id=self.huaweicloud_conn_id)
+        hook = DisHook(huaweicloud_conn_id=self.huaweicloud_conn_id, region=self.region, project_id=self.project_id)
         try:
             destination = hook.run(dis_obs_destination(hook.project_id, self.stream_name, self.transfer_task_name))
         finally:

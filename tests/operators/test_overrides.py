@@ -13,7 +13,9 @@ from airflow_provider.core.errors import ApiError, ConfigurationError, InvalidIn
 from airflow_provider.hooks.connection_config import cloud_config
 from airflow_provider.hooks.css import CssHook
 from airflow_provider.hooks.project_lookup import clear_cache
+from airflow_provider.operators.clouddc import CloudDCLogExportOperator
 from airflow_provider.operators.css import CssLogBackupOperator
+from airflow_provider.operators.dcs import DcsRunLogOperator
 from airflow_provider.operators.dis import DisTransferTaskLogOperator
 from airflow_provider.operators.edge import EdgeLogDumpOperator
 from airflow_provider.sensors.css import CssLogBackupSensor
@@ -149,3 +151,31 @@ def test_mef_tasks_take_no_region_or_project() -> None:
         EdgeLogDumpSensor(task_id="w", dump_task_id="dumpMultiNodesLog.x", region="cn-north-4")
     assert caught.value.field == "region"
     assert "no regions or projects" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("task", "kwargs"),
+    [
+        (CssLogBackupOperator, {"cluster_id": CLUSTER}),
+        (CssLogBackupSensor, {"cluster_id": CLUSTER, "record_id": "r"}),
+        (DcsBackgroundTaskSensor, {"instance_id": "i", "dcs_task_id": "t"}),
+        (DcsRunLogOperator, {"instance_id": "i", "download_to": "/tmp/x/"}),
+        (CloudDCLogExportOperator, {"server_id": "s"}),
+    ],
+)
+def test_every_task_s_hook_carries_its_region_and_project_overrides(task: type[Any], kwargs: dict[str, Any]) -> None:
+    """Before, the DCS run-log operator's hook dropped them: its calls went to the connection's region."""
+    op = task(task_id="t", region="eu-west-101", project_id="p-eu", **kwargs)
+    hook = op.make_hook()
+    assert (hook.region_override, hook.project_id_override) == ("eu-west-101", "p-eu")
+
+
+def test_the_dis_file_listing_takes_the_overrides_for_its_dis_call() -> None:
+    """Before, ``DisDumpFilesOperator`` took no region or project: its DIS call went to the connection's."""
+    from airflow_provider.operators.dis import DisDumpFilesOperator
+
+    op = DisDumpFilesOperator(
+        task_id="t", stream_name="s", transfer_task_name="n", sensor_task_id="w", region="eu-west-101", project_id="p"
+    )
+    assert {"huaweicloud_conn_id", "region", "project_id"} <= set(op.template_fields)
+    assert (op.region, op.project_id) == ("eu-west-101", "p")
