@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from tests.operators._support import XComRecorder
 
 SERVER = "a3b1c2d4-0000-4e5f-8a9b-emulator0001"
+#: Emulated seconds per real second where a dump goes through MEF's 300 s graceful-shutdown period (aborting).
+ABORT_SPEED = 250.0
 
 
 def record_warnings(obj: Any, monkeypatch: pytest.MonkeyPatch) -> RecordingLog:
@@ -178,6 +180,7 @@ def test_a_sync_operator_failure_is_labelled_once(
     an ``abort`` goes through MEF's aborting phase first (tasks/tasks.go) and ends failed."""
     from airflow_provider.core.errors import TaskFailedError
 
+    emulator.admin.set_speed(ABORT_SPEED)  # MEF's graceful-shutdown period (aborting) in about a second
     emulator.admin.set_outcome("edge", outcome, duration=1)
     op = EdgeLogDumpOperator(
         task_id="dump", node_ids=[1, 2], deferrable=False, poll_policy="fixed", poke_interval=0.1, timeout=60
@@ -198,6 +201,7 @@ def test_a_sync_operator_sees_aborting_then_failed(
     """The abort outcome end to end: aborting is not terminal (the wait goes on), failed ends it."""
     from airflow_provider.core.errors import TaskFailedError
 
+    emulator.admin.set_speed(ABORT_SPEED)
     emulator.admin.set_outcome("edge", "abort", duration=1)
     op = EdgeLogDumpOperator(
         task_id="dump", node_ids=[1, 2], deferrable=False, poll_policy="fixed", poke_interval=0.1, timeout=60
@@ -249,6 +253,7 @@ def test_a_sensor_failure_is_labelled_once(emulator: EmulatorHandle, context: Co
     from airflow_provider.core.errors import TaskFailedError
     from airflow_provider.sensors.edge import EdgeLogDumpSensor
 
+    emulator.admin.set_speed(ABORT_SPEED)  # MEF's graceful-shutdown period (aborting) in about a second
     emulator.admin.set_outcome("edge", outcome, duration=1)
     dump_id = emulator.admin.create_task("edge", nodes=[1, 2])
     wait = EdgeLogDumpSensor(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -168,10 +169,16 @@ def test_vanished_export_is_a_clear_error(emulator: EmulatorHandle) -> None:
 
 
 def test_vanished_export_answered_with_the_documented_500_ends_the_wait_after_the_tolerated_checks(
-    emulator: EmulatorHandle,
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The clouddc_errors quirk's other form: the one documented error body, 500, which a wait
     rides out a few times (an outage looks the same) and then fails naming the last answer."""
+    # Each check retries its 500s first (``extra.retry``): short delays keep the test short.
+    conn = json.loads(emulator.huaweicloud_conn_json)
+    extra = conn.get("extra") or {}
+    extra = json.loads(extra) if isinstance(extra, str) else extra
+    conn["extra"] = {**extra, "retry": {"base_delay": 0.05, "max_delay": 0.1, "jitter": 0}}
+    monkeypatch.setenv("AIRFLOW_CONN_HUAWEICLOUD_DEFAULT", json.dumps(conn))
     export_id = new_export(emulator)
     wait = sensor(emulator, export_id)
     assert_running(wait)
