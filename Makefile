@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint unit demo bench clean system-deps
+.PHONY: venv test lint unit real-airflow demo bench clean system-deps
 
 # Debian packages the tests and benchmarks run: redis-server (the Celery test's broker) and curl
 # (benchmark 9's anchor). CI runs as root on a fresh machine; installed only where missing.
@@ -38,11 +38,20 @@ lint: venv
 	$(VENV)/bin/ruff format --check airflow_provider tests example_dags benchmarks scripts
 	$(VENV)/bin/mypy
 
+# The unit and emulator tests mostly wait on emulated services (a serial run is ~85% idle): four
+# xdist workers, each with its own Airflow home and database. The real-Airflow tests start whole
+# deployments (scheduler, triggerer, api-server, workers) and run one at a time after them.
+PYTEST_WORKERS ?= 4
+
 unit: venv
-	$(VENV)/bin/pytest -q -m "not real_airflow"
+	$(VENV)/bin/pytest -q -m "not real_airflow" -n $(PYTEST_WORKERS)
+
+real-airflow: venv system-deps
+	$(VENV)/bin/pytest -q -m real_airflow
 
 test: lint system-deps
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -m "not real_airflow" -n $(PYTEST_WORKERS)
+	$(VENV)/bin/pytest -q -m real_airflow
 
 demo: venv
 	$(PY) scripts/demo.py

@@ -24,4 +24,7 @@ os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
         },
     ]
 )
-os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{_HOME}/airflow.db")
+# Each process its own database, also each pytest-xdist worker (they inherit the controller's
+# environment, and a shared file would mix Fernet keys); outside xdist a database given is kept.
+if "PYTEST_XDIST_WORKER" in os.environ or "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" not in os.environ:
+    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME}/airflow.db"

@@ -12,15 +12,20 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 BIN = Path(sys.executable).parent
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
@@ -41,14 +46,36 @@ def _listening(port: int | None) -> bool:
     return False
 
 
-def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.5) -> Any:
+def wait_for(
+    predicate: Any, timeout: float, what: str, interval: float = 0.5, diagnose: Callable[[], str] | None = None
+) -> Any:
+    """``predicate()``'s first truthy value; a timeout names ``what`` and adds ``diagnose()``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+    detail = f"\n{diagnose()}" if diagnose is not None else ""
+    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}{detail}")
+
+
+_MIGRATED: list[Path] = []
+
+
+def _migrated_database(stack: AirflowStack) -> Path:
+    """A metadata database ``airflow db migrate`` made once per test session, copied by each stack
+    (the migration is the same every time and costs seconds of CPU)."""
+    if not _MIGRATED:
+        folder = Path(tempfile.mkdtemp(prefix="hwc-airflow-db-"))
+        env = {
+            **stack.env,
+            "AIRFLOW_HOME": str(folder),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{folder}/airflow.db",
+        }
+        subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, timeout=300, check=True)
+        _MIGRATED.append(folder / "airflow.db")
+    return _MIGRATED[0]
 
 
 @dataclass
@@ -166,7 +193,7 @@ class AirflowStack:
         return process
 
     def start_all(self) -> None:
-        self.airflow("db", "migrate")
+        shutil.copyfile(_migrated_database(self), self.home / "airflow.db")
         for component in COMPONENTS:
             self.start(component)
         wait_for(self.api_ready, 120, "the api-server")
@@ -196,11 +223,27 @@ class AirflowStack:
             env = {"TMPDIR": str(tmp), "HWC_WORKER_NAME": name}
             self.processes[f"worker-{name}"] = self._spawn(f"worker-{name}", argv, env)
 
-    def stop_all(self) -> None:
-        for process in list(self.processes.values())[::-1]:
-            process.stop()
-        if self.emulator is not None:
-            self.emulator.stop()
+    def stop_all(self, grace: float = 10) -> None:
+        """SIGTERM to every process group at once, SIGKILL to what still runs after ``grace`` seconds
+        (one after the other, each component's own shutdown wait added up to minutes per test)."""
+        everything = [*list(self.processes.values())[::-1], *([self.emulator] if self.emulator else [])]
+        for process in everything:
+            if process.popen.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.popen.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for process in everything:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.popen.wait(timeout=max(0.0, deadline - time.monotonic()))
+            process.stop(signal.SIGKILL, timeout=10)
+
+    def diagnose(self, dag_id: str, run_id: str, tail: int = 1500) -> str:
+        """What a timed-out wait reports: the run's task states and the end of each component's output."""
+        parts = [f"task states: {self.task_states(dag_id, run_id)}"]
+        for name, process in {**self.processes, **({"emulator": self.emulator} if self.emulator else {})}.items():
+            parts.append(f"--- {name} (exit {process.popen.poll()}) ---\n{process.log()[-tail:]}")
+        parts.append(f"--- task logs ---\n{self.task_logs(dag_id, run_id)[-tail * 2 :]}")
+        return "\n".join(parts)
 
     # Observing runs through the metadata database (fast; no CLI start-up per check).
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:

@@ -90,7 +90,7 @@ def test_collections_and_archive_on_different_workers_share_nothing_local(celery
         state = stack.run_state(DAG_ID, run_id)
         return state if state in ("success", "failed") else None
 
-    state = wait_for(finished, 360, f"dag run {run_id}", interval=1)
+    state = wait_for(finished, 360, f"dag run {run_id}", interval=1, diagnose=lambda: stack.diagnose(DAG_ID, run_id))
     rows = stack.query("SELECT task_id, state, hostname, queue FROM task_instance WHERE run_id=?", run_id)
     assert state == "success", (rows, stack.task_logs(DAG_ID, run_id)[-3000:])
 

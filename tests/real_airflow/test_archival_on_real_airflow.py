@@ -37,7 +37,9 @@ def _watch_run(stack: AirflowStack, run_id: str, seen: dict[str, set[str]], time
         state = stack.run_state(DAG_ID, run_id)
         return state if state in ("success", "failed") else None
 
-    result: str = wait_for(finished, timeout, f"dag run {run_id}", interval=0.3)
+    result: str = wait_for(
+        finished, timeout, f"dag run {run_id}", interval=0.3, diagnose=lambda: stack.diagnose(DAG_ID, run_id)
+    )
     return result
 
 
@@ -91,7 +93,7 @@ def test_triggerer_killed_mid_wait_resumes_with_the_original_deadline(airflow_st
         states = stack.task_states(DAG_ID, run_id)
         return all(states.get(task_id) == "deferred" for task_id in COLLECTORS)
 
-    wait_for(all_deferred, 180, "the collections to be deferred")
+    wait_for(all_deferred, 180, "the collections to be deferred", diagnose=lambda: stack.diagnose(DAG_ID, run_id))
     wait_for(lambda: len(_deadlines(stack.task_logs(DAG_ID, run_id))) == len(COLLECTORS), 60, "the triggers to start")
     before = _deadlines(stack.task_logs(DAG_ID, run_id))
 

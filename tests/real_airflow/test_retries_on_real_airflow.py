@@ -20,6 +20,7 @@ import os
 import signal
 import tempfile
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -143,7 +144,12 @@ def test_a_worker_killed_mid_wait_is_retried_onto_the_same_remote_task_and_a_cle
             waiting = all(states.get(task) == "running" for task in START_SUFFIXES)
             return waiting and stack.task_logs("durable_sigkill", run_id).count("Reattaching to") >= 3
 
-        wait_for(reattached, 240, "the three retries to reattach and wait in their workers")
+        wait_for(
+            reattached,
+            240,
+            "the three retries to reattach and wait in their workers",
+            diagnose=lambda: stack.diagnose("durable_sigkill", run_id),
+        )
         assert _tries(stack, run_id) == dict.fromkeys(START_SUFFIXES, 2)  # each killed once, retried once
         for task_id, suffix in START_SUFFIXES.items():
             assert len(_starts(admin, suffix)) == 1, f"{task_id} started a second remote task"
@@ -155,7 +161,12 @@ def test_a_worker_killed_mid_wait_is_retried_onto_the_same_remote_task_and_a_cle
         wait_for(lambda: len(_starts(admin, "/logs/exports")) == 2, 240, "the cleared export to start anew")
         finish_now(admin, "css", ids["collect_css"])
         finish_now(admin, "edge", ids["collect_edge"])
-        state = wait_for(lambda: _finished(stack, "durable_sigkill", run_id), 300, "the run")
+        state = wait_for(
+            lambda: _finished(stack, "durable_sigkill", run_id),
+            300,
+            "the run",
+            diagnose=lambda: stack.diagnose("durable_sigkill", run_id),
+        )
         logs = stack.task_logs("durable_sigkill", run_id)
         assert state == "success", (stack.task_states("durable_sigkill", run_id), logs[-3000:])
         assert "was cleared" in logs
@@ -184,7 +195,12 @@ def test_deferrable_tasks_killed_before_they_defer_reattach_and_a_clear_while_de
             states = stack.task_states("durable_deferred", run_id)
             return all(states.get(task) == "deferred" for task in START_SUFFIXES)
 
-        wait_for(deferred, 240, "the three retries to reattach and defer")
+        wait_for(
+            deferred,
+            240,
+            "the three retries to reattach and defer",
+            diagnose=lambda: stack.diagnose("durable_deferred", run_id),
+        )
         assert _tries(stack, run_id) == dict.fromkeys(START_SUFFIXES, 2)
         assert stack.task_logs("durable_deferred", run_id).count("Reattaching to") >= 3
         for task_id, suffix in START_SUFFIXES.items():
@@ -205,11 +221,17 @@ def test_deferrable_tasks_killed_before_they_defer_reattach_and_a_clear_while_de
             lambda: all(line in stack.task_logs("durable_deferred", run_id) for line in (stopped, released)),
             120,
             "the trigger's on_kill lines",
+            diagnose=lambda: stack.diagnose("durable_deferred", run_id),
         )
         finish_now(admin, "edge", old_dump)
         finish_now(admin, "clouddc", ids["collect_clouddc"])
         finish_now(admin, "css", ids["collect_css"])
-        state = wait_for(lambda: _finished(stack, "durable_deferred", run_id), 300, "the run")
+        state = wait_for(
+            lambda: _finished(stack, "durable_deferred", run_id),
+            300,
+            "the run",
+            diagnose=lambda: stack.diagnose("durable_deferred", run_id),
+        )
         logs = stack.task_logs("durable_deferred", run_id)
         assert state == "success", (stack.task_states("durable_deferred", run_id), logs[-3000:])
         assert "was cleared" in logs
@@ -221,7 +243,11 @@ def test_deferrable_tasks_killed_before_they_defer_reattach_and_a_clear_while_de
 
 def _run_two_dumps(stack: AirflowStack, dag_id: str) -> dict[str, tuple[str, list[int]]]:
     runs = {stack.trigger(dag_id, {"nodes": nodes}): nodes for nodes in ([1, 2], [3, 4])}
-    states = {run: wait_for(lambda r=run: _finished(stack, dag_id, r), 400, f"run {run}") for run in runs}
+    states = {}
+    for run in runs:
+        states[run] = wait_for(
+            lambda r=run: _finished(stack, dag_id, r), 400, f"run {run}", diagnose=partial(stack.diagnose, dag_id, run)
+        )
     return {run: (states[run], nodes) for run, nodes in runs.items()}
 
 
