@@ -1,4 +1,4 @@
-"""CloudDCHook against requests_mock: start an export, poll it (seed 001), download it atomically."""
+"""CloudDCHook against requests_mock: start an export, poll it (the API example), download it atomically."""
 
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ EXPORT_URL = f"{EXPORTS_URL}/{EXPORT}"
 CONTENT_URL = f"{EXPORT_URL}/content"
 ARCHIVE = bytes(range(256)) * 1000 + b"\x1f\x8b tail"
 
-# Seed 001 example response.
-SEED_EXPORT = '{"export_id":"1","status":"Running","percentage":"30%","created_at":"2024-07-01T11:32:49Z"}'
+# The API reference page's example response.
+API_EXAMPLE_EXPORT = '{"export_id":"1","status":"Running","percentage":"30%","created_at":"2024-07-01T11:32:49Z"}'
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -99,7 +99,7 @@ def test_export_429_is_retried_then_succeeds(cloud, requests_mock):
 
 
 def test_get_export_parses_seed(cloud, requests_mock):
-    requests_mock.get(EXPORT_URL, text=SEED_EXPORT)
+    requests_mock.get(EXPORT_URL, text=API_EXAMPLE_EXPORT)
     export = CloudDCHook().get_server_log_export(SERVER, EXPORT)
     request = requests_mock.last_request
     assert request.method == "GET"

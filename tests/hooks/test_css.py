@@ -19,8 +19,8 @@ from airflow_provider.core.errors import (
     NotFoundError,
 )
 from airflow_provider.hooks.css import CssHook, LogBackupNotEnabledError, LogBackupRunningError
+from tests.api_examples import CSS_RECORDS as API_EXAMPLE_RECORDS
 from tests.hooks._support import BASE, HTML_BODY, PROJECT_ID, assert_signed, body_bytes, url_parts
-from tests.seed_examples import CSS_RECORDS as SEED_RECORDS
 
 CLUSTER = "4213d908-f5dc-4633-8401-cfd7175fca0c"
 COLLECT_URL = f"{BASE}/clusters/{CLUSTER}/logs/collect"
@@ -137,7 +137,7 @@ def test_missing_project_id_fails_before_any_request(set_cloud_conn, requests_mo
 
 
 def test_list_records_sends_both_paging_names_and_parses_seed(cloud, requests_mock):
-    requests_mock.get(RECORDS_URL, text=SEED_RECORDS)
+    requests_mock.get(RECORDS_URL, text=API_EXAMPLE_RECORDS)
     result = CssHook().get_log_backup_record_page(CLUSTER, status="FAIL", offset=11, limit=5)
     request = requests_mock.last_request
     assert request.method == "GET"

@@ -1,4 +1,4 @@
-"""DcsHook against requests_mock: background task progress (seed 004) and the task list."""
+"""DcsHook against requests_mock: background task progress (the API example) and the task list."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ PROGRESS_URL = f"{ENDPOINT}{PROGRESS_PATH}"
 TASKS_PATH = f"/v2/{PROJECT_ID}/instances/{INSTANCE}/tasks"
 TASKS_URL = f"{ENDPOINT}{TASKS_PATH}"
 
-# A variant of the seed 004 response: a non-empty sub-step `detail` and an ISO time with milliseconds
+# A variant of the API example response: a non-empty sub-step `detail` and an ISO time with milliseconds
 # in the second step, so both documented forms are parsed in one body.
-SEED_PROGRESS = """{
+API_EXAMPLE_PROGRESS = """{
   "progress" : 30,
   "remain_time" : 100,
   "step_details" : [ {
@@ -61,8 +61,8 @@ def dcs_error(status: int, code: str, msg: str) -> dict[str, Any]:
     return {"status_code": status, "json": {"error_msg": msg, "error_code": code, "error_ext_msg": None}}
 
 
-def test_progress_request_and_seed_parsing(cloud, requests_mock):
-    requests_mock.get(PROGRESS_URL, text=SEED_PROGRESS)
+def test_progress_request_and_example_parsing(cloud, requests_mock):
+    requests_mock.get(PROGRESS_URL, text=API_EXAMPLE_PROGRESS)
     progress = DcsHook().get_background_task_progress(INSTANCE, TASK)
     request = requests_mock.last_request
     assert request.method == "GET"
@@ -110,7 +110,7 @@ def test_progress_documented_errors(cloud, requests_mock, status, error_class, c
 
 
 def test_progress_500_then_success_is_retried(cloud, requests_mock):
-    requests_mock.get(PROGRESS_URL, [dcs_error(500, "DCS.5000", "busy"), {"text": SEED_PROGRESS}])
+    requests_mock.get(PROGRESS_URL, [dcs_error(500, "DCS.5000", "busy"), {"text": API_EXAMPLE_PROGRESS}])
     assert DcsHook().get_background_task_progress(INSTANCE, TASK).progress == 30
     assert requests_mock.call_count == 2
 
@@ -159,7 +159,9 @@ def test_bad_ids_rejected_before_any_request(cloud, requests_mock, instance_id, 
 
 
 def test_path_parameters_are_percent_encoded(cloud, requests_mock):
-    requests_mock.get(f"{ENDPOINT}/v2/{PROJECT_ID}/instances/inst%20one/tasks/{TASK}/progress", text=SEED_PROGRESS)
+    requests_mock.get(
+        f"{ENDPOINT}/v2/{PROJECT_ID}/instances/inst%20one/tasks/{TASK}/progress", text=API_EXAMPLE_PROGRESS
+    )
     DcsHook().get_background_task_progress("inst one", TASK)
     assert "/instances/inst%20one/" in requests_mock.last_request.url
     assert_signed(requests_mock.last_request)

@@ -1,4 +1,4 @@
-"""DisHook against requests_mock: transfer-task logs (seed 002), paging, errors in 200 bodies."""
+"""DisHook against requests_mock: transfer-task logs (the API example), paging, errors in 200 bodies."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 
 from airflow_provider.core.errors import ApiError, AuthenticationError, BadResponseError, InvalidInputError
 from airflow_provider.hooks.dis import DisHook
+from tests.api_examples import DIS_LOG as API_EXAMPLE_LOG
 from tests.hooks._support import DIS_TASK_ID, ENDPOINT, HTML_BODY, PROJECT_ID, assert_signed, body_bytes, url_parts
-from tests.seed_examples import DIS_LOG as SEED_LOG
 
 LOG_PATH = f"/v1/transfertasklog/{DIS_TASK_ID}"
 LOG_URL = f"{ENDPOINT}{LOG_PATH}"
@@ -47,8 +47,8 @@ def sent_body(request: Any) -> Any:
     return json.loads(body_bytes(request))
 
 
-def test_log_page_request_and_seed_parsing(cloud, requests_mock):
-    requests_mock.post(LOG_URL, text=SEED_LOG)
+def test_log_page_request_and_example_parsing(cloud, requests_mock):
+    requests_mock.post(LOG_URL, text=API_EXAMPLE_LOG)
     page = DisHook().get_transfer_task_log_page(DIS_TASK_ID)
     request = requests_mock.last_request
     assert request.method == "POST"

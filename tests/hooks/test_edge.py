@@ -25,10 +25,10 @@ from airflow_provider.core.errors import (
 from airflow_provider.core.transport import TlsSettings
 from airflow_provider.get_provider_info import EDGE_UI_FIELD_BEHAVIOUR
 from airflow_provider.hooks.edge import EdgeManagerHook
+from tests.api_examples import EDGE_POLL as API_EXAMPLE_POLL
 from tests.hooks._support import EDGE_BASE, EDGE_TASK_ID, HTML_BODY, body_bytes, mef, url_parts
 from tests.local_http import RawHttpServer
 from tests.pem_samples import CA, CERT, KEY
-from tests.seed_examples import EDGE_POLL as SEED_POLL
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -160,7 +160,7 @@ def test_create_malformed_200(edge_env, requests_mock, body, field):
 
 
 def test_get_dump_task_parses_seed(edge_env, requests_mock):
-    requests_mock.get(TASK_URL, text=SEED_POLL)
+    requests_mock.get(TASK_URL, text=API_EXAMPLE_POLL)
     task = EdgeManagerHook().get_log_dump_task("dumpMultiNodesLog.eca14a007f930e5689652a30")
     request = requests_mock.last_request
     assert request.method == "GET"
@@ -202,7 +202,7 @@ def test_get_unknown_task_error(edge_env, requests_mock):
 
 
 def test_get_is_retried_on_503(edge_env, requests_mock):
-    requests_mock.get(TASK_URL, [{"status_code": 503, "text": HTML_BODY}, {"text": SEED_POLL}])
+    requests_mock.get(TASK_URL, [{"status_code": 503, "text": HTML_BODY}, {"text": API_EXAMPLE_POLL}])
     assert EdgeManagerHook().get_log_dump_task(EDGE_TASK_ID).status == "succeed"
     assert requests_mock.call_count == 2
 
@@ -275,7 +275,7 @@ def test_download_refused_by_accept_writes_nothing(edge_env, requests_mock, tmp_
 
 def test_inline_client_certificate_files_exist_only_until_close(set_edge_conn, requests_mock):
     set_edge_conn(client_cert=CERT, client_private_key=KEY, ca_cert=CA)
-    requests_mock.get(TASK_URL, text=SEED_POLL)
+    requests_mock.get(TASK_URL, text=API_EXAMPLE_POLL)
     hook = EdgeManagerHook()
     hook.get_log_dump_task(EDGE_TASK_ID)
     request = requests_mock.last_request
@@ -294,7 +294,7 @@ def test_inline_client_certificate_files_exist_only_until_close(set_edge_conn, r
 
 def test_context_manager_removes_files_and_a_new_call_recreates_them(set_edge_conn, requests_mock):
     set_edge_conn(client_cert=CERT, client_private_key=KEY)
-    requests_mock.get(TASK_URL, text=SEED_POLL)
+    requests_mock.get(TASK_URL, text=API_EXAMPLE_POLL)
     with EdgeManagerHook() as hook:
         hook.get_log_dump_task(EDGE_TASK_ID)
         first_folder = os.path.dirname(requests_mock.last_request.cert[0])
@@ -312,7 +312,7 @@ def test_client_certificate_paths_are_used_as_given(set_edge_conn, requests_mock
     cert.write_text(CERT)
     key.write_text(KEY)
     set_edge_conn(client_cert=str(cert), client_private_key=str(key), verify=False)
-    requests_mock.get(TASK_URL, text=SEED_POLL)
+    requests_mock.get(TASK_URL, text=API_EXAMPLE_POLL)
     with EdgeManagerHook() as hook:
         hook.get_log_dump_task(EDGE_TASK_ID)
     assert requests_mock.last_request.cert == (str(cert), str(key))
@@ -347,7 +347,7 @@ def test_test_connection_expects_the_unknown_task_error(edge_env, requests_mock)
 def test_test_connection_ok_body(edge_env, requests_mock, monkeypatch):
     for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
         monkeypatch.delenv(name, raising=False)
-    requests_mock.get(TASK_URL, text=SEED_POLL)
+    requests_mock.get(TASK_URL, text=API_EXAMPLE_POLL)
     assert EdgeManagerHook().test_connection() == (
         True,
         "Connected to https://mef.test:30035 over TLS (server certificate verified against the default CA store; "
@@ -455,7 +455,7 @@ def test_an_ipv6_mef_host_works_sync_and_async(monkeypatch: pytest.MonkeyPatch):
     from airflow_provider.services import edge
 
     try:
-        server = RawHttpServer(mef_reply(200, json.loads(SEED_POLL)), host="::1").start()
+        server = RawHttpServer(mef_reply(200, json.loads(API_EXAMPLE_POLL)), host="::1").start()
     except OSError:
         pytest.skip("no IPv6 loopback on this machine")
     try:
@@ -472,7 +472,7 @@ def test_an_ipv6_mef_host_works_sync_and_async(monkeypatch: pytest.MonkeyPatch):
             finally:
                 await close_shared_clients()
 
-        assert asyncio.run(poll()).status == json.loads(SEED_POLL)["data"]["status"]
+        assert asyncio.run(poll()).status == json.loads(API_EXAMPLE_POLL)["data"]["status"]
         assert all(b"Host: [::1]:" in head for head in server.requests)
     finally:
         server.stop()

@@ -80,12 +80,12 @@ def utc_from_epoch(seconds: float) -> datetime:
 
 
 def close_to(moment: datetime | None, expected: datetime, slack: float = 2.0) -> bool:
-    """Same instant within ``slack`` seconds (the seed DCS form has whole seconds only)."""
+    """Same instant within ``slack`` seconds (the API example's DCS form has whole seconds only)."""
     return moment is not None and moment.tzinfo is not None and abs((moment - expected).total_seconds()) <= slack
 
 
 def truncated(value: Any) -> Any:
-    """``value`` with every datetime cut to whole seconds (the seed DCS time form has no fraction)."""
+    """``value`` with every datetime cut to whole seconds (the API example's DCS time form has no fraction)."""
     if isinstance(value, datetime):
         return value.replace(microsecond=0)
     if isinstance(value, dict):
@@ -378,7 +378,7 @@ def test_dis_log_page_same_in_both_forms(emulator: EmulatorHandle, form: str) ->
     hook = DisHook()
     single = hook.get_transfer_task_log_page(DEFAULT_DIS_TASK_ID, page_size=1)
     assert single.total_num == 3
-    assert len(single.transfer_task_log_list) == 1  # an object in the seed form, a list in the doc form
+    assert len(single.transfer_task_log_list) == 1  # an object in the API example's form, a list in the doc form
     entry = single.transfer_task_log_list[0]
     assert entry.transfer_task_id == DEFAULT_DIS_TASK_ID
     assert entry.start_time is not None and entry.end_time is not None

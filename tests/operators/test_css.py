@@ -32,7 +32,7 @@ def backup_op(**kwargs: Any) -> CssLogBackupOperator:
 
 
 def seeded_record_ids(emulator: EmulatorHandle) -> set[str]:
-    """Ids of the records present before the operator ran (the seed has one Auto backup)."""
+    """Ids of the records present before the operator ran (the emulator starts with one Auto backup)."""
     from airflow_provider.hooks.css import CssHook
 
     hook = CssHook()

@@ -71,7 +71,7 @@ def test_summary_sums_every_page(cloud_mock: None, requests_mock: Any, context: 
         [
             {"json": page(desc[0:2], 5)},
             {"json": page(desc[2:4], 5)},
-            {"json": page(desc[4], 5)},  # a single entry comes as an object, as the seed shows
+            {"json": page(desc[4], 5)},  # a single entry comes as an object, as the API example shows
         ],
     )
     result = log_op(page_size=2).execute(context)

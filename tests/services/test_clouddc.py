@@ -12,7 +12,7 @@ from airflow_provider.core.exchange import drive_sync
 from airflow_provider.core.status import TaskState
 from airflow_provider.services import clouddc
 from airflow_provider.services._parsing import parse_model
-from tests.seed_examples import CLOUDDC_POLL as SEED_POLL
+from tests.api_examples import CLOUDDC_POLL as API_EXAMPLE_POLL
 from tests.services._support import FakeSender, json_values, property_settings, response, shaped
 
 PROJECT = "0123456789abcdef0123456789abcdef"
@@ -23,8 +23,8 @@ def _export(**fields: object) -> clouddc.ServerLogExport:
     return parse_model("clouddc", clouddc.ServerLogExport, {"export_id": "1", **fields})
 
 
-def test_seed_poll_response():
-    sender = FakeSender(response("clouddc", SEED_POLL))
+def test_example_poll_response():
+    sender = FakeSender(response("clouddc", API_EXAMPLE_POLL))
     status = drive_sync(clouddc.status_exchange(PROJECT, {"server_id": SERVER, "export_id": "1"}), sender)
     assert status.state is TaskState.RUNNING
     assert status.recognized

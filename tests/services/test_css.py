@@ -13,7 +13,7 @@ from airflow_provider.core.exchange import drive_sync
 from airflow_provider.core.status import TaskState
 from airflow_provider.services import css
 from airflow_provider.services._parsing import parse_model
-from tests.seed_examples import CSS_RECORDS as SEED_RESPONSE
+from tests.api_examples import CSS_RECORDS as API_EXAMPLE_RESPONSE
 from tests.services._support import FakeSender, json_values, property_settings, response, shaped
 
 PROJECT = "0123456789abcdef0123456789abcdef"
@@ -29,8 +29,8 @@ def _model(rid: str, **fields: Any) -> css.ClusterLogRecord:
     return parse_model("css", css.ClusterLogRecord, _record(rid, **fields))
 
 
-def test_seed_response():
-    sender = FakeSender(response("css", SEED_RESPONSE))
+def test_example_response():
+    sender = FakeSender(response("css", API_EXAMPLE_RESPONSE))
     page = drive_sync(css.get_log_backup_record_page(PROJECT, CLUSTER), sender)
     [record] = page.cluster_log_record
     assert record.create_at == datetime(2022, 6, 24, 3, 53, 57, tzinfo=UTC)
@@ -208,7 +208,7 @@ def test_paging_for_a_record_never_asks_for_a_start_beyond_1000():
 
 
 def test_status_exchange_by_record_id():
-    sender = FakeSender(response("css", SEED_RESPONSE))
+    sender = FakeSender(response("css", API_EXAMPLE_RESPONSE))
     ids = {"cluster_id": CLUSTER, "record_id": "d455a541-597e-4846-a6be-baad0ea361b1"}
     status = drive_sync(css.status_exchange(PROJECT, ids), sender)
     assert status.state is TaskState.RUNNING

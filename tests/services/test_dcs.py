@@ -13,7 +13,7 @@ from airflow_provider.core.exchange import drive_sync
 from airflow_provider.core.status import TaskState
 from airflow_provider.services import dcs
 from airflow_provider.services._parsing import parse_model
-from tests.seed_examples import DCS_PROGRESS as SEED_RESPONSE
+from tests.api_examples import DCS_PROGRESS as API_EXAMPLE_RESPONSE
 from tests.services._support import FakeSender, json_values, property_settings, response, shaped
 
 PROJECT = "a4d31cb6-3d72-4fdc-8ec9-6e3a41e47f71"
@@ -48,8 +48,8 @@ def _progress(progress: Any, *steps: dict[str, Any], remain: Any = 10) -> dcs.Ba
     )
 
 
-def test_seed_response_is_running_with_current_step():
-    sender = FakeSender(response("dcs", SEED_RESPONSE))
+def test_example_response_is_running_with_current_step():
+    sender = FakeSender(response("dcs", API_EXAMPLE_RESPONSE))
     status = drive_sync(dcs.status_exchange(PROJECT, {"instance_id": INSTANCE, "dcs_task_id": TASK}), sender)
     assert status.state is TaskState.RUNNING
     assert status.progress == 30
@@ -244,8 +244,8 @@ def test_absurd_remain_time_is_a_bad_response(remain):
     assert info.value.field == "remain_time"
 
 
-def test_seed_detail_text_is_kept_verbatim():
-    progress = parse_model("dcs", dcs.BackgroundTaskProgress, json.loads(SEED_RESPONSE))
+def test_example_detail_text_is_kept_verbatim():
+    progress = parse_model("dcs", dcs.BackgroundTaskProgress, json.loads(API_EXAMPLE_RESPONSE))
     assert progress.step_details[1].sub_step_details[1].detail == (
         "{node_id:5b70f440ccc94789b34a5c98c2ba05ea,slot_range:[5461 10921],"
         "full_migration:to start, inc_migration:to start}"
@@ -337,12 +337,12 @@ def test_the_list_is_paged_until_the_task_shows_up():
 
 
 def test_zoneless_step_times_are_utc_as_the_docs_say():
-    """The seed's "2022-09-01 11:52:24" has no zone; every DCS doc time is UTC ("...Z", and the
+    """The API example's "2022-09-01 11:52:24" has no zone; every DCS doc time is UTC ("...Z", and the
     task list's query times "UTC"), so it is read as UTC: the same instant as the ISO form."""
-    seed = _progress(30, {**_step("a", "FINISH"), "begin_time": "2022-09-01 11:52:24"})
+    example = _progress(30, {**_step("a", "FINISH"), "begin_time": "2022-09-01 11:52:24"})
     iso = _progress(30, {**_step("a", "FINISH"), "begin_time": "2022-09-01T11:52:24.000Z"})
     assert (
-        seed.step_details[0].begin_time
+        example.step_details[0].begin_time
         == iso.step_details[0].begin_time
         == datetime(2022, 9, 1, 11, 52, 24, tzinfo=UTC)
     )

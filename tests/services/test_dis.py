@@ -13,7 +13,7 @@ from airflow_provider.core.exchange import drive_sync
 from airflow_provider.core.status import TaskState
 from airflow_provider.services import dis
 from airflow_provider.services._parsing import parse_model, to_ms
-from tests.seed_examples import DIS_LOG as SEED_RESPONSE
+from tests.api_examples import DIS_LOG as API_EXAMPLE_RESPONSE
 from tests.services._support import FakeSender, json_values, property_settings, response, shaped
 
 TASK = "CDaRPdvKUfZrAhzTaYs"
@@ -53,8 +53,8 @@ def _page(entries: list[dict[str, Any]], total: int | None = None) -> dict[str, 
     return {"errorCode": -1, "message": None, "totalNum": total, "transferTaskLogList": entries}
 
 
-def test_seed_response_single_object_list_and_integer_error_code():
-    sender = FakeSender(response("dis", SEED_RESPONSE))
+def test_example_response_single_object_list_and_integer_error_code():
+    sender = FakeSender(response("dis", API_EXAMPLE_RESPONSE))
     page = drive_sync(dis.get_transfer_task_log_page(TASK), sender)
     assert page.total_num == 100
     assert page.error_code == "-1"
@@ -288,7 +288,7 @@ def test_status_exchange_fails_on_an_error_state_task_whose_log_does_not_satisfy
 
 def test_status_exchange_with_healthy_task_reads_logs():
     healthy = {"tasks": [{**LIST_TASKS["tasks"][1], "state": "RUNNING"}]}
-    sender = FakeSender(response("dis", healthy), response("dis", SEED_RESPONSE))
+    sender = FakeSender(response("dis", healthy), response("dis", API_EXAMPLE_RESPONSE))
     exchange = dis.status_exchange(
         PROJECT, {"transfer_task_id": TASK, "stream_name": "my-stream"}, completed_after="2025-08-30T07:45:00Z"
     )
@@ -477,7 +477,7 @@ def test_task_name_without_stream_name_is_refused():
 
 def test_a_list_without_task_ids_cannot_say_the_task_is_missing():
     """The SDK model has no task_id: where the list carries none, the log is read as before."""
-    sender = FakeSender(response("dis", NO_IDS), response("dis", SEED_RESPONSE))
+    sender = FakeSender(response("dis", NO_IDS), response("dis", API_EXAMPLE_RESPONSE))
     status = drive_sync(dis.status_exchange(PROJECT, {"transfer_task_id": TASK, "stream_name": "my-stream"}), sender)
     assert status.state is TaskState.SUCCEEDED
     assert len(sender.requests) == 2

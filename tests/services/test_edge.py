@@ -18,7 +18,7 @@ from airflow_provider.core.exchange import drive_sync
 from airflow_provider.core.status import TaskState
 from airflow_provider.services import edge
 from airflow_provider.services._parsing import parse_model
-from tests.seed_examples import EDGE_POLL as SEED_POLL
+from tests.api_examples import EDGE_POLL as API_EXAMPLE_POLL
 from tests.services._support import FakeSender, json_values, property_settings, response, shaped
 
 TASK_ID = "dumpMultiNodesLog.eca14a007f930e5689652a30"
@@ -32,8 +32,8 @@ def _poll_body(**task: object) -> str:
     return json.dumps({"status": "00000000", "msg": "success", "data": data})
 
 
-def test_seed_poll_response_parses_and_maps_to_succeeded():
-    sender = FakeSender(response("edge", SEED_POLL))
+def test_example_poll_response_parses_and_maps_to_succeeded():
+    sender = FakeSender(response("edge", API_EXAMPLE_POLL))
     status = drive_sync(edge.status_exchange(None, {"dump_task_id": TASK_ID}), sender)
     assert status.state is TaskState.SUCCEEDED
     assert status.progress == 100

@@ -113,7 +113,7 @@ class _Sample(ServiceModel):
     when: Timestamp = Field(default=None, alias="whenAt")
 
 
-def test_parse_model_names_the_seed_field():
+def test_parse_model_names_the_example_field():
     with pytest.raises(BadResponseError) as info:
         parse_model("css", _Sample, {"whenAt": "not a time"})
     assert info.value.field == "whenAt"

@@ -1,8 +1,8 @@
-"""The example responses of the five seed pages, verbatim, shared by the service and hook tests."""
+"""The example responses of the five APIs' reference pages, verbatim, shared by the service and hook tests."""
 
 from __future__ import annotations
 
-# Seed 000 (MEF edge manager log dump query).
+# MEF edge manager log dump query (GET /edgemanager/v1/logmgmt/dump/task), the page's example.
 EDGE_POLL = """{
     "status": "00000000",
     "msg": "success",
@@ -20,7 +20,7 @@ EDGE_POLL = """{
     }
 }"""
 
-# Seed 001 (CloudDC log export status).
+# CloudDC log export status (GET .../physicalservers/{id}/logs/exports/{export_id}), the page's example.
 CLOUDDC_POLL = """{
 "export_id" : "1",
 "status" : "Running",
@@ -28,7 +28,8 @@ CLOUDDC_POLL = """{
 "created_at" : "2024-07-01T11:32:49Z"
 }"""
 
-# Seed 002 (DIS transfer task log): the list is one object, errorCode an integer.
+# DIS transfer task log (POST /v1/transfertasklog/{task_id}), the page's example: the list is one
+# object, errorCode an integer.
 DIS_LOG = """{
 "errorCode" : -1,
 "totalNum" : 100,
@@ -54,7 +55,7 @@ DIS_LOG = """{
 }
 }"""
 
-# Seed 003 (CSS log backup records).
+# CSS log backup records (GET .../clusters/{cluster_id}/logs/records), the page's example.
 CSS_RECORDS = """{
 "clusterLogRecord" : [ {
 "id" : "d455a541-597e-4846-a6be-baad0ea361b1",
@@ -69,7 +70,7 @@ CSS_RECORDS = """{
 } ]
 }"""
 
-# Seed 004 (DCS background task progress).
+# DCS background task progress (GET .../tasks/{task_id}/progress), the page's example.
 DCS_PROGRESS = """{
   "progress" : 30,
   "remain_time" : 100,
