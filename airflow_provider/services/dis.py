@@ -35,7 +35,7 @@ from airflow_provider.services._parsing import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from airflow_provider.core.exchange import Exchange
 
@@ -241,6 +241,22 @@ def list_transfer_task_logs(
 def _all_pages(
     first: Exchange[TransferTaskLogPage], task_id: str, order: str, sort_by: str, page_size: int, max_pages: int
 ) -> Exchange[list[TransferTaskLogEntry]]:
+    entries, _ = yield from _walk_pages(first, task_id, order, sort_by, page_size, max_pages)
+    return entries
+
+
+def _walk_pages(
+    first: Exchange[TransferTaskLogPage],
+    task_id: str,
+    order: str,
+    sort_by: str,
+    page_size: int,
+    max_pages: int,
+    enough: Callable[[list[TransferTaskLogEntry]], bool] | None = None,
+) -> Exchange[tuple[list[TransferTaskLogEntry], str]]:
+    """The entries of the pages from ``first`` on, each once (pages may overlap as entries are added),
+    and why the walk stopped: ``"end"`` (the list ended), ``"enough"`` (``enough`` said so of a page's
+    new entries) or ``"max_pages"``."""
     entries: list[TransferTaskLogEntry] = []
     seen: set[tuple[Any, ...]] = set()
     fetch = first
@@ -254,10 +270,12 @@ def _all_pages(
         seen.update(entry.key() for entry in new)
         entries.extend(new)
         if not new or len(page.transfer_task_log_list) < page_size:
-            break
+            return entries, "end"
         if page.total_num is not None and len(entries) >= page.total_num:
-            break
-    return entries
+            return entries, "end"
+        if enough is not None and enough(new):
+            return entries, "enough"
+    return entries, "max_pages"
 
 
 def _tasks_path(project_id: str | None, stream_name: str, template: str = TASKS_PATH) -> str:
@@ -562,23 +580,9 @@ def recent_periods(
 def _recent(
     first: Exchange[TransferTaskLogPage], task_id: str, since_ms: int | None, page_size: int, max_pages: int
 ) -> Exchange[tuple[list[TransferTaskLogEntry], bool, bool]]:
-    entries: list[TransferTaskLogEntry] = []
-    seen: set[tuple[Any, ...]] = set()
-    fetch = first
-    for page_index in range(1, max_pages + 1):
-        if page_index > 1:
-            fetch = get_transfer_task_log_page(
-                task_id, order="desc", sort_by="endTime", page_index=page_index, page_size=page_size
-            )
-        page = yield from fetch
-        new = [e for e in page.transfer_task_log_list if e.key() not in seen]
-        seen.update(e.key() for e in new)
-        entries.extend(new)
-        if not new or len(page.transfer_task_log_list) < page_size:
-            return entries, True, False
-        if page.total_num is not None and len(entries) >= page.total_num:
-            return entries, True, False
+    def reached_since(new: list[TransferTaskLogEntry]) -> bool:
         ends = [e.end_time for e in new if e.end_time is not None]
-        if since_ms is None or (ends and to_ms(min(ends)) <= since_ms):
-            return entries, False, False
-    return entries, False, True
+        return since_ms is None or bool(ends and to_ms(min(ends)) <= since_ms)
+
+    entries, why = yield from _walk_pages(first, task_id, "desc", "endTime", page_size, max_pages, reached_since)
+    return entries, why == "end", why == "max_pages"
