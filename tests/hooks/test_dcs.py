@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -15,6 +16,7 @@ from airflow_provider.core.errors import (
     NotFoundError,
 )
 from airflow_provider.hooks.dcs import DcsHook
+from tests.api_examples import DCS_PROGRESS
 from tests.hooks._support import ENDPOINT, HTML_BODY, PROJECT_ID, assert_signed, body_bytes, url_parts
 
 INSTANCE = "5560df16-cebf-4473-95c4-d1b573c16e79"
@@ -24,37 +26,19 @@ PROGRESS_URL = f"{ENDPOINT}{PROGRESS_PATH}"
 TASKS_PATH = f"/v2/{PROJECT_ID}/instances/{INSTANCE}/tasks"
 TASKS_URL = f"{ENDPOINT}{TASKS_PATH}"
 
-# A variant of the API example response: a non-empty sub-step `detail` and an ISO time with milliseconds
-# in the second step, so both documented forms are parsed in one body.
-API_EXAMPLE_PROGRESS = """{
-  "progress" : 30,
-  "remain_time" : 100,
-  "step_details" : [ {
-    "step_id" : "9d1d1da8-650e-406f-81e4-b3c11515869f",
-    "step_name" : "Pre-check.",
-    "step_status" : "FINISH",
-    "begin_time" : "2022-09-01 11:52:24",
-    "end_time" : "2022-09-01 11:52:29",
-    "error_code" : "DCS.4064",
-    "sub_step_details" : [ {
-      "sub_step_id" : "4692b05b-fa55-4f7d-9be6-527bde25b424",
-      "sub_step_name" : "Resource check.",
-      "sub_step_status" : "FINISH",
-      "begin_time" : "2022-09-01 11:52:24",
-      "end_time" : "2022-09-01 11:52:26",
-      "detail" : "{node_id:9996c3376318417281fb5e611f3fb1a0,slot_range:[0 5460],full_migration:in progress}",
-      "error_code" : "DCS.4065"
-    } ]
-  }, {
-    "step_id" : "9d1d1da8-650e-406f-3fad-c4a22515869f",
-    "step_name" : "Data migration.",
-    "step_status" : "EXECUTING",
-    "begin_time" : "2022-09-01T11:52:30.503Z",
-    "end_time" : "2022-09-01 11:54:30",
-    "error_code" : "DCS.4065",
-    "sub_step_details" : []
-  } ]
-}"""
+
+def _progress_variant() -> str:
+    """The API example with a non-empty first sub-step ``detail`` and an ISO time with milliseconds
+    in the second step, so both documented forms are parsed in one body."""
+    body = json.loads(DCS_PROGRESS)
+    body["step_details"][0]["sub_step_details"][0]["detail"] = (
+        "{node_id:9996c3376318417281fb5e611f3fb1a0,slot_range:[0 5460],full_migration:in progress}"
+    )
+    body["step_details"][1]["begin_time"] = "2022-09-01T11:52:30.503Z"
+    return json.dumps(body)
+
+
+API_EXAMPLE_PROGRESS = _progress_variant()
 
 
 def dcs_error(status: int, code: str, msg: str) -> dict[str, Any]:
