@@ -36,6 +36,7 @@ from tests.operators._support import (
 from tests.recording_log import RecordingLog
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from airflow.sdk import Context
@@ -80,6 +81,31 @@ def another_run_can_dump(emulator: EmulatorHandle) -> bool:
     finally:
         other.close_hook()
     return True
+
+
+def stop_while_executing(
+    op: EdgeLogDumpOperator, context: Context, ready: Callable[[], bool], settle: float = 0.0
+) -> tuple[threading.Thread, list[BaseException]]:
+    """Run ``op.execute`` in a worker thread, and ``op.on_kill`` there once ``ready()`` (plus ``settle``
+    seconds), as a worker told to stop does; the thread and what ``execute`` raised."""
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            op.execute(context)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    for _ in range(500):
+        if ready():
+            break
+        time.sleep(0.01)
+    time.sleep(settle)
+    op.on_kill()
+    worker.join(10)
+    return worker, outcome
 
 
 def run_context(run_id: str = "run-1") -> Context:
@@ -199,23 +225,7 @@ def test_a_worker_stopped_mid_wait_lets_go_and_a_retry_that_reattaches_holds_aga
     op = dump_op(poll_policy="fixed", poke_interval=30)
     log = recorded(op, monkeypatch)
     context, ti = try_context(store, 1, max_tries=1)
-    outcome: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            op.execute(context)
-        except BaseException as exc:
-            outcome.append(exc)
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    for _ in range(500):
-        if "dump_task_id" in ti.keys:
-            break
-        time.sleep(0.01)
-    time.sleep(0.2)
-    op.on_kill()
-    worker.join(10)
+    stop_while_executing(op, context, lambda: "dump_task_id" in ti.keys, settle=0.2)
     dump_task_id = ti.value("dump_task_id")
     center = center_of_emulator(emulator)
     assert latest.owner(center).released is True
@@ -238,22 +248,7 @@ def test_a_worker_stopped_while_waiting_for_a_free_mef_says_no_dump_was_started(
     op = dump_op(node_ids=[2, 3], busy_retry_interval=30, busy_timeout=120)
     log = recorded(op, monkeypatch)
     context, _ = try_context(StateStore(), 1)
-    outcome: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            op.execute(context)
-        except BaseException as exc:
-            outcome.append(exc)
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    for _ in range(500):
-        if any("retrying in" in line for line in log.infos):
-            break
-        time.sleep(0.01)
-    op.on_kill()
-    worker.join(10)
+    worker, outcome = stop_while_executing(op, context, lambda: any("retrying in" in line for line in log.infos))
     assert not worker.is_alive()
     assert log.warnings == ["Stopped waiting for MEF Center to be free: no log dump was started for [2, 3]"]
     assert isinstance(outcome[0], NothingStartedError)
