@@ -8,6 +8,7 @@ is started here and stopped by PID, also when a test fails.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -109,6 +110,10 @@ class AirflowStack:
     emulator: Process | None = None
     emulator_env: dict[str, str] = field(default_factory=dict)
     api_port: int = field(default_factory=free_port)
+    # One JWT secret and Fernet key for every component, given (not left to the first component that
+    # writes airflow.cfg: components starting together each made their own, "Invalid auth token").
+    jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(64))
+    fernet_key: str = field(default_factory=lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
     redis_port: int | None = None
 
     @property
@@ -127,6 +132,8 @@ class AirflowStack:
             "AIRFLOW__API__PORT": str(self.api_port),
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__API_AUTH__JWT_SECRET": self.jwt_secret,
+            "AIRFLOW__CORE__FERNET_KEY": self.fernet_key,
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
