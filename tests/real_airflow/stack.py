@@ -230,7 +230,7 @@ class AirflowStack:
             env = {"TMPDIR": str(tmp), "HWC_WORKER_NAME": name}
             self.processes[f"worker-{name}"] = self._spawn(f"worker-{name}", argv, env)
 
-    def stop_all(self, grace: float = 10) -> None:
+    def stop_all(self, grace: float = 5) -> None:
         """SIGTERM to every process group at once, SIGKILL to what still runs after ``grace`` seconds
         (one after the other, each component's own shutdown wait added up to minutes per test)."""
         everything = [*list(self.processes.values())[::-1], *([self.emulator] if self.emulator else [])]
