@@ -1,13 +1,14 @@
 """DCS background task progress and the background task list.
 
 The progress API has no overall status, so one is derived from the steps. ``error_code`` is
-set on FINISH steps too ("DCS.4064" in the seed), so it is reported but never read as failure.
+set on FINISH steps too ("DCS.4064" in the API example), so it is reported but never read as failure.
 
-When every step is FINISH the progress alone does not settle the outcome (nothing says it
-reaches 100; the seed shows it lagging the steps), so the task's own ``status`` in the
-background task list (SDK ``SingleBackgroundTask.status``) is read as a second source. When the
-two disagree: a failure from either one wins, then a success from either one; anything else is
-still running.
+Every step FINISH at 100% is a success. Every step FINISH short of 100 (or with no progress)
+does not settle the outcome (nothing says progress reaches 100; the API example shows it
+lagging the steps), so then the task's own ``status`` in the background task list (SDK
+``SingleBackgroundTask.status``) is read as a second source: a failure there wins, then a
+success; anything else is still running. The list is read only in that case: a page of up to
+100 tasks per wait's last poll cost a deferred wait twice the memory and CPU (benchmark 1).
 """
 
 from __future__ import annotations
@@ -323,8 +324,8 @@ def to_status(progress: BackgroundTaskProgress, task_id: str) -> TaskStatus:
 
 
 def needs_overall_status(progress: BackgroundTaskProgress) -> bool:
-    """Every step FINISH (or no steps at all) but no success from the progress API: only the
-    task list's own status can tell a finished task from one whose progress stopped short."""
+    """Every step FINISH (or no steps at all): unless the progress says 100, only the task list's
+    own status can tell a finished task from one whose progress stopped short."""
     return all(step.state == FINISH for step in progress.step_details)
 
 
@@ -406,7 +407,7 @@ def _status(
 ) -> Exchange[TaskStatus]:
     progress = yield from fetch
     status = to_status(progress, task_id)
-    if status.state is TaskState.FAILED or not needs_overall_status(progress):
+    if status.state.is_terminal or not needs_overall_status(progress):
         return status
     task = yield from find_background_task(project_id, instance_id, task_id)
     return with_overall_status(status, task)

@@ -244,7 +244,8 @@ def test_finished_task_succeeds_whatever_final_progress_the_service_reports(
     done = assert_succeeded(sensor(emulator, task_id))
     assert done.state is TaskState.SUCCEEDED
     assert done.progress == 100
-    assert done.result["list_status"] == "SUCCESS"
+    # At 100% the progress settles it; short of it (or without it) the list's SUCCESS does.
+    assert done.result.get("list_status") == (None if final == "100" else "SUCCESS")
 
 
 def test_eta_is_in_wall_seconds(emulator: EmulatorHandle) -> None:

@@ -302,7 +302,7 @@ def test_every_step_finish_short_of_100_keeps_running_while_the_list_says_execut
     assert status.message == "every step is FINISH at 99%; the task list says EXECUTING"
 
 
-@pytest.mark.parametrize(("progress", "word"), [(99, "FAILED"), (100, "FAILED"), (None, "CANCELLED")])
+@pytest.mark.parametrize(("progress", "word"), [(99, "FAILED"), (None, "CANCELLED")])
 def test_a_failure_in_the_list_wins_over_finished_steps(progress, word):
     status, _ = _drive(_finished(progress), {"task_count": "1", "tasks": [_task(word)]})
     assert status.state is TaskState.FAILED
@@ -317,9 +317,12 @@ def test_a_failed_step_wins_over_a_success_in_the_list_and_needs_no_list():
     assert len(sender.requests) == 1
 
 
-def test_success_from_the_progress_alone_is_kept_when_the_list_lacks_the_task():
-    status, _ = _drive(_finished(100), {"task_count": "0", "tasks": []})
+def test_every_step_finish_at_100_succeeds_without_reading_the_list():
+    """Before, the list was read at 100% too: a page of up to 100 tasks per wait's last poll doubled
+    a deferred wait's memory and CPU (benchmark 1, N=10,000: loop lag p99 220-270 ms)."""
+    status, sender = _drive(_finished(100))
     assert status.state is TaskState.SUCCEEDED
+    assert len(sender.requests) == 1
 
 
 def test_executing_steps_need_no_list():
