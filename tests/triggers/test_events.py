@@ -135,6 +135,18 @@ async def settle(seconds: float = 3 * POLL) -> None:
     await asyncio.sleep(seconds)
 
 
+async def baselined(emulator: EmulatorHandle, path_end: str, timeout: float = 15.0) -> None:
+    """Until a watcher started from "now" has its place: its shared poll has sent a second request, so
+    the first answer (what is history) was handed to the watchers. A fixed sleep raced with a poll
+    that a loaded machine answered late: a period dumped meanwhile counted as history."""
+
+    async def two_polls() -> None:
+        while sum(r["path"].endswith(path_end) for r in emulator.admin.requests()) < 2:
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(two_polls(), timeout)
+
+
 # DIS -------------------------------------------------------------------------------------------------
 async def test_dis_watcher_fires_each_new_period_once_and_resumes_from_its_stored_cursor(
     emulator: EmulatorHandle,
@@ -143,7 +155,7 @@ async def test_dis_watcher_fires_each_new_period_once_and_resumes_from_its_store
     emulator.admin.advance(3 * PERIOD)  # three periods closed before the watcher starts: history
     store = MemoryStore("dis-periods")
     first = watch(DisDumpPeriodTrigger(transfer_task_id=task_id, poll_interval=POLL), store)
-    await settle()
+    await baselined(emulator, f"/v1/transfertasklog/{task_id}")
     assert first.events == []
     emulator.admin.advance(PERIOD)
     [event] = await first.until(1)
@@ -213,7 +225,7 @@ async def test_failed_checks_are_ridden_out_then_logged_as_errors_and_the_watche
     monkeypatch.setattr(events, "MAX_BACKOFF_SECONDS", 0.4)
     task_id = new_dis_task(emulator, "faulty")
     watcher = watch(DisDumpPeriodTrigger(transfer_task_id=task_id, poll_interval=POLL))
-    await settle()
+    await baselined(emulator, f"/v1/transfertasklog/{task_id}")
     emulator.admin.add_fault("status", path_glob=f"/v1/transfertasklog/{task_id}", status=503, count=10)
     emulator.admin.advance(PERIOD)
     [event] = await watcher.until(1, timeout=30)
@@ -235,7 +247,7 @@ async def test_css_watcher_fires_each_backup_that_ends_with_its_log_path(emulato
     running = emulator.admin.create_task("css", cluster_id=cluster, job_types="Manual")
     every = watch(CssLogBackupTrigger(cluster_id=cluster, poll_interval=POLL))
     autos = watch(CssLogBackupTrigger(cluster_id=cluster, job_types=["Auto"], poll_interval=POLL))
-    await settle()
+    await baselined(emulator, "/logs/records")
     assert every.events == [] and autos.events == []  # the seeded Auto backup ended before: history
     emulator.admin.set_outcome("css", "fail", duration=10)
     failing = emulator.admin.create_task("css", cluster_id=cluster, job_types="Auto")
