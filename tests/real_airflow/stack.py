@@ -84,8 +84,10 @@ class Process:
     name: str
     popen: subprocess.Popen[bytes]
     log_path: Path
+    stopped: bool = False  # by the test (a kill it meant), not by a crash
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+        self.stopped = True
         if self.popen.poll() is not None:
             return
         with contextlib.suppress(ProcessLookupError):
@@ -244,6 +246,13 @@ class AirflowStack:
                 process.popen.wait(timeout=max(0.0, deadline - time.monotonic()))
             process.stop(signal.SIGKILL, timeout=10)
 
+    def check_alive(self) -> None:
+        """Raise, with its output, if a component has exited: a wait on a run would only time out."""
+        for name, process in self.processes.items():
+            code = process.popen.poll()
+            if code is not None and not process.stopped:
+                raise AssertionError(f"{name} exited with {code}:\n{process.log()[-3000:]}")
+
     def diagnose(self, dag_id: str, run_id: str, tail: int = 1500) -> str:
         """What a timed-out wait reports: the run's task states and the end of each component's output."""
         parts = [f"task states: {self.task_states(dag_id, run_id)}"]
@@ -258,10 +267,12 @@ class AirflowStack:
             return db.execute(sql, params).fetchall()
 
     def run_state(self, dag_id: str, run_id: str) -> str | None:
+        self.check_alive()
         rows = self.query("SELECT state FROM dag_run WHERE dag_id=? AND run_id=?", dag_id, run_id)
         return rows[0][0] if rows else None
 
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
+        self.check_alive()
         rows = self.query("SELECT task_id, state FROM task_instance WHERE dag_id=? AND run_id=?", dag_id, run_id)
         return {task_id: state for task_id, state in rows}
 
