@@ -67,6 +67,10 @@ class XComs:
         self.seen.add({key: value})
 
 
+#: The gateway's answer to credentials it rejects (401 APIGW.0301).
+REJECTED = {"error_code": "APIGW.0301", "error_msg": "Incorrect IAM authentication information"}
+
+
 def iam_token(emulator: EmulatorHandle) -> str:
     ids = emulator.identities
     body = {
@@ -240,8 +244,7 @@ def test_no_secret_in_failures(
     secrets = use_auth(kind, emulator, monkeypatch)
     caplog.set_level(logging.INFO)  # Airflow's default; httpcore's DEBUG trace prints raw response headers
     seen = Seen()
-    rejected = {"error_code": "APIGW.0301", "error_msg": "Incorrect IAM authentication information"}
-    emulator.admin.add_fault("status", path_regex=r"/progress$", status=401, body=rejected, count=2)
+    emulator.admin.add_fault("status", path_regex=r"/progress$", status=401, body=REJECTED, count=2)
     for task in (
         DcsBackgroundTaskSensor(task_id="f1", instance_id=DEFAULT_DCS_INSTANCE, dcs_task_id="f" * 32, **POLL),
         CssLogBackupSensor(task_id="f2", cluster_id=DEFAULT_CSS_CLUSTER, record_id="no-such-record", **POLL),
@@ -293,9 +296,8 @@ def test_no_secret_from_asset_watchers(
     monkeypatch.setattr(events, "MIN_POLL_INTERVAL", 0.1)
     seen = Seen()
     emulator.admin.advance(3600)  # closes DIS periods; the seeded CSS backup ended long ago
-    rejected = {"error_code": "APIGW.0301", "error_msg": "Incorrect IAM authentication information"}
     # Two: with IAM password auth the first 401 is answered by refreshing the token once.
-    emulator.admin.add_fault("status", path_regex=r"/logs/records$", status=401, body=rejected, count=2)
+    emulator.admin.add_fault("status", path_regex=r"/logs/records$", status=401, body=REJECTED, count=2)
     watchers: list[events.LogEventTrigger] = [
         DisDumpPeriodTrigger(transfer_task_id=DEFAULT_DIS_TASK_ID, poll_interval=0.2, start_from="earliest"),
         CssLogBackupTrigger(cluster_id=DEFAULT_CSS_CLUSTER, poll_interval=0.2, start_from="earliest"),
