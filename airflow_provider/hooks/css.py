@@ -89,6 +89,10 @@ class CssHook(HuaweiCloudHook):
 
     hook_name = "Huawei Cloud CSS"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._log_buckets: dict[str, str] = {}
+
     def create_log_backup(self, cluster_id: str) -> None:
         """Start a manual log backup. The API returns no id: use ``start_log_backup`` to get the record.
 
@@ -151,12 +155,15 @@ class CssHook(HuaweiCloudHook):
                 return
 
     def get_log_bucket(self, cluster_id: str) -> str:
-        """The OBS bucket of the cluster's log backups (``ShowGetLogSetting``: ``logConfiguration.obsBucket``).
+        """The OBS bucket of the cluster's log backups (``ShowGetLogSetting``: ``logConfiguration.obsBucket``),
+        read once per hook: a run that locates the backup's files and fills its outlets asks twice.
 
         :param cluster_id: the CSS cluster.
         :raises BadResponseError: the cluster's log settings name no bucket.
         """
-        return self.run(css_log_bucket(self.project_id, cluster_id))
+        if cluster_id not in self._log_buckets:
+            self._log_buckets[cluster_id] = self.run(css_log_bucket(self.project_id, cluster_id))
+        return self._log_buckets[cluster_id]
 
     def get_log_backup_record(
         self, cluster_id: str, *, record_id: str | None = None, job_id: str | None = None

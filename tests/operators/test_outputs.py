@@ -132,6 +132,19 @@ def test_without_outlets_css_is_asked_for_the_bucket_only_when_openlineage_asks(
     assert op._hook is None  # the hook made for the question is closed again
 
 
+def test_the_log_bucket_is_read_once_per_hook(emulator: EmulatorHandle) -> None:
+    """Before, a backup that located its files and filled its outlets read the log settings twice."""
+    from airflow_provider.hooks.css import CssHook
+
+    emulator.admin.clear_requests()
+    hook = CssHook()
+    try:
+        assert hook.get_log_bucket(CLUSTER) == hook.get_log_bucket(CLUSTER) == "css-log-backup"
+    finally:
+        hook.close()
+    assert sum(1 for r in emulator.admin.requests() if r["path"].endswith("/logs/settings")) == 1
+
+
 def test_a_dis_wait_s_outlet_event_lists_the_periods_it_found(
     emulator: EmulatorHandle, outlet_context: tuple[Context, OutletEventAccessors]
 ) -> None:
