@@ -271,6 +271,18 @@ class AirflowStack:
         rows = self.query("SELECT state FROM dag_run WHERE dag_id=? AND run_id=?", dag_id, run_id)
         return rows[0][0] if rows else None
 
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float, interval: float = 0.5) -> str:
+        """The run's final state (success or failed); a timeout reports the run's tasks and components."""
+
+        def finished() -> str | None:
+            state = self.run_state(dag_id, run_id)
+            return state if state in ("success", "failed") else None
+
+        result: str = wait_for(
+            finished, timeout, f"dag run {run_id}", interval, diagnose=lambda: self.diagnose(dag_id, run_id)
+        )
+        return result
+
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
         self.check_alive()
         rows = self.query("SELECT task_id, state FROM task_instance WHERE dag_id=? AND run_id=?", dag_id, run_id)

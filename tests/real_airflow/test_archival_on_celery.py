@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from airflow_provider.testing.admin_client import AdminClient
-from tests.real_airflow.stack import AirflowStack, wait_for
+from tests.real_airflow.stack import AirflowStack
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -85,12 +85,7 @@ def test_collections_and_archive_on_different_workers_share_nothing_local(celery
     stack.start_all()
     stack.airflow("dags", "reserialize")
     run_id = stack.trigger(DAG_ID)
-
-    def finished() -> str | None:
-        state = stack.run_state(DAG_ID, run_id)
-        return state if state in ("success", "failed") else None
-
-    state = wait_for(finished, 360, f"dag run {run_id}", interval=1, diagnose=lambda: stack.diagnose(DAG_ID, run_id))
+    state = stack.wait_for_run(DAG_ID, run_id, 360, interval=1)
     rows = stack.query("SELECT task_id, state, hostname, queue FROM task_instance WHERE run_id=?", run_id)
     assert state == "success", (rows, stack.task_logs(DAG_ID, run_id)[-3000:])
 

@@ -20,7 +20,6 @@ import os
 import signal
 import tempfile
 import uuid
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -90,11 +89,6 @@ def _task_process(ti_id: str) -> int | None:
     return None
 
 
-def _finished(stack: AirflowStack, dag_id: str, run_id: str) -> str | None:
-    state = stack.run_state(dag_id, run_id)
-    return state if state in ("success", "failed") else None
-
-
 def _ids(stack: AirflowStack, dag_id: str, run_id: str) -> dict[str, str]:
     """The remote id each collect task pushed to XCom (its latest try's)."""
     found: dict[str, str] = {}
@@ -161,12 +155,7 @@ def test_a_worker_killed_mid_wait_is_retried_onto_the_same_remote_task_and_a_cle
         wait_for(lambda: len(_starts(admin, "/logs/exports")) == 2, 240, "the cleared export to start anew")
         finish_now(admin, "css", ids["collect_css"])
         finish_now(admin, "edge", ids["collect_edge"])
-        state = wait_for(
-            lambda: _finished(stack, "durable_sigkill", run_id),
-            300,
-            "the run",
-            diagnose=lambda: stack.diagnose("durable_sigkill", run_id),
-        )
+        state = stack.wait_for_run("durable_sigkill", run_id, 300)
         logs = stack.task_logs("durable_sigkill", run_id)
         assert state == "success", (stack.task_states("durable_sigkill", run_id), logs[-3000:])
         assert "was cleared" in logs
@@ -226,12 +215,7 @@ def test_deferrable_tasks_killed_before_they_defer_reattach_and_a_clear_while_de
         finish_now(admin, "edge", old_dump)
         finish_now(admin, "clouddc", ids["collect_clouddc"])
         finish_now(admin, "css", ids["collect_css"])
-        state = wait_for(
-            lambda: _finished(stack, "durable_deferred", run_id),
-            300,
-            "the run",
-            diagnose=lambda: stack.diagnose("durable_deferred", run_id),
-        )
+        state = stack.wait_for_run("durable_deferred", run_id, 300)
         logs = stack.task_logs("durable_deferred", run_id)
         assert state == "success", (stack.task_states("durable_deferred", run_id), logs[-3000:])
         assert "was cleared" in logs
@@ -243,11 +227,7 @@ def test_deferrable_tasks_killed_before_they_defer_reattach_and_a_clear_while_de
 
 def _run_two_dumps(stack: AirflowStack, dag_id: str) -> dict[str, tuple[str, list[int]]]:
     runs = {stack.trigger(dag_id, {"nodes": nodes}): nodes for nodes in ([1, 2], [3, 4])}
-    states = {}
-    for run in runs:
-        states[run] = wait_for(
-            lambda r=run: _finished(stack, dag_id, r), 400, f"run {run}", diagnose=partial(stack.diagnose, dag_id, run)
-        )
+    states = {run: stack.wait_for_run(dag_id, run, 400) for run in runs}
     return {run: (states[run], nodes) for run, nodes in runs.items()}
 
 
